@@ -1,0 +1,3 @@
+"""Network-core failover test harness."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,28 @@
+"""The `failover` command line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from harness.cli.common import console, fail
+from harness.cli.lab import lab_app
+from harness.errors import HarnessError
+
+app = typer.Typer(help="Network-core failover test harness.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+app.add_typer(lab_app, name="lab")
+
+
+def main() -> None:
+    try:
+        app()
+    except HarnessError as exc:
+        fail(str(exc))
+    except KeyboardInterrupt:
+        console.print("interrupted")
+        sys.exit(130)
+
+
+__all__ = ["app", "main"]

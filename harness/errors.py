@@ -1,0 +1,22 @@
+"""The harness's own errors: one clear line for the user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class HarnessError(Exception):
+    """Base of every error the harness reports to its user."""
+
+
+class InputError(HarnessError):
+    """Bad input: names the file, line and field, and nothing was changed on the network."""
+
+    def __init__(self, file: Path | str, line: int | None, field: str, message: str) -> None:
+        self.file, self.line, self.field, self.message = str(file), line, field, message
+        where = f"{self.file}:{line}" if line else self.file
+        super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
+
+
+class LabError(HarnessError):
+    """The lab could not be built, reached or torn down."""

@@ -1,0 +1,151 @@
+"""Wait until a lab's routing has converged, judged from FRR's JSON and the kernel FIB.
+
+Converged means: an OSPF adjacency on every router-to-router link where both ends run
+OSPF (not passive), no SPF run scheduled (FRR backs SPF off up to its max hold time after
+a burst of events), every BFD session up, every BGP peer Established, and then every
+router's kernel routes unchanged for a settle period. The kernel FIB is the judge because
+FRR 8.4 can show ECMP paths the kernel does not have (see shared notes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from harness.errors import LabError
+from harness.lab.shell import run
+
+if TYPE_CHECKING:
+    from harness.lab.lab import Lab
+    from harness.topology import Link
+
+_VOLATILE = re.compile(r"\s(nhid \d+|expires \S+|age \S+)")
+
+
+@dataclass
+class RouterView:
+    """One poll of one router: OSPF interfaces, BFD and BGP peers, kernel routes."""
+
+    ospf_interfaces: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)  # BFD/BGP sessions down, SPF scheduled
+    fib: str = ""
+    bfd_total: int = 0
+    oper: dict[str, str] = field(default_factory=dict)
+    daemons: tuple[str, ...] = ()
+
+
+@dataclass
+class Convergence:
+    seconds: float
+    ospf_links: list[str]
+    bfd_sessions: int
+
+
+def fib(lab: Lab, node: str) -> str:
+    """The node's kernel routes (IPv4 and IPv6), without volatile fields."""
+    ns = lab.ns(node)
+    out = run(["ip", "-n", ns, "-o", "route", "show"]).stdout + \
+        run(["ip", "-n", ns, "-o", "-6", "route", "show"]).stdout
+    return _VOLATILE.sub("", out)
+
+
+def _view(lab: Lab, node: str) -> RouterView:
+    spec = lab.node(node).frr
+    assert spec is not None
+    frr = lab.frr(node)
+    links = json.loads(run(["ip", "-n", lab.ns(node), "-j", "link", "show"]).stdout or "[]")
+    view = RouterView(fib=fib(lab, node), daemons=spec.daemons,
+                      oper={i["ifname"]: i.get("operstate", "") for i in links})
+    if "ospfd" in spec.daemons:
+        view.ospf_interfaces = frr.vtysh_json("show ip ospf interface json").get("interfaces", {})
+        if "spfTimerDueInMsecs" in frr.vtysh_json("show ip ospf json"):
+            view.pending.append(f"{node} SPF scheduled")
+    if "bfdd" in spec.daemons:
+        peers = frr.vtysh_json("show bfd peers json") or []
+        view.bfd_total = len(peers)
+        view.pending += [f"{node} BFD to {p.get('peer')}" for p in peers if p.get("status") != "up"]
+    if "bgpd" in spec.daemons:
+        summary = frr.vtysh_json("show bgp summary json")
+        view.pending += [f"{node} BGP to {peer}" for af in summary.values()
+                         if isinstance(af, dict) for peer, info in af.get("peers", {}).items()
+                         if info.get("state") != "Established"]
+    return view
+
+
+def _runs_ospf(view: RouterView, ifname: str) -> bool:
+    info = view.ospf_interfaces.get(ifname)
+    return bool(info and info.get("ospfEnabled") and not info.get("timerPassiveIface"))
+
+
+def _candidates(lab: Lab, views: dict[str, RouterView], expected: set[str] | None) -> list[Link]:
+    """Router-to-router links that should carry an adjacency now.
+
+    With `expected` (the adjacencies the lab converged with), those whose two ends are up
+    in the kernel: a link held down by a fault is not expected, a restored one is. Without
+    it (first start), every link that both ends run OSPF on.
+    """
+    links = [lk for lk in lab.topology.links if lk.a.node in views and lk.b.node in views]
+    if expected is None:
+        return [lk for lk in links
+                if _runs_ospf(views[lk.a.node], lk.a.interface)
+                and _runs_ospf(views[lk.b.node], lk.b.interface)]
+    return [lk for lk in links if str(lk) in expected
+            and views[lk.a.node].oper.get(lk.a.interface) == "UP"
+            and views[lk.b.node].oper.get(lk.b.interface) == "UP"]
+
+
+def waiting_for(lab: Lab, views: dict[str, RouterView],
+                expected: set[str] | None = None) -> tuple[list[str], list[Link]]:
+    """What is not converged yet, and the links that should carry an adjacency."""
+    waiting = [f"{r} OSPF interfaces" for r, v in views.items()
+               if "ospfd" in v.daemons and not v.ospf_interfaces]
+    links = _candidates(lab, views, expected)
+    for lk in links:
+        for end in (lk.a, lk.b):
+            info = views[end.node].ospf_interfaces.get(end.interface, {})
+            if info.get("nbrAdjacentCount", 0) < 1:
+                waiting.append(f"{end} OSPF adjacency")
+    for view in views.values():
+        waiting += view.pending
+    return waiting, links
+
+
+def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
+                   progress: Callable[[str], None] | None = None,
+                   expected: set[str] | None = None) -> Convergence:
+    """Block until the lab has converged; `LabError` naming what is missing on timeout.
+
+    `expected`: the adjacency links the lab had when it first converged (see `_candidates`).
+    """
+    routers = [r.name for r in lab.topology.routers]
+    start = time.monotonic()
+    stable_since: float | None = None
+    last_fibs: dict[str, str] = {}
+    last_report = start
+    with ThreadPoolExecutor(max_workers=max(1, len(routers))) as pool:
+        while True:
+            views = dict(zip(routers, pool.map(lambda r: _view(lab, r), routers), strict=True))
+            waiting, links = waiting_for(lab, views, expected)
+            fibs = {r: v.fib for r, v in views.items()}
+            now = time.monotonic()
+            if waiting:
+                stable_since = None
+            elif fibs != last_fibs or stable_since is None:
+                stable_since = now
+            elif now - stable_since >= settle:
+                return Convergence(seconds=now - start, ospf_links=[str(lk) for lk in links],
+                                   bfd_sessions=sum(v.bfd_total for v in views.values()))
+            last_fibs = fibs
+            if now - start > timeout:
+                raise LabError(f"lab {lab.name} did not converge in {timeout:.0f} s; "
+                               f"waiting for: {', '.join(waiting) or 'kernel routes to settle'}")
+            if progress and now - last_report >= 1.0:
+                progress(f"converging: {len(waiting)} item(s) pending"
+                         + (f" ({', '.join(waiting[:3])}…)" if waiting else ", routes settling"))
+                last_report = now
+            time.sleep(0.05)

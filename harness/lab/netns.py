@@ -1,0 +1,55 @@
+"""Network namespaces and veth pairs, built in a few batched `ip` calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from harness.lab.shell import run
+
+ROUTER_SYSCTLS = (
+    "net.ipv4.ip_forward=1",
+    "net.ipv6.conf.all.forwarding=1",
+    "net.ipv4.fib_multipath_hash_policy=1",  # hash ECMP on L4 ports, as real routers do
+    "net.ipv4.conf.all.rp_filter=0",
+    "net.ipv4.conf.default.rp_filter=0",
+)
+
+
+def existing() -> set[str]:
+    """Namespaces present on the host."""
+    out = run(["ip", "netns", "list"]).stdout
+    return {line.split()[0] for line in out.splitlines() if line.strip()}
+
+
+def batch(commands: Iterable[str], netns: str | None = None) -> None:
+    """Run `ip` commands in one process (in `netns` when given)."""
+    text = "".join(f"{c}\n" for c in commands)
+    if text:
+        run(["ip", *(["-n", netns] if netns else []), "-batch", "-"], stdin=text)
+
+
+def veth_command(ns_a: str, if_a: str, mac_a: str | None, ns_b: str, if_b: str,
+                 mac_b: str | None, mtu: int | None) -> str:
+    """One `ip link add` that creates both ends directly inside their namespaces."""
+    def side(ns: str, ifname: str, mac: str | None) -> str:
+        return f"name {ifname}" + (f" address {mac}" if mac else "") + \
+            (f" mtu {mtu}" if mtu else "") + f" netns {ns}"
+    return f"link add {side(ns_a, if_a, mac_a)} type veth peer {side(ns_b, if_b, mac_b)}"
+
+
+def exec_in(netns: str, argv: list[str], check: bool = True, timeout: float = 30.0) -> str:
+    return run(["ip", "netns", "exec", netns, *argv], check=check, timeout=timeout).stdout
+
+
+def pids(netns: str) -> set[int]:
+    """Every process living in the namespace."""
+    out = run(["ip", "netns", "pids", netns], check=False).stdout
+    return {int(p) for p in out.split() if p.isdigit()}
+
+
+def set_link(netns: str, ifname: str, up: bool) -> None:
+    run(["ip", "-n", netns, "link", "set", "dev", ifname, "up" if up else "down"])
+
+
+def delete(netns: str) -> None:
+    run(["ip", "netns", "delete", netns], check=False)

@@ -1,0 +1,261 @@
+"""Read a containerlab topology file (`*.clab.yml`) as containerlab reads it.
+
+Node settings come from the node, then its group, then its kind, then `topology.defaults`
+(containerlab's precedence); `binds`, `labels` and `env` merge across those levels.
+FRR routers are recognised both ways containerlab users write them: `kind: frr`
+(alias `frrouting`) with a `startup-config`, or `kind: linux` with an FRR image and binds
+of `daemons`/`frr.conf`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from harness.errors import InputError
+from harness.topology.model import ALWAYS_DAEMONS, Endpoint, FrrSpec, Link, Node, Topology
+from harness.yamlsrc import LineDict, LineList, load_yaml
+
+FRR_KINDS = {"frr", "frrouting"}
+HOST_KINDS = {"linux"}
+IFNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+MAX_NAME = 40  # lab + node names end up in FRR's socket paths (108 bytes at most)
+KNOWN_DAEMONS = {"bgpd", "ospfd", "ospf6d", "ripd", "ripngd", "isisd", "pimd", "ldpd",
+                 "nhrpd", "eigrpd", "babeld", "sharpd", "pbrd", "bfdd", "fabricd", "vrrpd",
+                 "pathd", "zebra", "staticd"}
+# keys of a node that the built-in lab cannot honour here; reported once as a note
+IGNORED_KEYS = {"image": "the built-in lab runs this host's FRR, not container images",
+                "mgmt-ipv4": "no management network in the built-in lab",
+                "mgmt-ipv6": "no management network in the built-in lab",
+                "ports": "no port publishing in the built-in lab",
+                "env": "no container environment in the built-in lab",
+                "cmd": "no container command in the built-in lab",
+                "entrypoint": "no container entrypoint in the built-in lab",
+                "cpu": "no resource limits in the built-in lab",
+                "memory": "no resource limits in the built-in lab"}
+CONFIG_SECTIONS = {"router ospf": "ospfd", "router ospf6": "ospf6d", "router bgp": "bgpd",
+                   "router isis": "isisd", "router rip": "ripd", "router ripng": "ripngd",
+                   "bfd": "bfdd", "router pim": "pimd", "mpls ldp": "ldpd"}
+
+
+class _Reader:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.base = path.parent
+        self.notes: dict[str, list[str]] = {}
+
+    def fail(self, where: LineDict | LineList, key: Any, field: str, message: str) -> InputError:
+        return InputError(self.path, where.line_of(key), field, message)
+
+    def mapping(self, parent: LineDict, key: str, field: str) -> LineDict:
+        value = parent.get(key)
+        if value is None:
+            return LineDict()
+        if not isinstance(value, LineDict):
+            raise self.fail(parent, key, field, "must be a mapping")
+        return value
+
+    def note(self, key: str, node: str) -> None:
+        self.notes.setdefault(key, []).append(node)
+
+
+def load_topology(path: Path | str) -> Topology:
+    """Read and check a containerlab topology; raise `InputError` naming file, line and field."""
+    path = Path(path)
+    doc = load_yaml(path)
+    reader = _Reader(path)
+    if not isinstance(doc, LineDict):
+        raise InputError(path, 1, "", "a containerlab topology must be a mapping")
+    name = doc.get("name")
+    if not isinstance(name, str) or not NAME.match(name) or len(name) > MAX_NAME // 2:
+        raise reader.fail(doc, "name", "name",
+                          f"lab name must be letters, digits, '-' or '_' (at most {MAX_NAME // 2})")
+    topo = reader.mapping(doc, "topology", "topology")
+    raw_nodes = reader.mapping(topo, "nodes", "topology.nodes")
+    if not raw_nodes:
+        raise reader.fail(topo, "nodes", "topology.nodes", "a topology needs nodes")
+    nodes = {n: _node(reader, topo, raw_nodes, n) for n in raw_nodes}
+    links = _links(reader, topo, nodes)
+    notes = tuple(f"{key} ({', '.join(sorted(set(who)))}): {IGNORED_KEYS[key]}"
+                  for key, who in sorted(reader.notes.items()))
+    return Topology(name=name, path=path.resolve(), nodes=nodes, links=links, notes=notes)
+
+
+def _levels(reader: _Reader, topo: LineDict, raw: LineDict, field: str) -> list[LineDict]:
+    """The settings that apply to a node, most specific first: node, group, kind, defaults."""
+    group = raw.get("group")
+    groups = reader.mapping(topo, "groups", "topology.groups")
+    if group is not None and group not in groups:
+        raise reader.fail(raw, "group", f"{field}.group", f"unknown group {group!r}")
+    levels = [raw] + ([reader.mapping(groups, group, f"topology.groups.{group}")] if group else [])
+    defaults = reader.mapping(topo, "defaults", "topology.defaults")
+    kind = next((lv["kind"] for lv in [*levels, defaults] if lv.get("kind")), None)
+    if kind is None:
+        raise reader.fail(raw, "kind", f"{field}.kind",
+                          "no kind on the node, its group or defaults")
+    kinds = reader.mapping(topo, "kinds", "topology.kinds")
+    if kind in kinds:
+        levels.append(reader.mapping(kinds, kind, f"topology.kinds.{kind}"))
+    levels.append(defaults)
+    return levels
+
+
+def _first(levels: list[LineDict], key: str) -> tuple[Any, LineDict | None]:
+    for level in levels:
+        if level.get(key) is not None:
+            return level[key], level
+    return None, None
+
+
+def _merged_binds(levels: list[LineDict]) -> dict[str, tuple[str, LineDict]]:
+    """containerlab merges binds across levels; a more specific level wins per container path."""
+    binds: dict[str, tuple[str, LineDict]] = {}
+    for level in reversed(levels):
+        for bind in level.get("binds") or []:
+            host, _, rest = str(bind).partition(":")
+            binds[rest.split(":")[0]] = (host, level)
+    return binds
+
+
+def _node(reader: _Reader, topo: LineDict, raw_nodes: LineDict, name: str) -> Node:
+    field = f"topology.nodes.{name}"
+    raw = raw_nodes.get(name)
+    raw = raw if isinstance(raw, LineDict) else _empty_at(raw_nodes.line_of(name))
+    if not NAME.match(name) or len(name) > MAX_NAME // 2:
+        raise reader.fail(raw_nodes, name, field, "node name must be letters, digits, '-' or '_'")
+    levels = _levels(reader, topo, raw, field)
+    kind = str(_first(levels, "kind")[0])
+    image = _first(levels, "image")[0]
+    for key in IGNORED_KEYS:
+        if _first(levels, key)[0] is not None:
+            reader.note(key, name)
+    execs, _ = _first(levels, "exec")
+    labels: dict[str, str] = {}
+    for level in reversed(levels):
+        labels.update({str(k): str(v) for k, v in (level.get("labels") or {}).items()})
+    frr = _frr_spec(reader, levels, raw, kind, image, field)
+    if frr is None and kind not in HOST_KINDS:
+        raise reader.fail(raw, "kind", f"{field}.kind",
+                          f"kind {kind!r} needs a container engine; the built-in lab runs "
+                          "FRR routers (kind frr, or linux with an FRR image) and linux hosts")
+    return Node(name=name, kind=kind, image=str(image) if image else None,
+                group=raw.get("group"), exec=tuple(str(c) for c in execs or ()),
+                labels=labels, frr=frr)
+
+
+def _empty_at(line: int) -> LineDict:
+    out = LineDict()
+    out.line, out.key_lines = line, {}
+    return out
+
+
+def _frr_spec(reader: _Reader, levels: list[LineDict], raw: LineDict, kind: str,
+              image: Any, field: str) -> FrrSpec | None:
+    is_frr_image = kind in HOST_KINDS and image and "frr" in str(image).lower()
+    if kind not in FRR_KINDS and not is_frr_image:
+        return None
+    binds = _merged_binds(levels)
+    startup, level = _first(levels, "startup-config")
+    if startup is not None and level is not None:
+        config = _existing(reader, level, "startup-config", f"{field}.startup-config", startup)
+    elif "/etc/frr/frr.conf" in binds:
+        host, level = binds["/etc/frr/frr.conf"]
+        config = _existing(reader, level, "binds", f"{field}.binds", host)
+    else:
+        raise reader.fail(raw, "kind", field, "an FRR node needs a startup-config or a bind "
+                          "of frr.conf to /etc/frr/frr.conf")
+    daemons = _daemons(reader, levels, binds, config, field)
+    return FrrSpec(config=config, daemons=daemons)
+
+
+def _existing(reader: _Reader, where: LineDict, key: str, field: str, value: Any) -> Path:
+    path = (reader.base / str(value)).resolve()
+    if not path.is_file():
+        raise reader.fail(where, key, field, f"file not found: {path}")
+    return path
+
+
+def _daemons(reader: _Reader, levels: list[LineDict], binds: dict[str, tuple[str, LineDict]],
+             config: Path, field: str) -> tuple[str, ...]:
+    extras, level = _first(levels, "extras")
+    named = (extras or {}).get("frr", {}).get("daemons") if isinstance(extras, dict) else None
+    if named is not None and level is not None:
+        bad = [d for d in named if d not in KNOWN_DAEMONS]
+        if bad:
+            raise reader.fail(level, "extras", f"{field}.extras.frr.daemons",
+                              f"unknown FRR daemon(s): {', '.join(map(str, bad))}")
+        chosen = {str(d) for d in named}
+    elif "/etc/frr/daemons" in binds:
+        host, lvl = binds["/etc/frr/daemons"]
+        path = _existing(reader, lvl, "binds", f"{field}.binds", host)
+        chosen = {m.group(1) for m in re.finditer(r"^\s*(\w+)\s*=\s*yes\b", path.read_text(), re.M)}
+        chosen &= KNOWN_DAEMONS
+    else:
+        text = config.read_text()
+        chosen = {d for sect, d in CONFIG_SECTIONS.items()
+                  if re.search(rf"^\s*{sect}(\s|$)", text, re.M)}
+        if re.search(r"^\s*ip ospf bfd|^\s*neighbor \S+ bfd", text, re.M):
+            chosen.add("bfdd")
+    return (*ALWAYS_DAEMONS, *sorted(chosen - set(ALWAYS_DAEMONS)))
+
+
+def _links(reader: _Reader, topo: LineDict, nodes: dict[str, Node]) -> tuple[Link, ...]:
+    raw_links = topo.get("links") or LineList()
+    if not isinstance(raw_links, LineList):
+        raise reader.fail(topo, "links", "topology.links", "must be a list")
+    used: dict[tuple[str, str], int] = {}
+    links = []
+    for i, raw in enumerate(raw_links):
+        field = f"topology.links[{i}]"
+        line = raw_links.line_of(i)
+        if not isinstance(raw, LineDict):
+            raise InputError(reader.path, line, field, "a link must be a mapping with endpoints")
+        ends = [_endpoint(reader, raw, j, ep, field) for j, ep in enumerate(_raw_endpoints(
+            reader, raw, field))]
+        for ep in ends:
+            if ep.node not in nodes:
+                raise InputError(reader.path, line, f"{field}.endpoints",
+                                 f"unknown node {ep.node!r}")
+            if (ep.node, ep.interface) in used:
+                raise InputError(reader.path, line, f"{field}.endpoints",
+                                 f"{ep} is already used by the link on line "
+                                 f"{used[(ep.node, ep.interface)]}")
+            used[(ep.node, ep.interface)] = line
+        mtu = raw.get("mtu")
+        links.append(Link(a=ends[0], b=ends[1], mtu=int(mtu) if mtu else None))
+    return tuple(links)
+
+
+def _raw_endpoints(reader: _Reader, raw: LineDict, field: str) -> list[Any]:
+    link_type = raw.get("type", "veth")
+    if link_type != "veth":
+        raise reader.fail(raw, "type", f"{field}.type",
+                          f"link type {link_type!r}: the built-in lab has veth links only")
+    eps = raw.get("endpoints")
+    if not isinstance(eps, list) or len(eps) != 2:
+        raise reader.fail(raw, "endpoints", f"{field}.endpoints",
+                          "a veth link needs exactly two endpoints")
+    return eps
+
+
+def _endpoint(reader: _Reader, raw: LineDict, index: int, ep: Any, field: str) -> Endpoint:
+    where = f"{field}.endpoints[{index}]"
+    if isinstance(ep, str):
+        node, sep, iface = ep.partition(":")
+        mac = None
+    elif isinstance(ep, dict):
+        node, iface, mac, sep = str(ep.get("node", "")), str(ep.get("interface", "")), \
+            ep.get("mac"), ":"
+    else:
+        node = sep = iface = ""
+        mac = None
+    if not sep or not node or not iface:
+        raise reader.fail(raw, "endpoints", where, "endpoint must be 'node:interface' "
+                          "or a mapping with node and interface")
+    if not IFNAME.match(iface) or iface in {".", ".."}:
+        raise reader.fail(raw, "endpoints", where,
+                          f"interface name {iface!r} is not a valid Linux interface name "
+                          "(1-15 characters, no '/' or spaces)")
+    return Endpoint(node=node, interface=iface, mac=str(mac) if mac else None)

@@ -1,0 +1,57 @@
+"""Shared fixtures: real labs on private copies of the reference topologies."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.lab import Lab
+from harness.lab.teardown import teardown
+from harness.topology import load_topology
+
+ROOT = Path(__file__).resolve().parent.parent
+TOPOLOGIES = ROOT / "topologies"
+
+
+def private_copy(tmp: Path, topology: str) -> Path:
+    """Copy a reference topology (and its config folder) under a unique lab name."""
+    src = TOPOLOGIES / f"{topology}.clab.yml"
+    shutil.copytree(TOPOLOGIES / topology, tmp / topology)
+    name = f"t{uuid.uuid4().hex[:6]}"
+    text = src.read_text().replace(f"name: {topology}\n", f"name: {name}\n", 1)
+    dst = tmp / f"{topology}.clab.yml"
+    dst.write_text(text)
+    return dst
+
+
+def _require_lab_host() -> None:
+    if os.geteuid() != 0 or shutil.which("vtysh") is None:
+        pytest.fail("lab tests need root and FRR (run .ci/run or scripts/install.sh)")
+
+
+@pytest.fixture(scope="module")
+def two_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A converged two-path lab for the module; always removed afterwards."""
+    _require_lab_host()
+    lab = Lab(load_topology(private_copy(tmp_path_factory.mktemp("topo"), "two-path")))
+    try:
+        lab.up()
+        yield lab
+    finally:
+        teardown(lab.name)
+
+
+@pytest.fixture
+def lab_copy(tmp_path: Path) -> Iterator[Path]:
+    """A private copy of two-path that a test brings up itself; removed afterwards."""
+    _require_lab_host()
+    path = private_copy(tmp_path, "two-path")
+    try:
+        yield path
+    finally:
+        teardown(load_topology(path).name)
