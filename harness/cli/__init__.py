@@ -8,11 +8,13 @@ import typer
 
 from harness.cli.common import console, fail
 from harness.cli.lab import lab_app
+from harness.cli.probe import probe
 from harness.errors import HarnessError
 
 app = typer.Typer(help="Network-core failover test harness.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(lab_app, name="lab")
+app.command("probe")(probe)
 
 
 def main() -> None:

@@ -1,0 +1,16 @@
+"""The probe header every probe packet carries after its UDP/TCP header (stdlib only).
+
+    magic "FOPB" | flow id u32 | sequence u32 | send time u64 (ns, CLOCK_REALTIME)
+
+Receivers write one record per packet: flow id, sequence, send time, kernel receive time.
+"""
+
+from __future__ import annotations
+
+import struct
+
+MAGIC = 0x464F5042  # "FOPB"
+HEADER = struct.Struct(">IIIQ")
+SEQ_TIME = struct.Struct(">IQ")  # patched into the template at header offset + 8
+RECORD = struct.Struct("<IIQQ")
+SEQ_MODULO = 1 << 32

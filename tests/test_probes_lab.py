@@ -1,0 +1,77 @@
+"""The probe engine on a real lab: clean paths, a known outage, no agent left behind."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.lab import Lab
+from harness.lab.procs import alive
+from harness.lab.shell import run
+from harness.probes.endpoints import NetnsEndpoint
+from harness.probes.flows import Flow
+from harness.probes.session import ProbeSession
+
+pytestmark = pytest.mark.lab
+
+
+def session(lab: Lab, flows: list[Flow], tmp_path: Path) -> ProbeSession:
+    return ProbeSession(flows, lambda n: NetnsEndpoint(n, lab.ns(n)), tmp_path, max_seconds=60)
+
+
+def test_healthy_path_loses_nothing_in_either_direction(two_path: Lab, tmp_path: Path) -> None:
+    flows = [Flow(name=f"udp{i}", src="h1", dst="h2", port=50000 + i, direction="both")
+             for i in range(4)] + [Flow.for_application("pacs", "h1", "h2", "dicom"),
+                                   Flow.for_application("voice", "h2", "h1", "rtp")]
+    with session(two_path, flows, tmp_path) as probes:
+        probes.start()
+        time.sleep(2.0)
+        result = probes.stop()
+    assert len(result.results) == 10
+    for r in result.results:
+        assert r.sent >= 1900, r
+        assert (r.received, r.lost, r.duplicates) == (r.sent, 0, 0), r
+
+
+def test_known_blackhole_is_measured_within_tolerance(two_path: Lab, tmp_path: Path) -> None:
+    """Drop everything leaving r2 toward r4 for ~150 ms (shorter than BFD's 300 ms detection,
+    so routing does not react): the probes must see exactly that outage."""
+    flows = [Flow(name=f"f{i}", src="h1", dst="h2", port=51000 + i) for i in range(5)]
+    tc = ["ip", "netns", "exec", two_path.ns("r2"), "tc", "qdisc"]
+    with session(two_path, flows, tmp_path) as probes:
+        probes.start()
+        time.sleep(0.5)
+        t0 = time.time_ns()
+        run([*tc, "replace", "dev", "eth2", "root", "pfifo", "limit", "0"])
+        t1 = time.time_ns()
+        time.sleep(0.15)
+        t2 = time.time_ns()
+        run([*tc, "del", "dev", "eth2", "root"])
+        t3 = time.time_ns()
+        time.sleep(0.5)
+        result = probes.stop()
+    shortest, longest = (t2 - t1) / 1e6, (t3 - t0) / 1e6  # the true outage lies between
+    for r in result.results:
+        assert len(r.outages) == 1, r
+        measured = r.lost * 1e3 / r.rate
+        assert shortest - 2 <= measured <= longest + 2, (measured, shortest, longest)
+        assert t0 - 2e6 <= r.outages[0].start_ns <= t1 + 2e6
+
+
+def test_agents_are_gone_after_stop_and_after_a_failure(two_path: Lab, tmp_path: Path) -> None:
+    flows = [Flow(name="f", src="h1", dst="h2", direction="both")]
+    probes = session(two_path, flows, tmp_path / "a")
+    with probes:
+        probes.start()
+        pids = [p.pid for p in [*probes._senders.values(), *probes._receivers.values()]]
+        assert len(pids) == 4 and all(alive(p) for p in pids)
+        probes.stop()
+    assert not any(alive(p) for p in pids)
+    probes = session(two_path, flows, tmp_path / "b")
+    with pytest.raises(RuntimeError), probes:
+        probes.start()
+        pids = [p.pid for p in [*probes._senders.values(), *probes._receivers.values()]]
+        raise RuntimeError("a test failing half-way")
+    assert not any(alive(p) for p in pids)
