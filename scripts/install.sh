@@ -10,7 +10,10 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 APT_PACKAGES=(frr frr-pythontools iproute2 nftables iputils-ping procps util-linux
-              python3 python3-venv python3-dev gcc)
+              openssh-server openssh-client lldpd python3 python3-venv python3-dev gcc)
+# Daemons these packages start in the root namespace on install; the lab runs its own inside
+# namespaces, so one this script installs is stopped (one already there is left alone).
+SERVICES=(frr:frr openssh-server:ssh lldpd:lldpd)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
@@ -21,9 +24,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Debian starts a system-wide FRR in the root namespace on install; the lab runs its own.
-if command -v systemctl >/dev/null && systemctl is-active -q frr 2>/dev/null; then
-  systemctl disable --now frr >/dev/null 2>&1 || true
+if command -v systemctl >/dev/null; then
+  for pair in "${SERVICES[@]}"; do
+    pkg=${pair%%:*} unit=${pair##*:}
+    if [[ " ${missing[*]} " == *" $pkg "* ]]; then
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -29,7 +29,7 @@ def private_copy(tmp: Path, topology: str) -> Path:
     return dst
 
 
-def _require_lab_host() -> None:
+def require_lab_host() -> None:
     if os.geteuid() != 0 or shutil.which("vtysh") is None:
         pytest.fail("lab tests need root and FRR (run .ci/run or scripts/install.sh)")
 
@@ -37,7 +37,7 @@ def _require_lab_host() -> None:
 @pytest.fixture(scope="module")
 def two_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A converged two-path lab for the module; always removed afterwards."""
-    _require_lab_host()
+    require_lab_host()
     lab = Lab(load_topology(private_copy(tmp_path_factory.mktemp("topo"), "two-path")))
     try:
         lab.up()
@@ -49,7 +49,7 @@ def two_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 @pytest.fixture
 def lab_copy(tmp_path: Path) -> Iterator[Path]:
     """A private copy of two-path that a test brings up itself; removed afterwards."""
-    _require_lab_host()
+    require_lab_host()
     path = private_copy(tmp_path, "two-path")
     try:
         yield path

@@ -33,7 +33,7 @@ topology:
 def test_reference_topologies_read() -> None:
     hc = load_topology(ROOT / "topologies/hospital-core.clab.yml")
     assert [r.name for r in hc.routers] == ["core1", "core2", "dist-dc", "dist-care"]
-    assert len(hc.links) == 11 and len(hc.nodes) == 10
+    assert len(hc.links) == 12 and len(hc.nodes) == 11
     assert hc.nodes["core1"].frr and "bfdd" in hc.nodes["core1"].frr.daemons
     assert not hc.nodes["ehr"].is_router and hc.nodes["ehr"].exec
     tp = load_topology(ROOT / "topologies/two-path.clab.yml")

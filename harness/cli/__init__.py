@@ -9,12 +9,16 @@ import typer
 from harness.cli.common import console, fail
 from harness.cli.lab import lab_app
 from harness.cli.probe import probe
+from harness.cli.scenario import recover, run, validate
 from harness.errors import HarnessError
 
 app = typer.Typer(help="Network-core failover test harness.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(lab_app, name="lab")
 app.command("probe")(probe)
+app.command("run")(run)
+app.command("validate")(validate)
+app.command("recover")(recover)
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ class RouterView:
     bfd_total: int = 0
     oper: dict[str, str] = field(default_factory=dict)
     daemons: tuple[str, ...] = ()
+    lsdb: dict[str, dict[str, int]] = field(default_factory=dict)  # area -> LSA counts, sums
 
 
 @dataclass
@@ -44,14 +45,24 @@ class Convergence:
     seconds: float
     ospf_links: list[str]
     bfd_sessions: int
+    fibs: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """How the lab looked when it first converged: what 'restored' means."""
+
+    ospf_links: set[str]
+    fibs: dict[str, str]
 
 
 def fib(lab: Lab, node: str) -> str:
-    """The node's kernel routes (IPv4 and IPv6), without volatile fields."""
+    """The node's kernel routes (IPv4 and IPv6), sorted, without volatile fields (the kernel
+    lists routes in insertion order, which a restore changes)."""
     ns = lab.ns(node)
     out = run(["ip", "-n", ns, "-o", "route", "show"]).stdout + \
         run(["ip", "-n", ns, "-o", "-6", "route", "show"]).stdout
-    return _VOLATILE.sub("", out)
+    return "\n".join(sorted(line.strip() for line in _VOLATILE.sub("", out).splitlines()))
 
 
 def _view(lab: Lab, node: str) -> RouterView:
@@ -61,10 +72,17 @@ def _view(lab: Lab, node: str) -> RouterView:
     links = json.loads(run(["ip", "-n", lab.ns(node), "-j", "link", "show"]).stdout or "[]")
     view = RouterView(fib=fib(lab, node), daemons=spec.daemons,
                       oper={i["ifname"]: i.get("operstate", "") for i in links})
+    if "zebra" not in frr.pids():  # powered off: its links are down, nothing to ask it
+        view.daemons = ()
+        return view
     if "ospfd" in spec.daemons:
         view.ospf_interfaces = frr.vtysh_json("show ip ospf interface json").get("interfaces", {})
-        if "spfTimerDueInMsecs" in frr.vtysh_json("show ip ospf json"):
+        ospf = frr.vtysh_json("show ip ospf json")
+        if "spfTimerDueInMsecs" in ospf:
             view.pending.append(f"{node} SPF scheduled")
+        view.lsdb = {area: {k: v for k, v in info.items()
+                            if k.startswith("lsa") and isinstance(v, int)}
+                     for area, info in ospf.get("areas", {}).items()}
     if "bfdd" in spec.daemons:
         peers = frr.vtysh_json("show bfd peers json") or []
         view.bfd_total = len(peers)
@@ -112,15 +130,47 @@ def waiting_for(lab: Lab, views: dict[str, RouterView],
                 waiting.append(f"{end} OSPF adjacency")
     for view in views.values():
         waiting += view.pending
-    return waiting, links
+    return waiting + _lsdb_unsynchronised(views), links
+
+
+def _lsdb_unsynchronised(views: dict[str, RouterView]) -> list[str]:
+    """Areas whose live OSPF routers do not yet hold the same LSDB (LSA counts and checksums),
+    or hold fewer router-LSAs than there are live routers in the area."""
+    areas: dict[str, list[dict[str, int]]] = {}
+    for view in views.values():
+        for area, counts in view.lsdb.items():
+            areas.setdefault(area, []).append(counts)
+    out = []
+    for area, lsdbs in areas.items():
+        same = len({tuple(sorted(c.items())) for c in lsdbs}) == 1
+        if not same or min(c.get("lsaRouterNumber", 0) for c in lsdbs) < len(lsdbs):
+            out.append(f"OSPF area {area} LSDB synchronisation")
+    return out
+
+
+def _differs_from_baseline(lab: Lab, views: dict[str, RouterView], links: list[Link],
+                           baseline: Baseline) -> list[str]:
+    """Once everything is up again, every router's FIB must be back to its baseline (FRR's
+    own state can look converged while LSAs are still being re-originated)."""
+    everything_up = len(links) == len(baseline.ospf_links) and all(
+        v.daemons for v in views.values())
+    if not everything_up:
+        return []
+    out = []
+    for r, v in views.items():
+        if r in baseline.fibs and v.fib != baseline.fibs[r]:
+            old, new = set(baseline.fibs[r].splitlines()), set(v.fib.splitlines())
+            change = [f"-{x}" for x in sorted(old - new)] + [f"+{x}" for x in sorted(new - old)]
+            out.append(f"{r} routes back to baseline ({'; '.join(change[:2])})")
+    return out
 
 
 def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                    progress: Callable[[str], None] | None = None,
-                   expected: set[str] | None = None) -> Convergence:
+                   baseline: Baseline | None = None) -> Convergence:
     """Block until the lab has converged; `LabError` naming what is missing on timeout.
 
-    `expected`: the adjacency links the lab had when it first converged (see `_candidates`).
+    `baseline`: the lab at its first convergence (see `_candidates`, `_differs_from_baseline`).
     """
     routers = [r.name for r in lab.topology.routers]
     start = time.monotonic()
@@ -130,7 +180,9 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
     with ThreadPoolExecutor(max_workers=max(1, len(routers))) as pool:
         while True:
             views = dict(zip(routers, pool.map(lambda r: _view(lab, r), routers), strict=True))
-            waiting, links = waiting_for(lab, views, expected)
+            waiting, links = waiting_for(lab, views, baseline.ospf_links if baseline else None)
+            if baseline and not waiting:
+                waiting = _differs_from_baseline(lab, views, links, baseline)
             fibs = {r: v.fib for r, v in views.items()}
             now = time.monotonic()
             if waiting:
@@ -139,7 +191,8 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                 stable_since = now
             elif now - stable_since >= settle:
                 return Convergence(seconds=now - start, ospf_links=[str(lk) for lk in links],
-                                   bfd_sessions=sum(v.bfd_total for v in views.values()))
+                                   bfd_sessions=sum(v.bfd_total for v in views.values()),
+                                   fibs=fibs)
             last_fibs = fibs
             if now - start > timeout:
                 raise LabError(f"lab {lab.name} did not converge in {timeout:.0f} s; "

@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.errors import LabError
 from harness.lab import netns
-from harness.lab.converge import Convergence, wait_converged
+from harness.lab.converge import Baseline, Convergence, wait_converged
 from harness.lab.frr import FRR_LIB, LAB_ADAPTATIONS, FrrInstance
 from harness.lab.names import namespace
 from harness.lab.state import LabState
@@ -142,14 +142,15 @@ class Lab:
             raise
         state.phase = "up"
         state.ospf_links = report.convergence.ospf_links
+        state.fibs = report.convergence.fibs
         state.save()
         return report
 
     def wait_converged(self, timeout: float = 60.0, progress: Progress = _quiet) -> Convergence:
-        """Wait until routing has reconverged around what is down now, or restored."""
+        """Wait until routing has reconverged around what is down now, or is fully restored."""
         state = LabState.load(self.name)
-        expected = set(state.ospf_links) if state else None
-        return wait_converged(self, timeout=timeout, progress=progress, expected=expected)
+        baseline = Baseline(set(state.ospf_links), state.fibs) if state else None
+        return wait_converged(self, timeout=timeout, progress=progress, baseline=baseline)
 
     def down(self) -> Teardown:
         return teardown(self.name)

@@ -19,6 +19,7 @@ class LabState:
     started: float = 0.0
     notes: list[str] = field(default_factory=list)
     ospf_links: list[str] = field(default_factory=list)  # adjacencies at first convergence
+    fibs: dict[str, str] = field(default_factory=dict)  # each router's routes then
 
     def save(self) -> None:
         path = state_file(self.name)

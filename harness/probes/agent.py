@@ -37,6 +37,7 @@ PACKET_STATISTICS = 6
 PACKET_VERSION = 10
 TPACKET_V3 = 2
 TP_STATUS_USER = 1
+FLUSH_S = 0.1  # records reach the output file at least this often
 ETH_P_ALL = 0x0003
 SPIN_NS = 100_000  # sleep until this close to the next send, then spin
 # Flows are not staggered inside a tick: every flow due is sent in one sendmmsg batch, so the
@@ -218,12 +219,18 @@ def _receive(spec: dict[str, Any]) -> dict[str, Any]:
     unpack_hdr, pack_rec, give_back = HEADER.unpack_from, RECORD.pack, struct.Struct("I").pack_into
     print("ready", flush=True)
     current = 0
+    next_flush = time.monotonic() + FLUSH_S
     while time.monotonic() < deadline:
         base = current * block
         if not u32(ring, base + 8)[0] & TP_STATUS_USER:
             # nothing ready: after a stop, one block timeout more drains the last block
-            if not poller.poll(200 if not _Stop.flag else 3 * tov) and _Stop.flag:
+            if not poller.poll(50 if not _Stop.flag else 3 * tov) and _Stop.flag:
                 break
+            if records and time.monotonic() >= next_flush:
+                out.write(records)
+                out.flush()
+                records.clear()
+                next_flush = time.monotonic() + FLUSH_S
             continue
         pos = base + u32(ring, base + 16)[0]
         for _ in range(u32(ring, base + 12)[0]):
@@ -236,9 +243,11 @@ def _receive(spec: dict[str, Any]) -> dict[str, Any]:
             pos += nxt
         give_back(ring, base + 8, 0)  # TP_STATUS_KERNEL
         current = (current + 1) % blocks
-        if len(records) > 1 << 22:
+        if time.monotonic() >= next_flush:  # the controller tails the file for live views
             out.write(records)
+            out.flush()
             records.clear()
+            next_flush = time.monotonic() + FLUSH_S
     out.write(records)
     out.close()
     packets, drops, _ = struct.unpack("III", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 12))

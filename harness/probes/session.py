@@ -54,6 +54,14 @@ class _Direction:
 
 
 @dataclass
+class Live:
+    """One direction as seen so far: probes received and when the last one arrived."""
+
+    received: int = 0
+    last_recv_ns: int = 0
+
+
+@dataclass
 class ProbeRun:
     """What a probe session measured: one result per flow direction, and the marked events."""
 
@@ -85,6 +93,8 @@ class ProbeSession:
         self._senders: dict[str, subprocess.Popen[str]] = {}
         self._receivers: dict[str, subprocess.Popen[str]] = {}
         self._started_ns = 0
+        self._tail: dict[Path, int] = {}
+        self.live: dict[str, Live] = {d.label: Live() for d in self.directions}
 
     def __enter__(self) -> ProbeSession:
         return self
@@ -126,6 +136,21 @@ class ProbeSession:
         event = Event(label, time.time_ns())
         self.events.append(event)
         return event
+
+    def poll(self) -> dict[str, Live]:
+        """Read what the receivers wrote since the last poll (they flush every 100 ms)."""
+        labels = {d.id: d.label for d in self.directions}
+        for path in self.workdir.glob("recv-*.bin"):
+            with path.open("rb") as fh:
+                fh.seek(self._tail.get(path, 0))
+                data = fh.read()
+            usable = len(data) - len(data) % RECORD.size
+            self._tail[path] = self._tail.get(path, 0) + usable
+            for flow_id, _, _, recv_ns in RECORD.iter_unpack(data[:usable]):
+                live = self.live[labels[flow_id]]
+                live.received += 1
+                live.last_recv_ns = max(live.last_recv_ns, recv_ns)
+        return self.live
 
     def stop(self) -> ProbeRun:
         """Stop senders, let in-flight probes land, stop receivers, analyse every direction."""

@@ -1,0 +1,77 @@
+"""What every fault is: plain parameters, inject/restore with timestamps, one-line description."""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.faults.target import Target
+
+
+class FaultError(HarnessError):
+    """A fault cannot be built, injected or restored; nothing was changed unless it says so."""
+
+
+def require(condition: bool, message: str) -> None:
+    if not condition:
+        raise FaultError(message)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """One effective change and when it ran: both clocks read immediately before and after
+    the call that made it (CLOCK_MONOTONIC is the probe engine's clock too)."""
+
+    what: str
+    mono_start_ns: int
+    mono_end_ns: int
+    wall_start_ns: int
+    wall_end_ns: int
+
+    @property
+    def call_ns(self) -> int:
+        return self.mono_end_ns - self.mono_start_ns
+
+
+def timed(what: str, action: Callable[[], object]) -> Stamp:
+    """Run `action` between two readings of each clock (monotonic innermost)."""
+    wall = time.time_ns()
+    mono = time.monotonic_ns()
+    action()
+    mono_end = time.monotonic_ns()
+    return Stamp(what, mono, mono_end, wall, time.time_ns())
+
+
+class Fault(ABC):
+    """A fault kind is a dataclass of plain parameters (what a scenario file gives).
+
+    `check` resolves names and raises FaultError before anything changes; `inject` and
+    `restore` return the Stamps of their effective calls; `restore` is idempotent and may run
+    in another process (from the journal) on a fault this process never injected.
+    """
+
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def check(self, target: Target) -> None:
+        """Raise FaultError if the fault cannot be injected into this lab; change nothing."""
+
+    @abstractmethod
+    def inject(self, target: Target) -> list[Stamp]: ...
+
+    @abstractmethod
+    def restore(self, target: Target) -> list[Stamp]: ...
+
+    @abstractmethod
+    def describe(self) -> str:
+        """One line for --dry-run and reports."""
+
+    def journal_entry(self) -> dict[str, Any]:
+        """How to rebuild this fault to undo it: its kind and parameters."""
+        return {"kind": self.kind, "params": asdict(self)}  # type: ignore[call-overload]

@@ -1,0 +1,24 @@
+"""link-cut: interfaces administratively down through netlink; the peer loses carrier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from harness.faults.base import Fault, Stamp
+from harness.faults.links import OnLinks
+from harness.faults.target import Target
+
+
+@dataclass(kw_only=True)
+class LinkCut(OnLinks, Fault):
+    kind: ClassVar[str] = "link-cut"
+
+    def inject(self, target: Target) -> list[Stamp]:
+        return [target.set_links(self.ends(target), up=False)]
+
+    def restore(self, target: Target) -> list[Stamp]:
+        return [target.set_links(self.ends(target), up=True)]
+
+    def describe(self) -> str:
+        return f"link-cut {self.where()}: admin down"

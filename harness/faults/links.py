@@ -1,0 +1,39 @@
+"""Where an interface fault applies: a link's two ends, one end, or every link of a node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from harness.faults.base import require
+from harness.faults.target import Target
+from harness.topology import Endpoint
+
+
+@dataclass(kw_only=True)
+class OnLinks:
+    """`link` as `node:ifname` or `nodeA,nodeB` (both ends, or only the named end with
+    `one_end`), or `node` for every interface of that node."""
+
+    kind: ClassVar[str]
+    link: str | None = None
+    node: str | None = None
+    one_end: bool = False
+
+    def __post_init__(self) -> None:
+        require((self.link is None) != (self.node is None),
+                f"{self.kind}: give either link or node, not both or neither")
+        require(not self.one_end or ":" in (self.link or ""),
+                f"{self.kind}: one_end needs the link named by its end, as node:interface")
+
+    def ends(self, target: Target) -> list[Endpoint]:
+        return target.endpoints(self.link, self.node, self.one_end)
+
+    def check(self, target: Target) -> None:
+        for end in self.ends(target):
+            target.ifindex(end)
+
+    def where(self) -> str:
+        if self.node is not None:
+            return f"every link of {self.node}"
+        return f"{self.link} ({'this end only' if self.one_end else 'both ends'})"

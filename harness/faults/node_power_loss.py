@@ -1,0 +1,41 @@
+"""node-power-loss: every interface of the node down (one timed netlink change), then its
+whole FRR killed; restore starts FRR again, then brings the interfaces up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from harness.faults import routing
+from harness.faults.base import Fault, Stamp
+from harness.faults.target import Target
+from harness.topology import Endpoint
+
+
+@dataclass(kw_only=True)
+class NodePowerLoss(Fault):
+    kind: ClassVar[str] = "node-power-loss"
+    node: str
+
+    def _ends(self, target: Target) -> list[Endpoint]:
+        return target.endpoints(None, self.node, one_end=False)
+
+    def _router(self, target: Target) -> bool:
+        return target.lab.node(self.node).is_router
+
+    def check(self, target: Target) -> None:
+        for end in self._ends(target):
+            target.ifindex(end)
+
+    def inject(self, target: Target) -> list[Stamp]:
+        stamps = [target.set_links(self._ends(target), up=False)]
+        if self._router(target):
+            stamps += routing.kill(target, self.node, target.router(self.node).daemons)
+        return stamps
+
+    def restore(self, target: Target) -> list[Stamp]:
+        stamps = routing.start(target, self.node) if self._router(target) else []
+        return stamps + [target.set_links(self._ends(target), up=True)]
+
+    def describe(self) -> str:
+        return f"node-power-loss {self.node}: every interface down, FRR killed"

@@ -1,0 +1,64 @@
+"""Undo what the journal holds after a crash (kill -9, power cut): `failover recover`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.faults.base import Stamp
+from harness.faults.journal import Entry, clear_finished, mark_restored, pending
+from harness.faults.registry import build
+from harness.faults.target import Target
+from harness.lab import Lab
+
+
+@dataclass(frozen=True)
+class Recovery:
+    entry: Entry
+    outcome: str  # "restored", "lab is down", or why it failed (the entry stays journaled)
+    stamps: list[Stamp] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in ("restored", "lab is down")
+
+
+def _target(lab: str) -> Target | None:
+    """The lab, if it is still up (a lab that is down holds no fault any more)."""
+    try:
+        found = Lab.attach(lab)
+    except HarnessError:
+        return None
+    return Target(found) if found.is_up() else None
+
+
+def _undo(entry: Entry, target: Target | None) -> Recovery:
+    if target is None:
+        mark_restored(entry)
+        return Recovery(entry, "lab is down")
+    try:
+        stamps = build(entry.kind, entry.params).restore(target)
+    except HarnessError as exc:
+        return Recovery(entry, f"failed: {exc}")
+    mark_restored(entry)
+    return Recovery(entry, "restored", stamps)
+
+
+def recover(directory: Path | None = None, include_live: bool = False) -> list[Recovery]:
+    """Restore every fault the journal holds, newest first, idempotently (restoring what is
+    already restored changes nothing); then remove the journal files with nothing left.
+    Runs still alive are left alone unless `include_live`."""
+    targets: dict[str, Target | None] = {}
+    results = []
+    try:
+        for entry in reversed(pending(directory, include_live)):
+            if entry.lab not in targets:
+                targets[entry.lab] = _target(entry.lab)
+            results.append(_undo(entry, targets[entry.lab]))
+    finally:
+        for target in targets.values():
+            if target is not None:
+                target.close()
+    clear_finished(directory)
+    return results

@@ -1,0 +1,114 @@
+"""What a scenario file says, validated (published as JSON Schema in `schemas/`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.probes.flows import APPLICATIONS, DSCP
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Credentials(_Strict):
+    """Credentials by reference only: a password never stands in a scenario file."""
+
+    username: str | None = None
+    password_env: str | None = Field(None, description="environment variable holding it")
+    password_file: Path | None = Field(None, description="file holding it (first line)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_inline_secret(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "password" in data:
+            raise ValueError("a password must not be written in the file: use password_env "
+                             "or password_file")
+        return data
+
+
+class Device(_Strict):
+    """A device the harness reaches through NAPALM."""
+
+    driver: str = "frr"
+    node: str | None = Field(None, description="the lab node this device is (built-in lab)")
+    host: str | None = None
+    credentials: Credentials = Credentials()
+    optional_args: dict[str, Any] = {}
+
+
+class SLA(_Strict):
+    max_outage_ms: float = Field(gt=0, description="failover: loss-derived outage allowed")
+    failback_max_outage_ms: float | None = Field(None, gt=0, description="default: as failover")
+    max_loss_pct: float | None = Field(None, ge=0, le=100)
+    hard_limit_ms: float | None = Field(None, gt=0, description="restore at once past this "
+                                        "outage (default: safety.hard_limit_factor x SLA)")
+
+
+class FlowSpec(_Strict):
+    name: str
+    src: str
+    dst: str
+    application: str | None = None
+    protocol: Literal["udp", "tcp"] | None = None
+    port: int | None = Field(None, ge=1, le=65535)
+    dscp: str | int | None = None
+    rate: float = Field(1000.0, gt=0, le=100000)
+    direction: Literal["one-way", "both"] = "both"
+    critical: bool = True
+    sla: SLA | None = None
+    sla_class: str | None = None
+
+    @field_validator("application")
+    @classmethod
+    def _known_application(cls, v: str | None) -> str | None:
+        if v is not None and v not in APPLICATIONS:
+            raise ValueError(f"unknown application {v!r} (known: {', '.join(APPLICATIONS)})")
+        return v
+
+    @field_validator("dscp")
+    @classmethod
+    def _known_dscp(cls, v: str | int | None) -> str | int | None:
+        if isinstance(v, str) and v not in DSCP:
+            raise ValueError(f"unknown DSCP {v!r} (known: {', '.join(DSCP)} or 0-63)")
+        if isinstance(v, int) and not 0 <= v <= 63:
+            raise ValueError("DSCP must be 0-63")
+        return v
+
+
+class FaultSpec(BaseModel):
+    """A fault: its kind and the kind's own parameters (see `failover validate --kinds`)."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: str
+
+
+class Timings(_Strict):
+    baseline_s: float = Field(3.0, ge=1, description="clean traffic required before the fault")
+    hold_s: float = Field(5.0, ge=0.5, description="fault in place")
+    failback_s: float = Field(5.0, ge=1, description="observed after the restore")
+    converge_timeout_s: float = Field(60.0, gt=0)
+
+
+class Safety(_Strict):
+    allow_last_path_cut: bool = Field(False, description="only for control scenarios that "
+                                      "must fail: lets the fault cut a flow's last path")
+    hard_limit_factor: float = Field(10.0, ge=1)
+
+
+class Scenario(_Strict):
+    name: str
+    description: str = ""
+    topology: Path
+    devices: dict[str, Device] = {}
+    sla_classes: dict[str, SLA] = {}
+    flows_from: list[Path] = Field([], description="files with more flows (a `flows:` list)")
+    flows: list[FlowSpec] = []
+    faults: list[FaultSpec] = Field(min_length=1)
+    timings: Timings = Timings()
+    safety: Safety = Safety()
+    expect: Literal["pass", "fail"] = Field("pass", description="`fail` for a control "
+                                            "scenario that proves the verdict can fail")

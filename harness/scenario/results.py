@@ -1,0 +1,64 @@
+"""A scenario run's results: per-flow verdicts, the timeline, safety and state checks."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.faults import Stamp
+from harness.probes.analysis import FlowResult, PhaseStats, Verdict
+
+
+@dataclass
+class FlowVerdict:
+    direction: str
+    flow: str
+    critical: bool
+    sla_ms: float
+    failback_sla_ms: float
+    failover: PhaseStats
+    failback: PhaseStats
+    failover_verdict: Verdict
+    failback_verdict: Verdict
+    result: FlowResult
+
+    @property
+    def passed(self) -> bool:
+        return self.failover_verdict.passed and self.failback_verdict.passed
+
+
+@dataclass
+class RunResult:
+    scenario: str
+    topology: str
+    expect: str
+    started_ns: int = 0
+    fault_ns: int = 0
+    restore_ns: int = 0
+    ended_ns: int = 0
+    inject_stamps: list[Stamp] = field(default_factory=list)
+    restore_stamps: list[Stamp] = field(default_factory=list)
+    flows: list[FlowVerdict] = field(default_factory=list)
+    aborted: str | None = None
+    baseline_problems: list[str] = field(default_factory=list)
+    state_diff: list[str] = field(default_factory=list)
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def sla_met(self) -> bool:
+        """Every critical flow within its SLA, failover and failback."""
+        return all(v.passed for v in self.flows if v.critical) and not self.aborted
+
+    @property
+    def outcome_as_expected(self) -> bool:
+        """Pass when expected to pass; a control scenario (expect: fail) must miss its SLA."""
+        healthy = not self.baseline_problems and not self.state_diff
+        return healthy and (self.sla_met if self.expect == "pass" else not self.sla_met)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["sla_met"] = self.sla_met
+        out["outcome_as_expected"] = self.outcome_as_expected
+        for flow in out["flows"]:
+            flow["result"].pop("outages", None)
+        return out

@@ -1,0 +1,149 @@
+"""Run a scenario on the built-in lab: preflight, snapshot, probes, fault, hold, restore,
+failback, postflight, verdicts. Every fault is journaled before it is injected and restored
+on every way out (Guard); a critical flow past its hard limit restores at once."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.errors import HarnessError, LabError
+from harness.faults import Guard, Stamp, recover
+from harness.lab import Lab
+from harness.probes.analysis import check, phase
+from harness.probes.endpoints import NetnsEndpoint
+from harness.probes.session import ProbeRun, ProbeSession
+from harness.scenario import snapshot
+from harness.scenario.gate import check_gate
+from harness.scenario.load import CriticalFlow, LoadedScenario
+from harness.scenario.results import FlowVerdict, RunResult
+
+Progress = Callable[[str], None]
+TICK_S = 0.1
+LIVE_LAG_MS = 150  # receivers flush every 100 ms
+FAILBACK_TAIL_S = 1.0
+
+
+class BaselineNotClean(HarnessError):
+    """Traffic was already failing before the fault: nothing was injected."""
+
+
+class ScenarioRunner:
+    def __init__(self, loaded: LoadedScenario, lab: Lab, workdir: Path,
+                 progress: Progress = print) -> None:
+        self.s = loaded
+        self.lab = lab
+        self.workdir = workdir
+        self.progress = progress
+        self.result = RunResult(scenario=loaded.spec.name, topology=loaded.topology.name,
+                                expect=loaded.spec.expect)
+        self.limits = {label: cf.hard_limit_ms for cf in loaded.flows if cf.critical
+                       for label, _, _ in cf.flow.directions()}
+        self.before: snapshot.Snapshot = {}
+        self.after: snapshot.Snapshot = {}
+
+    def preflight(self) -> None:
+        """Undo what a crashed run left, wait for convergence, apply the redundancy gate."""
+        for rec in recover():
+            self.progress(f"recovered from an earlier run: {rec.entry.kind} ({rec.outcome})")
+        self.lab.wait_converged(timeout=self.s.spec.timings.converge_timeout_s)
+        check_gate(self.lab, self.s.flows, self.s.faults, self.s.spec.safety.allow_last_path_cut)
+
+    def run(self) -> RunResult:
+        t = self.result.timings_s
+        start = time.monotonic()
+        self.preflight()
+        self.before = snapshot.take(self.lab)
+        t["preflight"] = time.monotonic() - start
+        timings = self.s.spec.timings
+        flows = [cf.flow for cf in self.s.flows]
+        endpoint = lambda n: NetnsEndpoint(n, self.lab.ns(n))  # noqa: E731
+        with ProbeSession(flows, endpoint, self.workdir / "probes",
+                          max_seconds=timings.baseline_s + timings.hold_s + timings.failback_s
+                          + 300) as probes, Guard(self.lab) as guard:
+            probes.start()
+            self.result.started_ns = time.time_ns()
+            self._baseline(probes, timings.baseline_s)
+            self.progress(f"injecting: {'; '.join(f.describe() for f in self.s.faults)}")
+            for fault in self.s.faults:
+                self.result.inject_stamps += guard.inject(fault)
+            self.result.fault_ns = self.result.inject_stamps[0].wall_start_ns
+            self._watch(probes, "hold", timings.hold_s, abort=True)
+            self.progress("restoring")
+            self.result.restore_stamps = guard.restore_all()
+            self.result.restore_ns = _first(self.result.restore_stamps, time.time_ns())
+            self._watch(probes, "failback", timings.failback_s, abort=False)
+            self.progress("failback: waiting for the network to reconverge (probes running)")
+            try:
+                self.lab.wait_converged(timeout=timings.converge_timeout_s)
+            except LabError as exc:  # reported with the results, never hidden
+                self.result.state_diff.append(f"not restored: {exc}")
+            time.sleep(FAILBACK_TAIL_S)  # a failback outage after convergence is still seen
+            run = probes.stop()
+        self.result.ended_ns = run.stopped_ns
+        start = time.monotonic()
+        self.after = snapshot.take(self.lab)
+        self.result.state_diff += snapshot.diff(self.before, self.after)
+        t["postflight"] = time.monotonic() - start
+        self.result.flows = [self._verdict(cf, label, run) for cf in self.s.flows
+                             for label, _, _ in cf.flow.directions()]
+        return self.result
+
+    def _baseline(self, probes: ProbeSession, seconds: float) -> None:
+        self.progress(f"baseline: {len(probes.directions)} flow directions for {seconds:.0f} s")
+        time.sleep(seconds)
+        seen = probes.poll()
+        now = time.time_ns()
+        problems = []
+        for d in probes.directions:
+            live = seen[d.label]
+            elapsed_s = (now - self.result.started_ns) / 1e9 - 2 * LIVE_LAG_MS / 1e3
+            expected = d.flow.rate * max(0.0, elapsed_s)  # what must have landed in the file
+            stale_ms = (now - live.last_recv_ns) / 1e6
+            if live.received < 0.9 * expected or stale_ms > LIVE_LAG_MS + 100:
+                problems.append(f"{d.label}: {live.received} of ~{expected:.0f} probes received")
+        if problems:
+            self.result.baseline_problems = problems
+            raise BaselineNotClean("traffic is not clean before the fault, nothing injected: "
+                                   + "; ".join(problems))
+
+    def _watch(self, probes: ProbeSession, what: str, seconds: float, abort: bool) -> None:
+        """Wait `seconds`, showing who is losing; with `abort`, stop early past a hard limit."""
+        end = time.monotonic() + seconds
+        next_report = time.monotonic() + 1.0
+        while time.monotonic() < end:
+            time.sleep(TICK_S)
+            now = time.time_ns()
+            losing = {label: (now - live.last_recv_ns) / 1e6 - LIVE_LAG_MS
+                      for label, live in probes.poll().items()
+                      if (now - live.last_recv_ns) / 1e6 > LIVE_LAG_MS + 50}
+            over = [f"{label} ({ms:.0f} ms > hard limit {self.limits[label]:.0f} ms)"
+                    for label, ms in losing.items() if label in self.limits
+                    and ms > self.limits[label]]
+            if abort and over:
+                self.result.aborted = "hard limit passed: " + ", ".join(over)
+                self.progress(f"ABORT: {self.result.aborted}; restoring now")
+                return
+            if time.monotonic() >= next_report:
+                left = end - time.monotonic()
+                who = ", ".join(f"{k} {v / 1e3:.1f} s" for k, v in sorted(losing.items())[:4])
+                self.progress(f"{what}: {max(0.0, left):.0f} s left; "
+                              + (f"losing: {who}" if losing else "all flows delivering"))
+                next_report += 1.0
+
+    def _verdict(self, cf: CriticalFlow, label: str, run: ProbeRun) -> FlowVerdict:
+        r = run.result(label)
+        failover = phase(r, self.result.started_ns, self.result.restore_ns, self.result.fault_ns)
+        failback = phase(r, self.result.restore_ns, None, self.result.restore_ns)
+        return FlowVerdict(direction=label, flow=cf.flow.name, critical=cf.critical,
+                           sla_ms=cf.sla.max_outage_ms,
+                           failback_sla_ms=cf.failback_sla.max_outage_ms,
+                           failover=failover, failback=failback,
+                           failover_verdict=check(failover, cf.sla, r.sent),
+                           failback_verdict=check(failback, cf.failback_sla, r.sent),
+                           result=r)
+
+
+def _first(stamps: list[Stamp], default: int) -> int:
+    return stamps[0].wall_start_ns if stamps else default

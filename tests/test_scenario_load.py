@@ -1,0 +1,74 @@
+"""Scenario files: the reference ones load; every broken one is one line naming file, line, field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from harness.errors import InputError
+from harness.scenario.gate import paths_cut
+from harness.scenario.load import load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = sorted((ROOT / "scenarios").glob("*.yml"))
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_reference_scenarios_load(path: Path) -> None:
+    loaded = load_scenario(path)
+    assert loaded.flows and loaded.faults
+    assert all(cf.sla.max_outage_ms > 0 for cf in loaded.flows)
+
+
+def test_flow_defaults_come_from_the_application() -> None:
+    loaded = load_scenario(ROOT / "scenarios/core1-power-loss.yml")
+    voice = next(cf for cf in loaded.flows if cf.flow.name == "voip-media")
+    assert (voice.flow.protocol, voice.flow.port, voice.flow.dscp) == ("udp", 16384, 46)
+    assert voice.sla.max_outage_ms == 300 and voice.hard_limit_ms == 3000
+
+
+def test_gate_sees_which_faults_cut_the_last_path() -> None:
+    one = load_scenario(ROOT / "scenarios/core1-power-loss.yml")
+    both = load_scenario(ROOT / "scenarios/both-cores-down.yml")
+    assert paths_cut(one.topology, one.flows, one.faults) == []
+    assert len(paths_cut(both.topology, both.flows, both.faults)) == 6
+
+
+BASE = """name: t
+topology: {topology}
+sla_classes: {{voice: {{max_outage_ms: 300}}}}
+flows:
+  - {{name: v, src: voip, dst: pbx, application: rtp, sla_class: voice}}
+faults:
+  - {{kind: node-power-loss, node: core1}}
+"""
+
+BAD = [
+    ("application: rtp", "application: skype", 5, "flows[0].application", "unknown application"),
+    ("sla_class: voice}", "sla_class: gold}", 5, "flows[0].sla_class", "unknown SLA class"),
+    ("src: voip", "src: nurse", 5, "flows[0].src", "unknown node 'nurse'"),
+    ("node: core1}", "node: core9}", 7, "faults[0].node", "unknown node 'core9'"),
+    ("kind: node-power-loss", "kind: meteor", 7, "faults[0]", "unknown fault kind 'meteor'"),
+    ("name: t\n", "name: t\ndevices: {c1: {credentials: {password: hunter2}}}\n", 2,
+     "devices.c1.credentials", "must not be written in the file"),
+    ("faults:\n  - {kind: node-power-loss, node: core1}\n", "faults: []\n", 6, "faults",
+     "at least 1 item"),
+    ("name: t\n", "name: t\ntimings: {hold_s: -1}\n", 2, "timings.hold_s", "greater than"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "line", "field", "message"), BAD,
+                         ids=[b[3] for b in BAD])
+def test_broken_scenario_names_file_line_field(tmp_path: Path, old: str, new: str, line: int,
+                                               field: str, message: str) -> None:
+    text = BASE.format(topology=ROOT / "topologies/hospital-core.clab.yml")
+    assert old in text
+    path = tmp_path / "bad.yml"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert (err.value.file, err.value.line, err.value.field) == (str(path), line, field), \
+        str(err.value)
+    assert message in str(err.value) and "\n" not in str(err.value)
+    assert "hunter2" not in str(err.value)

@@ -1,0 +1,167 @@
+"""Scenarios end to end on a real hospital-core lab: verdicts that pass, fail, refuse, recover."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import ROOT, private_copy, require_lab_host
+from harness.faults import pending
+from harness.lab import Lab
+from harness.lab.teardown import teardown
+from harness.scenario import snapshot
+from harness.scenario.gate import GateRefused
+from harness.scenario.load import load_scenario
+from harness.scenario.results import RunResult
+from harness.scenario.runner import ScenarioRunner
+from harness.topology import load_topology
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(autouse=True)
+def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "journal"
+    monkeypatch.setenv("FAILOVER_JOURNAL_DIR", str(path))
+    return path
+
+
+def _lab(tmp: Path, strip_bfd: bool = False) -> Iterator[Lab]:
+    require_lab_host()
+    topo = private_copy(tmp, "hospital-core")
+    if strip_bfd:  # the same network with BFD removed: only OSPF's 4 s dead timer is left
+        for conf in (tmp / "hospital-core").glob("*.conf"):
+            text = re.sub(r"^bfd\n(?:.*\n)*?exit\n", "", conf.read_text(), flags=re.M)
+            conf.write_text(re.sub(r"^ ip ospf bfd.*\n", "", text, flags=re.M))
+        daemons = tmp / "hospital-core" / "daemons"
+        daemons.write_text(daemons.read_text().replace("bfdd=yes", "bfdd=no"))
+    lab = Lab(load_topology(topo))
+    try:
+        lab.up()
+        yield lab
+    finally:
+        teardown(lab.name)
+
+
+@pytest.fixture(scope="module")
+def hospital(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    yield from _lab(tmp_path_factory.mktemp("hc"))
+
+
+def scenario_for(lab: Lab, name: str, tmp: Path, **changes: Any) -> Path:
+    """A reference scenario aimed at a private lab, with some fields changed."""
+    data = yaml.safe_load((ROOT / "scenarios" / f"{name}.yml").read_text())
+    data["topology"] = str(lab.topology.path)
+    data["flows_from"] = [str(ROOT / "scenarios" / f) for f in data["flows_from"]]
+    for key, value in changes.items():
+        data[key] = {**data[key], **value} if isinstance(value, dict) else value
+    path = tmp / f"{name}.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def run(lab: Lab, path: Path, tmp: Path) -> RunResult:
+    return ScenarioRunner(load_scenario(path), lab, tmp / "run", progress=lambda _: None).run()
+
+
+def test_core1_power_loss_passes(hospital: Lab, tmp_path: Path) -> None:
+    result = run(hospital, scenario_for(hospital, "core1-power-loss", tmp_path), tmp_path)
+    assert result.sla_met and result.outcome_as_expected, [v.failover for v in result.flows]
+    assert result.state_diff == []
+    hit = [v for v in result.flows if v.failover.lost]
+    assert hit, "core1 carried no flow: the test would prove nothing"
+    assert all(v.failover.outage_ms < 300 for v in result.flows)
+
+
+def test_silent_blackhole_caught_by_bfd(hospital: Lab, tmp_path: Path) -> None:
+    result = run(hospital, scenario_for(hospital, "core1-silent-blackhole", tmp_path), tmp_path)
+    assert result.sla_met, [(v.direction, v.failover.outage_ms) for v in result.flows]
+    hit = [v.failover.outage_ms for v in result.flows if v.failover.lost]
+    assert hit and all(150 < ms < 1000 for ms in hit), hit  # BFD: 3 x 100 ms
+
+
+def test_silent_blackhole_without_bfd_misses_one_second(tmp_path: Path) -> None:
+    for lab in _lab(tmp_path / "nobfd", strip_bfd=True):
+        result = run(lab, scenario_for(lab, "core1-silent-blackhole", tmp_path), tmp_path)
+        assert not result.sla_met
+        hit = [v.failover.outage_ms for v in result.flows if v.failover.lost]
+        assert hit and all(ms > 2000 for ms in hit), hit  # OSPF dead interval 4 s
+
+
+def test_both_cores_down_fails_its_sla(hospital: Lab, tmp_path: Path) -> None:
+    result = run(hospital, scenario_for(hospital, "both-cores-down", tmp_path), tmp_path)
+    assert not result.sla_met and result.expect == "fail" and result.outcome_as_expected
+    assert all(not v.passed for v in result.flows)
+    assert result.aborted and "hard limit" in result.aborted
+    assert result.state_diff == []
+
+
+def test_preflight_refuses_when_core2_is_already_down(hospital: Lab, tmp_path: Path,
+                                                      journal: Path) -> None:
+    before = snapshot.take(hospital)
+    hospital.node_down("core2")
+    try:
+        hospital.wait_converged(timeout=30)
+        with pytest.raises(GateRefused, match="core2"):
+            run(hospital, scenario_for(hospital, "core1-power-loss", tmp_path), tmp_path)
+        assert hospital.frr("core1").pids() and pending(journal) == []
+    finally:
+        hospital.node_up("core2")
+    hospital.wait_converged(timeout=60)
+    assert snapshot.diff(before, snapshot.take(hospital)) == []
+
+
+def test_kill9_during_hold_then_recover_leaves_nothing(hospital: Lab, tmp_path: Path,
+                                                       journal: Path) -> None:
+    before = snapshot.take(hospital)
+    path = scenario_for(hospital, "core1-silent-blackhole", tmp_path,
+                        timings={"hold_s": 60, "baseline_s": 1})
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(path)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, "FAILOVER_JOURNAL_DIR": str(journal)})
+    try:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "injecting" in line:
+                break
+        assert "injecting" in seen[-1], "".join(seen)
+        time.sleep(1.0)
+        qdiscs = subprocess.run(["tc", "-n", hospital.ns("core1"), "qdisc"], capture_output=True,
+                                text=True).stdout
+        assert "pfifo" in qdiscs, qdiscs  # the fault is really in place
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert pending(journal), "the journal must hold the fault the killed run left"
+    out = subprocess.run([sys.executable, "-m", "harness", "recover"], capture_output=True,
+                         text=True, env={**os.environ, "FAILOVER_JOURNAL_DIR": str(journal)})
+    assert out.returncode == 0 and "restored" in out.stdout, out.stdout + out.stderr
+    assert "pfifo" not in subprocess.run(["tc", "-n", hospital.ns("core1"), "qdisc"],
+                                         capture_output=True, text=True).stdout
+    hospital.wait_converged(timeout=60)
+    assert snapshot.diff(before, snapshot.take(hospital)) == []
+    assert pending(journal) == []
+
+
+def test_broken_scenario_changes_nothing(hospital: Lab, tmp_path: Path) -> None:
+    path = scenario_for(hospital, "core1-power-loss", tmp_path)
+    path.write_text(path.read_text().replace("node: core1", "node: core7"))
+    before = snapshot.take(hospital)
+    proc = subprocess.run([sys.executable, "-m", "harness", "run", str(path)], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert f"{path}:" in proc.stderr and "unknown node 'core7'" in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+    assert snapshot.diff(before, snapshot.take(hospital)) == []
