@@ -314,7 +314,7 @@ def test_bgp_session_and_route(two_path: Lab, r1: FRRDriver) -> None:
 def test_lldp_neighbors_from_a_real_lldpd(two_path: Lab) -> None:
     """lldpd on both ends of r1:eth3 - h1:eth1, one control socket per namespace."""
     if shutil.which("lldpd") is None:
-        pytest.skip("lldpd is not installed (apt-get install lldpd)")
+        pytest.fail("lldpd is not installed (scripts/install.sh installs it)")
     procs = []
     # lldpcli drops root: the sockets' directory must be reachable by lldpd's user.
     tmp_path = Path(tempfile.mkdtemp(prefix="napalm-frr-lldp-"))

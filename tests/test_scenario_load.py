@@ -1,4 +1,4 @@
-"""Scenario files: the reference ones load; every broken one is one line naming file, line, field."""
+"""Scenario files: the reference ones load; a broken one is one line naming file, line, field."""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 import yaml
-
 from conftest import ROOT, private_copy, require_lab_host
+
 from harness.faults import pending
 from harness.lab import Lab
 from harness.lab.teardown import teardown
