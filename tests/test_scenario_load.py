@@ -72,3 +72,8 @@ def test_broken_scenario_names_file_line_field(tmp_path: Path, old: str, new: st
         str(err.value)
     assert message in str(err.value) and "\n" not in str(err.value)
     assert "hunter2" not in str(err.value)
+
+
+def test_published_json_schema_is_current() -> None:
+    from harness.cli.scenario import SCHEMA, scenario_schema
+    assert SCHEMA.read_text() == scenario_schema(), "run `failover schema --write`"

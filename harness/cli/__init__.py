@@ -9,7 +9,7 @@ import typer
 from harness.cli.common import console, fail
 from harness.cli.lab import lab_app
 from harness.cli.probe import probe
-from harness.cli.scenario import recover, run, validate
+from harness.cli.scenario import recover, run, schema, validate
 from harness.errors import HarnessError
 
 app = typer.Typer(help="Network-core failover test harness.", no_args_is_help=True,
@@ -19,6 +19,7 @@ app.command("probe")(probe)
 app.command("run")(run)
 app.command("validate")(validate)
 app.command("recover")(recover)
+app.command("schema")(schema)
 
 
 def main() -> None:

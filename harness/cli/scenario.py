@@ -16,10 +16,32 @@ from harness.faults import recover as recover_faults
 from harness.lab import Lab
 from harness.scenario.gate import paths_cut
 from harness.scenario.load import LoadedScenario, load_scenario
+from harness.scenario.model import Scenario
 from harness.scenario.results import RunResult
 from harness.scenario.runner import ScenarioRunner
 
 REPORTS = Path("reports")
+
+
+SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "scenario.schema.json"
+
+
+def scenario_schema() -> str:
+    """The scenario file's JSON Schema, as published in `schemas/`."""
+    schema = Scenario.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "failover-harness scenario"
+    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
+
+
+def schema(write: Annotated[bool, typer.Option(help=f"write {SCHEMA.name} in schemas/")] = False
+           ) -> None:
+    """Print the scenario files' JSON Schema (for editors: completion and checks)."""
+    if write:
+        SCHEMA.write_text(scenario_schema())
+        console.print(f"wrote {SCHEMA}")
+    else:
+        print(scenario_schema(), end="")
 
 
 def validate(scenarios: Annotated[list[Path], typer.Argument(help="scenario files")]) -> None:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from typing import NamedTuple
 
 NETLINK_ROUTE, NETLINK_NETFILTER = 0, 12
+TIMEOUT_S = 5.0
 _CLONE_NEWNET = 0x40000000
 _REQUEST, _ACK, _REPLACE, _CREATE = 0x1, 0x4, 0x100, 0x400
 _NLMSG_ERROR = 2
@@ -122,11 +123,13 @@ class NetlinkSocket:
             raise made[0]
         self.sock = made[0]
         self.sock.bind((0, 0))
+        self.sock.settimeout(TIMEOUT_S)  # the kernel acks at once; never hang a restore
         self._seq = 0
 
     def request(self, *messages: Message) -> list[bytes]:
         """Send the messages in one datagram and wait for the ack of each that asks for one;
-        the payloads of other replies. A failure raises OSError with the kernel's errno."""
+        the payloads of other replies. A failure raises OSError with the kernel's errno
+        (TimeoutError if no ack comes)."""
         data, waiting = b"", set()
         for msg in messages:
             self._seq += 1

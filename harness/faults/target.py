@@ -70,6 +70,9 @@ class Target:
                 self._sockets[key] = NetlinkSocket(ns, protocol)
             except FileNotFoundError:
                 raise FaultError(f"lab {self.lab.name} is not up: no namespace {ns}") from None
+            except OSError as exc:
+                raise FaultError(f"netlink socket in {ns}: {exc.strerror} (root needed)") \
+                    from None
         return self._sockets[key]
 
     def ifindex(self, end: Endpoint) -> int:
@@ -77,7 +80,8 @@ class Target:
             try:
                 reply = self.socket(end.node).request(link_query(end.interface))
             except OSError as exc:
-                raise FaultError(f"lab {self.lab.name}: {end}: {exc.strerror}") from None
+                raise FaultError(f"lab {self.lab.name}: {end}: "
+                                 f"{exc.strerror or 'no answer from the kernel'}") from None
             self._index[end] = reply_index(reply[0])
         return self._index[end]
 
@@ -90,7 +94,8 @@ class Target:
                     sock.request(*messages)
                 except OSError as exc:
                     if exc.errno not in ignore:
-                        raise FaultError(f"lab {self.lab.name}: {what}: {exc.strerror}") from None
+                        why = exc.strerror or "no answer from the kernel"
+                        raise FaultError(f"lab {self.lab.name}: {what}: {why}") from None
         return timed(what, send)
 
     def set_links(self, ends: Sequence[Endpoint], up: bool) -> Stamp:
