@@ -98,6 +98,14 @@ def test_silent_blackhole_without_bfd_misses_one_second(tmp_path: Path) -> None:
         assert hit and all(ms > 2000 for ms in hit), hit  # OSPF dead interval 4 s
 
 
+def test_planned_drain_through_napalm_loses_nothing(hospital: Lab, tmp_path: Path) -> None:
+    result = run(hospital, scenario_for(hospital, "core1-drain", tmp_path), tmp_path)
+    assert result.sla_met, [(v.direction, v.failover.lost, v.failback.lost) for v in result.flows]
+    assert all(v.result.lost == 0 for v in result.flows)
+    assert "max-metric" not in hospital.vtysh("core1", "show running-config")
+    assert result.state_diff == []
+
+
 def test_both_cores_down_fails_its_sla(hospital: Lab, tmp_path: Path) -> None:
     result = run(hospital, scenario_for(hospital, "both-cores-down", tmp_path), tmp_path)
     assert not result.sla_met and result.expect == "fail" and result.outcome_as_expected

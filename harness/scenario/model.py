@@ -41,8 +41,9 @@ class Device(_Strict):
 
 
 class SLA(_Strict):
-    max_outage_ms: float = Field(gt=0, description="failover: loss-derived outage allowed")
-    failback_max_outage_ms: float | None = Field(None, gt=0, description="default: as failover")
+    max_outage_ms: float = Field(ge=0, description="failover: loss-derived outage allowed "
+                                 "(0: no probe may be lost)")
+    failback_max_outage_ms: float | None = Field(None, ge=0, description="default: as failover")
     max_loss_pct: float | None = Field(None, ge=0, le=100)
     hard_limit_ms: float | None = Field(None, gt=0, description="restore at once past this "
                                         "outage (default: safety.hard_limit_factor x SLA)")

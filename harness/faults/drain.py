@@ -1,0 +1,63 @@
+"""planned-drain: a maintenance drain pushed as configuration through NAPALM (default: OSPF
+max-metric, so neighbours move traffic away while the router still forwards: expect zero
+loss). Committed with `revert_in`, so the device undoes it by itself should the harness die
+before the restore; restore (also from the journal, in another process) rolls the pending
+commit back, and does nothing once it is gone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from napalm import get_network_driver
+
+from harness.faults.base import Fault, FaultError, Stamp, timed
+from harness.faults.target import Target
+
+MAX_METRIC = "router ospf\n max-metric router-lsa administrative\nexit\n"
+
+
+@dataclass(kw_only=True)
+class PlannedDrain(Fault):
+    kind: ClassVar[str] = "planned-drain"
+    node: str
+    config: str = MAX_METRIC
+    revert_in: int = 600  # seconds: longer than any hold; the device's own safety net
+
+    def _driver(self, target: Target) -> Any:
+        driver = get_network_driver("frr")("localhost", "", "", optional_args={
+            "pathspace": target.lab.ns(self.node)})
+        driver.open()
+        return driver
+
+    def check(self, target: Target) -> None:
+        target.router(self.node)
+        driver = self._driver(target)
+        try:
+            if driver.has_pending_commit():
+                raise FaultError(f"{self.node} has a commit pending confirmation: another "
+                                 "change is in flight; refusing to drain")
+        finally:
+            driver.close()
+
+    def inject(self, target: Target) -> list[Stamp]:
+        driver = self._driver(target)
+        try:
+            driver.load_merge_candidate(config=self.config)
+            return [timed(f"{self.node}: commit drain (revert in {self.revert_in} s)",
+                          lambda: driver.commit_config(revert_in=self.revert_in))]
+        finally:
+            driver.close()
+
+    def restore(self, target: Target) -> list[Stamp]:
+        driver = self._driver(target)
+        try:
+            if not driver.has_pending_commit():
+                return []  # never committed, already rolled back, or reverted by the device
+            return [timed(f"{self.node}: roll the drain back", driver.rollback)]
+        finally:
+            driver.close()
+
+    def describe(self) -> str:
+        first = self.config.strip().splitlines()
+        return f"planned-drain {self.node}: commit through NAPALM: {' / '.join(first)}"
