@@ -31,6 +31,7 @@ EXAMPLES = {
     "degraded-link": {"link": "r1,r2", "percent": 2.5},
     "flapping-link": {"link": "r1:eth1", "one_end": True, "count": 2, "period": 0.5},
     "delay": {"link": "r1:eth1", "ms": 20, "jitter_ms": 5},
+    "planned-drain": {"node": "r2", "revert_in": 300},
 }
 
 

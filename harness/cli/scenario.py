@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.live import Live
 from rich.table import Table
 
 from harness.cli.common import console, progress
@@ -18,7 +19,7 @@ from harness.scenario.gate import paths_cut
 from harness.scenario.load import LoadedScenario, load_scenario
 from harness.scenario.model import Scenario
 from harness.scenario.results import RunResult
-from harness.scenario.runner import ScenarioRunner
+from harness.scenario.runner import ScenarioRunner, Tick
 
 REPORTS = Path("reports")
 
@@ -79,6 +80,37 @@ def verdict_table(result: RunResult) -> Table:
     return table
 
 
+class LiveView:
+    """A per-flow table refreshed while the fault holds (on a terminal; lines elsewhere)."""
+
+    def __init__(self) -> None:
+        self.live = Live(console=console, refresh_per_second=4) if console.is_terminal else None
+
+    def __enter__(self) -> LiveView:
+        if self.live:
+            self.live.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.live:
+            self.live.stop()
+
+    @property
+    def tick(self) -> Tick | None:
+        return self._tick if self.live else None
+
+    def _tick(self, phase: str, left: float, flows: dict[str, tuple[int, float]]) -> None:
+        table = Table(title=f"{phase}: {max(0.0, left):.0f} s left", title_justify="left")
+        for col in ("flow", "received", "current outage"):
+            table.add_column(col, justify="left" if col == "flow" else "right")
+        for label, (received, outage_ms) in flows.items():
+            style = "[red]" if outage_ms else "[green]"
+            table.add_row(label, str(received),
+                          f"{style}{outage_ms / 1e3:.1f} s[/]" if outage_ms else f"{style}ok[/]")
+        assert self.live is not None
+        self.live.update(table)
+
+
 def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
         dry_run: Annotated[bool, typer.Option(help="print what would change, change nothing")]
         = False,
@@ -102,7 +134,8 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     workdir = REPORTS / f"{stamp}-{loaded.spec.name}"
     try:
-        result = ScenarioRunner(loaded, lab, workdir, progress).run()
+        with LiveView() as view:
+            result = ScenarioRunner(loaded, lab, workdir, progress, view.tick).run()
     finally:
         if brought_up and not keep_lab:
             lab.down()

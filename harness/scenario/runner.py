@@ -20,6 +20,8 @@ from harness.scenario.load import CriticalFlow, LoadedScenario
 from harness.scenario.results import FlowVerdict, RunResult
 
 Progress = Callable[[str], None]
+# (phase, seconds left, per direction: probes received so far and current outage in ms)
+Tick = Callable[[str, float, dict[str, tuple[int, float]]], None]
 TICK_S = 0.1
 LIVE_LAG_MS = 150  # receivers flush every 100 ms
 FAILBACK_TAIL_S = 1.0
@@ -31,8 +33,9 @@ class BaselineNotClean(HarnessError):
 
 class ScenarioRunner:
     def __init__(self, loaded: LoadedScenario, lab: Lab, workdir: Path,
-                 progress: Progress = print) -> None:
+                 progress: Progress = print, tick: Tick | None = None) -> None:
         self.s = loaded
+        self.tick = tick
         self.lab = lab
         self.workdir = workdir
         self.progress = progress
@@ -115,9 +118,13 @@ class ScenarioRunner:
         while time.monotonic() < end:
             time.sleep(TICK_S)
             now = time.time_ns()
+            seen = probes.poll()
             losing = {label: (now - live.last_recv_ns) / 1e6 - LIVE_LAG_MS
-                      for label, live in probes.poll().items()
+                      for label, live in seen.items()
                       if (now - live.last_recv_ns) / 1e6 > LIVE_LAG_MS + 50}
+            if self.tick:
+                self.tick(what, end - time.monotonic(),
+                          {k: (v.received, losing.get(k, 0.0)) for k, v in seen.items()})
             over = [f"{label} ({ms:.0f} ms > hard limit {self.limits[label]:.0f} ms)"
                     for label, ms in losing.items() if label in self.limits
                     and ms > self.limits[label]]
@@ -125,7 +132,7 @@ class ScenarioRunner:
                 self.result.aborted = "hard limit passed: " + ", ".join(over)
                 self.progress(f"ABORT: {self.result.aborted}; restoring now")
                 return
-            if time.monotonic() >= next_report:
+            if not self.tick and time.monotonic() >= next_report:
                 left = end - time.monotonic()
                 who = ", ".join(f"{k} {v / 1e3:.1f} s" for k, v in sorted(losing.items())[:4])
                 self.progress(f"{what}: {max(0.0, left):.0f} s left; "

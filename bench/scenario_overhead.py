@@ -1,0 +1,169 @@
+"""Benchmark: harness overhead of a scenario run beyond its own baseline/hold/failback windows.
+
+Runs scenarios/core1-power-loss.yml N times on a private copy of hospital-core (brought up
+once beforehand, not counted). Overhead = wall time of ScenarioRunner.run() - (baseline_s +
+hold_s + failback_s). The wait for the network to reconverge after the restore is network
+time, not harness time: it is printed apart, and the overhead given with and without it.
+Goal (issue 5): overhead <= 2 s.
+Run as root:  .venv/bin/python bench/scenario_overhead.py [--runs 3] [SCENARIO]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.errors import HarnessError
+from harness.faults.journal import ENV as JOURNAL_ENV
+from harness.lab import Lab
+from harness.lab.teardown import teardown
+from harness.scenario.load import load_scenario
+from harness.scenario.runner import FAILBACK_TAIL_S, ScenarioRunner
+from harness.topology import load_topology
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKS = {"baseline": "baseline:", "inject": "injecting:", "restore": "restoring",
+         "reconverge": "failback: waiting"}  # progress lines the runner prints, in order
+
+
+class CallTimer:
+    """Wraps a callable and keeps how long each call took."""
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.seconds: list[float] = []
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        start = time.monotonic()
+        try:
+            return self.fn(*args, **kwargs)
+        finally:
+            self.seconds.append(time.monotonic() - start)
+
+
+def private_lab(tmp: Path) -> Path:
+    """hospital-core and its config folder under a unique lab name (as tests/conftest.py)."""
+    shutil.copytree(ROOT / "topologies/hospital-core", tmp / "hospital-core")
+    text = (ROOT / "topologies/hospital-core.clab.yml").read_text()
+    dst = tmp / "hospital-core.clab.yml"
+    dst.write_text(text.replace("name: hospital-core\n", f"name: so{uuid.uuid4().hex[:6]}\n", 1))
+    return dst
+
+
+def aimed(scenario: Path, topology: Path, tmp: Path) -> Path:
+    """The scenario with `topology` and `flows_from` made absolute, aimed at the copy."""
+    data = yaml.safe_load(scenario.read_text())
+    data["topology"] = str(topology)
+    data["flows_from"] = [str((scenario.parent / f).resolve()) for f in data["flows_from"]]
+    path = tmp / scenario.name
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def one_run(lab: Lab, path: Path, workdir: Path, waits: CallTimer) -> dict[str, float]:
+    """Run the scenario once; the seconds of each part (overhead parts exclude the windows)."""
+    marks: dict[str, float] = {}
+
+    def progress(line: str) -> None:
+        for key, prefix in MARKS.items():
+            if line.startswith(prefix):
+                marks.setdefault(key, time.monotonic())
+
+    loaded = load_scenario(path)
+    tm = loaded.spec.timings
+    windows = tm.baseline_s + tm.hold_s + tm.failback_s
+    calls = len(waits.seconds)
+    start = time.monotonic()
+    result = ScenarioRunner(loaded, lab, workdir, progress=progress).run()
+    total = time.monotonic() - start
+    if result.aborted or result.state_diff or not result.sla_met:
+        print(f"  note: aborted={result.aborted} sla_met={result.sla_met} "
+              f"state_diff={result.state_diff}")
+    pre, post = result.timings_s["preflight"], result.timings_s["postflight"]
+    reconverge = waits.seconds[calls + 1]  # calls: preflight's, then the failback's
+    injected = max(st.mono_end_ns for st in result.inject_stamps) / 1e9  # time.monotonic()
+    restored = max(st.mono_end_ns for st in result.restore_stamps) / 1e9
+    return {
+        "preflight": pre,
+        "  of which convergence check": waits.seconds[calls],
+        "probe start": marks["baseline"] - start - pre,
+        "baseline check": marks["inject"] - marks["baseline"] - tm.baseline_s,
+        "inject (links down, FRR kill)": injected - marks["inject"],
+        "hold overrun": marks["restore"] - injected - tm.hold_s,
+        "restore (FRR start, links up)": restored - marks["restore"],
+        "failback overrun": marks["reconverge"] - restored - tm.failback_s,
+        "reconvergence wait (network)": reconverge,
+        "failback tail (fixed sleep)": FAILBACK_TAIL_S,
+        "probe stop + verdicts": total - (marks["reconverge"] - start) - reconverge
+        - FAILBACK_TAIL_S - post,
+        "postflight": post,
+        "windows (scenario)": windows,
+        "total run()": total,
+        "OVERHEAD": total - windows,
+        "OVERHEAD without reconvergence": total - windows - reconverge,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("scenario", nargs="?", type=Path,
+                        default=ROOT / "scenarios/core1-power-loss.yml")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="scenario-overhead-") as tmpdir:
+        tmp = Path(tmpdir)
+        os.environ[JOURNAL_ENV] = str(tmp / "journal")  # recover() sees only this run's faults
+        lab = Lab(load_topology(private_lab(tmp)))
+        path = aimed(args.scenario.resolve(), lab.topology.path, tmp)
+        rows: dict[str, list[float]] = {}
+        done: list[str] = []
+        try:
+            up = lab.up()
+            print(f"lab {lab.name} up in {up.total:.1f} s (not counted); load avg "
+                  f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+            waits = CallTimer(lab.wait_converged)
+            lab.wait_converged = waits  # type: ignore[method-assign]
+            for i in range(args.runs):
+                try:
+                    parts = one_run(lab, path, tmp / f"run{i + 1}", waits)
+                except HarnessError as exc:
+                    print(f"run {i + 1}: failed: {exc}")
+                    continue
+                for key, value in parts.items():
+                    rows.setdefault(key, []).append(value)
+                done.append(f"run {i + 1}")
+                print(f"run {i + 1}: {parts['total run()']:.2f} s, overhead "
+                      f"{parts['OVERHEAD']:.2f} s", flush=True)
+        finally:
+            teardown(lab.name)
+    report(args.scenario.name, done, rows)
+
+
+def report(name: str, done: list[str], rows: dict[str, list[float]]) -> None:
+    if not rows:
+        print("no run completed")
+        return
+    print(f"\n{name}, {len(done)} runs completed; load avg now "
+          f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'seconds':<32}" + "".join(f"{d:>8}" for d in done) + f"{'median':>8}{'worst':>8}")
+    for key, values in rows.items():
+        print(f"{key:<32}" + "".join(f"{v:>8.2f}" for v in values)
+              + f"{statistics.median(values):>8.2f}{max(values):>8.2f}")
+    for key in ("OVERHEAD", "OVERHEAD without reconvergence"):
+        med, worst = statistics.median(rows[key]), max(rows[key])
+        print(f"goal {key.lower()} <= 2 s: median {med:.2f}, worst {worst:.2f}: "
+              f"{'MET' if worst <= 2.0 else 'NOT MET'}")
+
+
+if __name__ == "__main__":
+    main()
