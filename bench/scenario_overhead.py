@@ -3,7 +3,9 @@
 Runs scenarios/core1-power-loss.yml N times on a private copy of hospital-core (brought up
 once beforehand, not counted). Overhead = wall time of ScenarioRunner.run() - (baseline_s +
 hold_s + failback_s). The wait for the network to reconverge after the restore is network
-time, not harness time: it is printed apart, and the overhead given with and without it.
+time, not harness time: it is printed apart, and the overhead given with and without it (its
+network part is estimated as the wait less what the check takes on a converged lab). A run the
+runner refuses (baseline not clean, as happens on a loaded machine) is reported and retried.
 Goal (issue 5): overhead <= 2 s.
 Run as root:  .venv/bin/python bench/scenario_overhead.py [--runs 3] [SCENARIO]
 """
@@ -102,7 +104,8 @@ def one_run(lab: Lab, path: Path, workdir: Path, waits: CallTimer) -> dict[str, 
         "hold overrun": marks["restore"] - injected - tm.hold_s,
         "restore (FRR start, links up)": restored - marks["restore"],
         "failback overrun": marks["reconverge"] - restored - tm.failback_s,
-        "reconvergence wait (network)": reconverge,
+        "reconvergence wait": reconverge,
+        "  of it network (est.)": reconverge - waits.seconds[calls],  # less a check's own cost
         "failback tail (fixed sleep)": FAILBACK_TAIL_S,
         "probe stop + verdicts": total - (marks["reconverge"] - start) - reconverge
         - FAILBACK_TAIL_S - post,
@@ -129,11 +132,13 @@ def main() -> None:
         done: list[str] = []
         try:
             up = lab.up()
-            print(f"lab {lab.name} up in {up.total:.1f} s (not counted); load avg "
-                  f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+            print(f"lab {lab.name} up in {up.total:.1f} s (not counted); load avg {load()}",
+                  flush=True)
             waits = CallTimer(lab.wait_converged)
             lab.wait_converged = waits  # type: ignore[method-assign]
-            for i in range(args.runs):
+            for i in range(2 * args.runs):  # a run refused by its baseline check is retried
+                if len(done) == args.runs:
+                    break
                 try:
                     parts = one_run(lab, path, tmp / f"run{i + 1}", waits)
                 except HarnessError as exc:
@@ -149,12 +154,17 @@ def main() -> None:
     report(args.scenario.name, done, rows)
 
 
+def load() -> str:
+    """Load average 1/5/15 min, and the share of time some task waited for a CPU (PSI)."""
+    psi = Path("/proc/pressure/cpu").read_text().split()[1].split("=")[1]
+    return "/".join(f"{x:.2f}" for x in os.getloadavg()) + f" (CPU pressure {psi}% over 10 s)"
+
+
 def report(name: str, done: list[str], rows: dict[str, list[float]]) -> None:
     if not rows:
         print("no run completed")
         return
-    print(f"\n{name}, {len(done)} runs completed; load avg now "
-          f"{'/'.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"\n{name}, {len(done)} runs completed; load avg now {load()}")
     print(f"{'seconds':<32}" + "".join(f"{d:>8}" for d in done) + f"{'median':>8}{'worst':>8}")
     for key, values in rows.items():
         print(f"{key:<32}" + "".join(f"{v:>8.2f}" for v in values)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,21 @@ from harness.topology import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent
 TOPOLOGIES = ROOT / "topologies"
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> float:
+    """Seconds until `predicate` held."""
+    start = time.monotonic()
+    while not predicate():
+        assert time.monotonic() - start < timeout, "condition not met in time"
+        time.sleep(0.01)
+    return time.monotonic() - start
+
+
+def route_via(lab: Lab, node: str, dst: str) -> str:
+    """The next hop `node` uses toward `dst` now ('' while it has no route, mid-reroute)."""
+    routes = json.loads(lab.run(node, ["ip", "-j", "route", "get", dst], check=False) or "[]")
+    return str(routes[0].get("gateway", "")) if routes else ""
 
 
 def private_copy(tmp: Path, topology: str) -> Path:

@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import route_via, wait_for
 
 from harness.faults import FaultError, Guard, Stamp, Target, build, journal_dir, pending, recover
 from harness.faults.degraded_link import TABLE_PREFIX
@@ -38,22 +39,8 @@ with Guard(Lab.attach(sys.argv[1])) as guard:
 """
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float = 10.0) -> float:
-    """Seconds until `predicate` held."""
-    start = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - start < timeout, "condition not met in time"
-        time.sleep(0.01)
-    return time.monotonic() - start
-
-
 def ip_json(lab: Lab, node: str, *argv: str) -> list[dict[str, Any]]:
     return list(json.loads(lab.run(node, ["ip", "-j", *argv]) or "[]"))
-
-
-def route_via(lab: Lab, node: str, dst: str) -> str:
-    routes = json.loads(lab.run(node, ["ip", "-j", "route", "get", dst], check=False) or "[]")
-    return str(routes[0].get("gateway", "")) if routes else ""
 
 
 def flags(lab: Lab, node: str, ifname: str) -> list[str]:

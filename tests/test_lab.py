@@ -6,10 +6,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from conftest import route_via, wait_for
 
 from harness.lab import Lab
 from harness.lab import netns as netns_mod
@@ -19,18 +19,6 @@ from harness.topology import load_topology
 
 pytestmark = pytest.mark.lab
 FAILOVER = [sys.executable, "-m", "harness"]
-
-
-def route_via(lab: Lab, node: str, dst: str) -> str:
-    out = lab.run(node, ["ip", "-o", "route", "get", dst], check=False).split()  # none mid-reroute
-    return out[out.index("via") + 1] if "via" in out else ""
-
-
-def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < end, "condition not met in time"
-        time.sleep(0.05)
 
 
 def leftovers(name: str) -> list[str]:

@@ -98,11 +98,32 @@ def test_silent_blackhole_without_bfd_misses_one_second(tmp_path: Path) -> None:
         assert hit and all(ms > 2000 for ms in hit), hit  # OSPF dead interval 4 s
 
 
+def care_paths(lab: Lab) -> list[str]:
+    """dist-dc's next hops toward the care side, as its routing (FRR's RIB) chose them."""
+    routes = lab.vtysh_json("dist-dc", "show ip route 198.19.20.0/24 json")["198.19.20.0/24"]
+    return sorted(nh["ip"] for r in routes if r.get("selected") for nh in r["nexthops"]
+                  if nh.get("active"))
+
+
 def test_planned_drain_through_napalm_loses_nothing(hospital: Lab, tmp_path: Path) -> None:
-    result = run(hospital, scenario_for(hospital, "core1-drain", tmp_path), tmp_path)
+    assert care_paths(hospital) == ["198.18.1.2", "198.18.1.6"]  # ECMP over core1 and core2
+    during: list[list[str]] = []
+
+    def tick(phase: str, left: float, _: object) -> None:
+        if phase == "hold" and left < 2.0 and not during:
+            during.append(care_paths(hospital))
+    result = ScenarioRunner(load_scenario(scenario_for(hospital, "core1-drain", tmp_path)),
+                            hospital, tmp_path / "run", progress=lambda _: None, tick=tick).run()
+    assert during == [["198.18.1.6"]], "the drain did not move traffic off core1"
     assert result.sla_met, [(v.direction, v.failover.lost, v.failback.lost) for v in result.flows]
     assert all(v.result.lost == 0 for v in result.flows)
     assert "max-metric" not in hospital.vtysh("core1", "show running-config")
+    assert result.state_diff == []
+
+
+def test_routing_daemon_crash_loses_nothing(hospital: Lab, tmp_path: Path) -> None:
+    result = run(hospital, scenario_for(hospital, "core1-routing-crash", tmp_path), tmp_path)
+    assert result.sla_met, [(v.direction, v.failover.lost, v.failback.lost) for v in result.flows]
     assert result.state_diff == []
 
 

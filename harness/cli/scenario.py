@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import time
 from pathlib import Path
 from typing import Annotated
@@ -115,18 +116,18 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
         dry_run: Annotated[bool, typer.Option(help="print what would change, change nothing")]
         = False,
         keep_lab: Annotated[bool, typer.Option(help="leave a lab this run brought up")] = False,
-        commit: Annotated[bool, typer.Option(help="allow changes on devices outside the "
-                                                  "built-in lab")] = False,
         ) -> None:
-    """Fail the network on purpose, measure every critical flow, restore, give verdicts."""
+    """Fail the network on purpose, measure every critical flow, restore, give verdicts.
+
+    Exit 0: the outcome expected (a control scenario must miss its SLA) and every device back
+    as it was; 1: otherwise; 2: bad input, or the run refused to inject (nothing changed).
+    """
     loaded = load_scenario(scenario)
     if dry_run:
         _plan(loaded)
         return
-    external = [name for name, d in loaded.spec.devices.items() if d.node is None]
-    if external and not commit:
-        raise typer.BadParameter(f"devices {', '.join(external)} are not in the built-in lab: "
-                                 "add --commit to change them")
+    signal.signal(signal.SIGTERM, _exit_on_signal)  # unwinds: restores, removes our lab
+    signal.signal(signal.SIGHUP, _exit_on_signal)
     lab = Lab(loaded.topology)
     brought_up = not lab.is_up()
     if brought_up:
@@ -150,7 +151,11 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
         result.outcome_as_expected else ""
     console.print(f"{'[green]' if result.sla_met else '[red]'}{verdict}[/]{expected}; "
                   f"results in {workdir}/results.json")
-    raise typer.Exit(code=0 if result.sla_met else 1)
+    raise typer.Exit(code=0 if result.outcome_as_expected else 1)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def recover() -> None:

@@ -15,6 +15,7 @@ from harness.faults.base import Fault, FaultError, Stamp, timed
 from harness.faults.target import Target
 
 MAX_METRIC = "router ospf\n max-metric router-lsa administrative\nexit\n"
+UNDO_MAX_METRIC = "router ospf\n no max-metric router-lsa administrative\nexit\n"
 
 
 @dataclass(kw_only=True)
@@ -22,6 +23,7 @@ class PlannedDrain(Fault):
     kind: ClassVar[str] = "planned-drain"
     node: str
     config: str = MAX_METRIC
+    undo: str = UNDO_MAX_METRIC  # applied when no revert is pending but the drain still runs
     revert_in: int = 600  # seconds: longer than any hold; the device's own safety net
 
     def _driver(self, target: Target) -> Any:
@@ -50,14 +52,33 @@ class PlannedDrain(Fault):
             driver.close()
 
     def restore(self, target: Target) -> list[Stamp]:
+        """Roll back the pending commit; if none is pending (it was applied but the revert was
+        never scheduled, or the device restarted) and the drain still runs, apply `undo`."""
         driver = self._driver(target)
         try:
-            if not driver.has_pending_commit():
+            if driver.has_pending_commit():
+                return [timed(f"{self.node}: roll the drain back", driver.rollback)]
+            running = driver.get_config(retrieve="running")["running"]
+            if not _applied(self.config, running):
                 return []  # never committed, already rolled back, or reverted by the device
-            return [timed(f"{self.node}: roll the drain back", driver.rollback)]
+            driver.load_merge_candidate(config=self.undo)
+            return [timed(f"{self.node}: undo the drain", driver.commit_config)]
+        except FaultError:
+            raise
+        except Exception as exc:  # NAPALM's own errors: one line, other restores go on
+            raise FaultError(f"{self.node}: drain not restored: {exc}") from exc
         finally:
             driver.close()
 
     def describe(self) -> str:
-        first = self.config.strip().splitlines()
-        return f"planned-drain {self.node}: commit through NAPALM: {' / '.join(first)}"
+        lines = [ln.strip() for ln in self.config.strip().splitlines() if ln.strip()]
+        detail = lines[-2] if len(lines) > 1 and lines[-1] == "exit" else lines[-1]
+        return f"planned-drain {self.node}: commit through NAPALM ({detail.split()[0]} ...)"
+
+
+def _applied(config: str, running: str) -> bool:
+    """Whether the drain's innermost lines all stand in the running config."""
+    have = {line.strip() for line in running.splitlines()}
+    wanted = [ln.strip() for ln in config.splitlines()
+              if ln.startswith(" ") and ln.strip() and ln.strip() != "exit"]
+    return bool(wanted) and all(line in have for line in wanted)

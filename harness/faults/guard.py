@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType, TracebackType
 
-from harness.errors import HarnessError
 from harness.faults.base import Fault, FaultError, Stamp
 from harness.faults.journal import Journal
 from harness.faults.target import Target
@@ -72,7 +71,7 @@ class Guard:
             for entry, fault in reversed(list(self._active)):
                 try:
                     stamps += self._restore(entry, fault)
-                except HarnessError as exc:
+                except Exception as exc:  # noqa: BLE001 - every other fault is still restored
                     failures.append(f"{fault.describe()}: {exc}")
         if failures:
             raise FaultError(f"could not restore {'; '.join(failures)} "

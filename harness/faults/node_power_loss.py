@@ -34,8 +34,12 @@ class NodePowerLoss(Fault):
         return stamps
 
     def restore(self, target: Target) -> list[Stamp]:
-        stamps = routing.start(target, self.node) if self._router(target) else []
-        return stamps + [target.set_links(self._ends(target), up=True)]
+        stamps: list[Stamp] = []
+        try:
+            stamps += routing.start(target, self.node) if self._router(target) else []
+        finally:  # links come back even if FRR does not start
+            stamps.append(target.set_links(self._ends(target), up=True))
+        return stamps
 
     def describe(self) -> str:
         return f"node-power-loss {self.node}: every interface down, FRR killed"

@@ -11,6 +11,7 @@ from harness.faults.journal import Entry, clear_finished, mark_restored, pending
 from harness.faults.registry import build
 from harness.faults.target import Target
 from harness.lab import Lab
+from harness.lab.state import LabState
 
 
 @dataclass(frozen=True)
@@ -25,11 +26,12 @@ class Recovery:
 
 
 def _target(lab: str) -> Target | None:
-    """The lab, if it is still up (a lab that is down holds no fault any more)."""
-    try:
-        found = Lab.attach(lab)
-    except HarnessError:
+    """The lab, if it is still up (a lab that is down holds no fault any more). A lab whose
+    journal exists but cannot be loaded (topology moved or broken) is not "down": the error
+    goes up and the entry stays journaled."""
+    if LabState.load(lab) is None:
         return None
+    found = Lab.attach(lab)
     return Target(found) if found.is_up() else None
 
 
@@ -39,7 +41,7 @@ def _undo(entry: Entry, target: Target | None) -> Recovery:
         return Recovery(entry, "lab is down")
     try:
         stamps = build(entry.kind, entry.params).restore(target)
-    except HarnessError as exc:
+    except Exception as exc:  # noqa: BLE001 - one bad entry must not stop the others
         return Recovery(entry, f"failed: {exc}")
     mark_restored(entry)
     return Recovery(entry, "restored", stamps)
@@ -54,7 +56,11 @@ def recover(directory: Path | None = None, include_live: bool = False) -> list[R
     try:
         for entry in reversed(pending(directory, include_live)):
             if entry.lab not in targets:
-                targets[entry.lab] = _target(entry.lab)
+                try:
+                    targets[entry.lab] = _target(entry.lab)
+                except HarnessError as exc:
+                    results.append(Recovery(entry, f"failed: lab {entry.lab}: {exc}"))
+                    continue
             results.append(_undo(entry, targets[entry.lab]))
     finally:
         for target in targets.values():

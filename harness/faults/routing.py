@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Sequence
 
@@ -34,7 +35,12 @@ def start(target: Target, node: str) -> list[Stamp]:
     def bring_up() -> None:
         if "watchfrr" not in running:  # a live watchfrr restarts what is missing itself
             proc = frr.start(spec.daemons)
-            _, err = proc.communicate(timeout=30)
+            try:
+                _, err = proc.communicate(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                raise FaultError(f"{node}: watchfrr did not start within 30 s") from None
             if proc.returncode != 0:
                 raise FaultError(f"{node}: watchfrr failed to start: {err.decode().strip()}")
         end = time.monotonic() + START_TIMEOUT

@@ -65,17 +65,18 @@ def fib(lab: Lab, node: str) -> str:
     return "\n".join(sorted(line.strip() for line in _VOLATILE.sub("", out).splitlines()))
 
 
-def _kernel_lacks_paths(lab: Lab, node: str) -> list[str]:
-    """OSPF routes whose kernel entry has fewer next hops than zebra says it installed (the
-    FRR 8.4 ECMP bug keeps one path silently: a baseline must never be taken in that state)."""
+def _kernel_differs(lab: Lab, node: str) -> list[str]:
+    """OSPF routes whose kernel next hops are not the ones zebra says it installed (the FRR 8.4
+    ECMP bug can keep one path, or the wrong one, silently: never take a baseline then)."""
     out = run(["ip", "-n", lab.ns(node), "-j", "route", "show", "proto", "ospf"]).stdout
-    kernel = {(e["dst"] if "/" in e["dst"] else f"{e['dst']}/32"): len(e.get("nexthops", [])) or 1
+    kernel = {(e["dst"] if "/" in e["dst"] else f"{e['dst']}/32"):
+              {nh.get("gateway") for nh in e.get("nexthops", [e])}
               for e in json.loads(out or "[]")}
     frr = lab.frr(node).vtysh_json("show ip route ospf json")
-    return [f"{node} kernel has {kernel.get(prefix, 0)} of {paths} paths to {prefix}"
+    return [f"{node} kernel next hops to {prefix} differ from FRR's"
             for prefix, entries in frr.items() for e in entries if e.get("installed")
-            for paths in [sum(1 for nh in e.get("nexthops", []) if nh.get("fib"))]
-            if kernel.get(prefix, 0) < paths]
+            for hops in [{nh.get("ip") for nh in e.get("nexthops", []) if nh.get("fib")}]
+            if hops and kernel.get(prefix, set()) != hops]
 
 
 def _view(lab: Lab, node: str) -> RouterView:
@@ -90,7 +91,7 @@ def _view(lab: Lab, node: str) -> RouterView:
         return view
     if "ospfd" in spec.daemons:
         view.ospf_interfaces = frr.vtysh_json("show ip ospf interface json").get("interfaces", {})
-        view.pending += _kernel_lacks_paths(lab, node)
+        view.pending += _kernel_differs(lab, node)
         ospf = frr.vtysh_json("show ip ospf json")
         if "spfTimerDueInMsecs" in ospf:
             view.pending.append(f"{node} SPF scheduled")

@@ -67,11 +67,27 @@ def _validate(path: Path, doc: Any, model: type[Any]) -> Any:
         raise InputError(path, _line(doc, loc), _field(loc), msg) from None
 
 
+SECRET_KEYS = {"password", "secret", "passwd", "token", "api_key", "private_key"}
+
+
+def _refuse_secrets(path: Path, doc: Any, where: str) -> None:
+    """A secret never stands in a scenario file (they are copied into evidence packs)."""
+    items = doc.items() if isinstance(doc, LineDict) else enumerate(doc) \
+        if isinstance(doc, LineList) else []
+    for key, value in items:
+        field = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+        if isinstance(key, str) and key.lower() in SECRET_KEYS:
+            raise InputError(path, doc.line_of(key), field.lstrip("."), "a secret must not be "
+                             "written in the file: reference it (e.g. password_env: VAR)")
+        _refuse_secrets(path, value, field)
+
+
 def load_scenario(path: Path | str) -> LoadedScenario:
     path = Path(path)
     doc = load_yaml(path)
     if not isinstance(doc, LineDict):
         raise InputError(path, 1, "", "a scenario must be a mapping")
+    _refuse_secrets(path, doc, "")
     spec: Scenario = _validate(path, doc, Scenario)
     base = path.parent
     try:
@@ -126,7 +142,8 @@ def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, spec: Scenario
     if sla_spec is None:
         raise InputError(file, where.line, f"flows[{i}]", f"flow {f.name!r} has no sla or "
                          "sla_class")
-    failback = sla_spec.failback_max_outage_ms or sla_spec.max_outage_ms
+    failback = sla_spec.max_outage_ms if sla_spec.failback_max_outage_ms is None \
+        else sla_spec.failback_max_outage_ms
     return CriticalFlow(
         flow=flow, critical=f.critical,
         sla=SLA(sla_spec.max_outage_ms, sla_spec.max_loss_pct),

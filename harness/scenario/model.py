@@ -3,41 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from harness.probes.flows import APPLICATIONS, DSCP
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Credentials(_Strict):
-    """Credentials by reference only: a password never stands in a scenario file."""
-
-    username: str | None = None
-    password_env: str | None = Field(None, description="environment variable holding it")
-    password_file: Path | None = Field(None, description="file holding it (first line)")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _no_inline_secret(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "password" in data:
-            raise ValueError("a password must not be written in the file: use password_env "
-                             "or password_file")
-        return data
-
-
-class Device(_Strict):
-    """A device the harness reaches through NAPALM."""
-
-    driver: str = "frr"
-    node: str | None = Field(None, description="the lab node this device is (built-in lab)")
-    host: str | None = None
-    credentials: Credentials = Credentials()
-    optional_args: dict[str, Any] = {}
 
 
 class SLA(_Strict):
@@ -104,7 +78,6 @@ class Scenario(_Strict):
     name: str
     description: str = ""
     topology: Path
-    devices: dict[str, Device] = {}
     sla_classes: dict[str, SLA] = {}
     flows_from: list[Path] = Field([], description="files with more flows (a `flows:` list)")
     flows: list[FlowSpec] = []

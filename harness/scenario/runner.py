@@ -64,7 +64,7 @@ class ScenarioRunner:
         endpoint = lambda n: NetnsEndpoint(n, self.lab.ns(n))  # noqa: E731
         with ProbeSession(flows, endpoint, self.workdir / "probes",
                           max_seconds=timings.baseline_s + timings.hold_s + timings.failback_s
-                          + 300) as probes, Guard(self.lab) as guard:
+                          + timings.converge_timeout_s + 600) as probes, Guard(self.lab) as guard:
             probes.start()
             self.result.started_ns = time.time_ns()
             self._baseline(probes, timings.baseline_s)
