@@ -332,7 +332,7 @@ def main() -> None:
               f"pfifo limit 0 on fwd:eth2 via netlink, {len(m.injections)} outages, "
               f"{time.monotonic() - start:.0f} s; load avg 1/5/15 min before {load_before}, "
               f"after {load()}; probe sender "
-              f"{'SCHED_FIFO 10 (--rt-sender)' if args.rt_sender else 'SCHED_FIFO 1 (set by the agent)'}, "
+              f"{'SCHED_FIFO 10 (--rt-sender)' if args.rt_sender else 'as the agent sets it'}, "
               f"late max {m.sender_late_ms:.1f} ms"
               + (f"; ping used {m.ping_cpu_pct:.0f}% of a CPU" if replies is not None else "")
               + "\n")
