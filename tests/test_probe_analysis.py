@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harness.probes.analysis import SLA, analyse, check, phase
+from harness.probes.session import Live
 from harness.probes.wire import SEQ_MODULO
 
 MS = 1_000_000
@@ -84,3 +85,11 @@ def test_sla_verdicts_can_pass_and_fail() -> None:
     miss = check(stats, SLA(max_outage_ms=299, max_loss_pct=10), sent=1000)
     assert not miss.passed
     assert miss.reasons == ("outage 300 ms > SLA 299 ms", "loss 30.00% > SLA 10.00%")
+
+
+def test_live_view_knows_since_when_a_direction_is_clean() -> None:
+    live = Live()
+    for seq, t in [(0, 10), (1, 11), (2, 12), (5, 15), (4, 16), (6, 17)]:
+        live.add(seq, t)
+    assert (live.received, live.max_seq, live.lost) == (6, 6, 2)
+    assert live.clean_since_ns == 15  # the gap before 5; the late 4 is reordering, not loss

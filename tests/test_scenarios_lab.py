@@ -23,7 +23,7 @@ from harness.scenario import snapshot
 from harness.scenario.gate import GateRefused
 from harness.scenario.load import load_scenario
 from harness.scenario.results import RunResult
-from harness.scenario.runner import ScenarioRunner
+from harness.scenario.runner import BaselineNotClean, ScenarioRunner
 from harness.topology import load_topology
 
 pytestmark = pytest.mark.lab
@@ -148,6 +148,22 @@ def test_preflight_refuses_when_core2_is_already_down(hospital: Lab, tmp_path: P
         hospital.node_up("core2")
     hospital.wait_converged(timeout=60)
     assert snapshot.diff(before, snapshot.take(hospital)) == []
+
+
+def test_baseline_refused_when_a_flow_already_fails(hospital: Lab, tmp_path: Path,
+                                                    journal: Path) -> None:
+    """dist-dc filters DICOM before the run: the run waits for a clean baseline, then refuses
+    and injects nothing."""
+    rule = ["nft", "add table inet fo_test; add chain inet fo_test blockdicom "
+            "{ type filter hook forward priority 0; }; add rule inet fo_test blockdicom tcp dport 104 drop"]
+    hospital.run("dist-dc", rule)
+    try:
+        with pytest.raises(BaselineNotClean, match="ward-pacs-imaging →: no probe received"):
+            run(hospital, scenario_for(hospital, "core1-power-loss", tmp_path,
+                                       timings={"baseline_s": 1}), tmp_path)
+        assert hospital.frr("core1").pids() and pending(journal) == []
+    finally:
+        hospital.run("dist-dc", ["nft", "delete table inet fo_test"])
 
 
 def test_kill9_during_hold_then_recover_leaves_nothing(hospital: Lab, tmp_path: Path,

@@ -55,10 +55,22 @@ class _Direction:
 
 @dataclass
 class Live:
-    """One direction as seen so far: probes received and when the last one arrived."""
+    """One direction as seen so far: probes received, when the last one arrived, and since
+    when it has been clean (no sequence number skipped since then)."""
 
     received: int = 0
     last_recv_ns: int = 0
+    max_seq: int = -1
+    lost: int = 0  # sequence numbers skipped so far (late arrivals are not subtracted)
+    clean_since_ns: int = 0
+
+    def add(self, seq: int, recv_ns: int) -> None:
+        self.received += 1
+        if self.max_seq < 0 or seq > self.max_seq + 1:  # the first probe, or a gap before it
+            self.lost += seq - self.max_seq - 1 if self.max_seq >= 0 else 0
+            self.clean_since_ns = recv_ns
+        self.max_seq = max(self.max_seq, seq)
+        self.last_recv_ns = max(self.last_recv_ns, recv_ns)
 
 
 @dataclass
@@ -146,10 +158,8 @@ class ProbeSession:
                 data = fh.read()
             usable = len(data) - len(data) % RECORD.size
             self._tail[path] = self._tail.get(path, 0) + usable
-            for flow_id, _, _, recv_ns in RECORD.iter_unpack(data[:usable]):
-                live = self.live[labels[flow_id]]
-                live.received += 1
-                live.last_recv_ns = max(live.last_recv_ns, recv_ns)
+            for flow_id, seq, _, recv_ns in RECORD.iter_unpack(data[:usable]):
+                self.live[labels[flow_id]].add(seq, recv_ns)
         return self.live
 
     def stop(self) -> ProbeRun:

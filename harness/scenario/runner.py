@@ -13,7 +13,7 @@ from harness.faults import Guard, Stamp, recover
 from harness.lab import Lab
 from harness.probes.analysis import check, phase
 from harness.probes.endpoints import NetnsEndpoint
-from harness.probes.session import ProbeRun, ProbeSession
+from harness.probes.session import Live, ProbeRun, ProbeSession
 from harness.scenario import snapshot
 from harness.scenario.gate import check_gate
 from harness.scenario.load import CriticalFlow, LoadedScenario
@@ -25,6 +25,7 @@ Tick = Callable[[str, float, dict[str, tuple[int, float]]], None]
 TICK_S = 0.1
 LIVE_LAG_MS = 150  # receivers flush every 100 ms
 FAILBACK_TAIL_S = 1.0
+BASELINE_GRACE_S = 10.0  # startup transients (first ARP, agents settling) may use this much
 
 
 class BaselineNotClean(HarnessError):
@@ -68,6 +69,7 @@ class ScenarioRunner:
             probes.start()
             self.result.started_ns = time.time_ns()
             self._baseline(probes, timings.baseline_s)
+            t["baseline"] = (time.time_ns() - self.result.started_ns) / 1e9
             self.progress(f"injecting: {'; '.join(f.describe() for f in self.s.faults)}")
             for fault in self.s.faults:
                 self.result.inject_stamps += guard.inject(fault)
@@ -94,22 +96,23 @@ class ScenarioRunner:
         return self.result
 
     def _baseline(self, probes: ProbeSession, seconds: float) -> None:
-        self.progress(f"baseline: {len(probes.directions)} flow directions for {seconds:.0f} s")
-        time.sleep(seconds)
-        seen = probes.poll()
-        now = time.time_ns()
-        problems = []
-        for d in probes.directions:
-            live = seen[d.label]
-            elapsed_s = (now - self.result.started_ns) / 1e9 - 2 * LIVE_LAG_MS / 1e3
-            expected = d.flow.rate * max(0.0, elapsed_s)  # what must have landed in the file
-            stale_ms = (now - live.last_recv_ns) / 1e6
-            if live.received < 0.9 * expected or stale_ms > LIVE_LAG_MS + 100:
-                problems.append(f"{d.label}: {live.received} of ~{expected:.0f} probes received")
-        if problems:
-            self.result.baseline_problems = problems
-            raise BaselineNotClean("traffic is not clean before the fault, nothing injected: "
-                                   + "; ".join(problems))
+        """Wait until every direction has been clean (no probe missing, none overdue) for
+        `seconds`; refuse when that does not happen within BASELINE_GRACE_S more."""
+        self.progress(f"baseline: {len(probes.directions)} flow directions, "
+                      f"{seconds:.0f} s of clean traffic needed")
+        deadline = time.monotonic() + seconds + BASELINE_GRACE_S
+        while True:
+            time.sleep(TICK_S)
+            now = time.time_ns()
+            problems = {label: _dirty(live, now, seconds)
+                        for label, live in probes.poll().items()}
+            problems = {label: why for label, why in problems.items() if why}
+            if not problems:
+                return
+            if time.monotonic() > deadline:
+                self.result.baseline_problems = [f"{k}: {v}" for k, v in problems.items()]
+                raise BaselineNotClean("traffic is not clean before the fault, nothing "
+                                       "injected: " + "; ".join(self.result.baseline_problems))
 
     def _watch(self, probes: ProbeSession, what: str, seconds: float, abort: bool) -> None:
         """Wait `seconds`, showing who is losing; with `abort`, stop early past a hard limit."""
@@ -150,6 +153,20 @@ class ScenarioRunner:
                            failover_verdict=check(failover, cf.sla, r.sent),
                            failback_verdict=check(failback, cf.failback_sla, r.sent),
                            result=r)
+
+
+def _dirty(live: Live, now_ns: int, seconds: float) -> str:
+    """Why a direction's baseline is not clean yet ('' when it is)."""
+    if not live.received:
+        return "no probe received"
+    stale_ms = (now_ns - live.last_recv_ns) / 1e6
+    if stale_ms > LIVE_LAG_MS + 100:
+        return f"nothing received for {stale_ms:.0f} ms"
+    clean_s = (now_ns - live.clean_since_ns) / 1e9
+    if clean_s < seconds:
+        return (f"clean for {clean_s:.1f} s only ({live.lost} probes lost so far)"
+                if live.lost else f"receiving for {clean_s:.1f} s only")
+    return ""
 
 
 def _first(stamps: list[Stamp], default: int) -> int:
