@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from harness.lab import Lab
 from harness.lab.teardown import teardown
@@ -72,3 +75,33 @@ def lab_copy(tmp_path: Path) -> Iterator[Path]:
         yield path
     finally:
         teardown(load_topology(path).name)
+
+
+def hospital_lab(tmp: Path, strip_bfd: bool = False) -> Iterator[Lab]:
+    require_lab_host()
+    topo = private_copy(tmp, "hospital-core")
+    if strip_bfd:  # the same network with BFD removed: only OSPF's 4 s dead timer is left
+        for conf in (tmp / "hospital-core").glob("*.conf"):
+            text = re.sub(r"^bfd\n(?:.*\n)*?exit\n", "", conf.read_text(), flags=re.M)
+            conf.write_text(re.sub(r"^ ip ospf bfd.*\n", "", text, flags=re.M))
+        daemons = tmp / "hospital-core" / "daemons"
+        daemons.write_text(daemons.read_text().replace("bfdd=yes", "bfdd=no"))
+    lab = Lab(load_topology(topo))
+    try:
+        lab.up()
+        yield lab
+    finally:
+        teardown(lab.name)
+
+
+def scenario_for(lab: Lab, ref: str, tmp: Path, **changes: Any) -> Path:
+    """A reference scenario aimed at a private lab, with some fields changed; the file is
+    named after the scenario's (possibly changed) name."""
+    data = yaml.safe_load((ROOT / "scenarios" / f"{ref}.yml").read_text())
+    data["topology"] = str(lab.topology.path)
+    data["flows_from"] = [str(ROOT / "scenarios" / f) for f in data["flows_from"]]
+    for key, value in changes.items():
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+    path = tmp / f"{data['name']}.yml"
+    path.write_text(yaml.safe_dump(data))
+    return path

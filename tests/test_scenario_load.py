@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import schemas
 from harness.errors import InputError
 from harness.scenario.gate import paths_cut
 from harness.scenario.load import load_scenario
@@ -59,6 +60,10 @@ BAD = [
     ("faults:\n  - {kind: node-power-loss, node: core1}\n", "faults: []\n", 6, "faults",
      "at least 1 item"),
     ("name: t\n", "name: t\ntimings: {hold_s: -1}\n", 2, "timings.hold_s", "greater than"),
+    ("name: t\n", "name: t\ndevices:\n  core9: {driver: eos}\n", 3, "devices.core9",
+     "unknown node 'core9'"),
+    ("name: t\n", "name: t\ndevices: {core1: {password_env: A, password_file: b}}\n", 2,
+     "devices.core1", "not both"),
 ]
 
 
@@ -78,6 +83,19 @@ def test_broken_scenario_names_file_line_field(tmp_path: Path, old: str, new: st
     assert "hunter2" not in str(err.value)
 
 
-def test_published_json_schema_is_current() -> None:
-    from harness.cli.scenario import SCHEMA, scenario_schema
-    assert SCHEMA.read_text() == scenario_schema(), "run `failover schema --write`"
+@pytest.mark.parametrize("kind", ["scenario", "results"])
+def test_published_json_schemas_are_current(kind: str) -> None:
+    assert schemas.path(kind).read_text() == schemas.text(kind), \
+        f"run `failover schema {kind} --write`"
+
+
+def test_a_napalm_fault_gets_its_nodes_inventory_entry(tmp_path: Path) -> None:
+    text = BASE.format(topology=ROOT / "topologies/hospital-core.clab.yml").replace(
+        "kind: node-power-loss", "kind: planned-drain").replace(
+        "name: t\n", "name: t\ndevices: {core1: {driver: frr, username: admin, "
+        "password_env: CORE_PW}}\n")
+    path = tmp_path / "drain.yml"
+    path.write_text(text)
+    fault = load_scenario(path).faults[0]
+    assert fault.journal_entry()["params"]["device"] == {  # references only, never a value
+        "driver": "frr", "username": "admin", "password_env": "CORE_PW"}

@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
-from conftest import ROOT, private_copy, require_lab_host
+from conftest import hospital_lab, scenario_for
 
 from harness.faults import pending
 from harness.lab import Lab
-from harness.lab.teardown import teardown
 from harness.scenario import snapshot
 from harness.scenario.gate import GateRefused
 from harness.scenario.load import load_scenario
 from harness.scenario.results import RunResult
 from harness.scenario.runner import BaselineNotClean, ScenarioRunner
-from harness.topology import load_topology
 
 pytestmark = pytest.mark.lab
 
@@ -36,38 +31,9 @@ def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
-def _lab(tmp: Path, strip_bfd: bool = False) -> Iterator[Lab]:
-    require_lab_host()
-    topo = private_copy(tmp, "hospital-core")
-    if strip_bfd:  # the same network with BFD removed: only OSPF's 4 s dead timer is left
-        for conf in (tmp / "hospital-core").glob("*.conf"):
-            text = re.sub(r"^bfd\n(?:.*\n)*?exit\n", "", conf.read_text(), flags=re.M)
-            conf.write_text(re.sub(r"^ ip ospf bfd.*\n", "", text, flags=re.M))
-        daemons = tmp / "hospital-core" / "daemons"
-        daemons.write_text(daemons.read_text().replace("bfdd=yes", "bfdd=no"))
-    lab = Lab(load_topology(topo))
-    try:
-        lab.up()
-        yield lab
-    finally:
-        teardown(lab.name)
-
-
 @pytest.fixture(scope="module")
 def hospital(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    yield from _lab(tmp_path_factory.mktemp("hc"))
-
-
-def scenario_for(lab: Lab, name: str, tmp: Path, **changes: Any) -> Path:
-    """A reference scenario aimed at a private lab, with some fields changed."""
-    data = yaml.safe_load((ROOT / "scenarios" / f"{name}.yml").read_text())
-    data["topology"] = str(lab.topology.path)
-    data["flows_from"] = [str(ROOT / "scenarios" / f) for f in data["flows_from"]]
-    for key, value in changes.items():
-        data[key] = {**data[key], **value} if isinstance(value, dict) else value
-    path = tmp / f"{name}.yml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    yield from hospital_lab(tmp_path_factory.mktemp("hc"))
 
 
 def run(lab: Lab, path: Path, tmp: Path) -> RunResult:
@@ -91,7 +57,7 @@ def test_silent_blackhole_caught_by_bfd(hospital: Lab, tmp_path: Path) -> None:
 
 
 def test_silent_blackhole_without_bfd_misses_one_second(tmp_path: Path) -> None:
-    for lab in _lab(tmp_path / "nobfd", strip_bfd=True):
+    for lab in hospital_lab(tmp_path / "nobfd", strip_bfd=True):
         result = run(lab, scenario_for(lab, "core1-silent-blackhole", tmp_path), tmp_path)
         assert not result.sla_met
         hit = [v.failover.outage_ms for v in result.flows if v.failover.lost]
@@ -154,8 +120,8 @@ def test_baseline_refused_when_a_flow_already_fails(hospital: Lab, tmp_path: Pat
                                                     journal: Path) -> None:
     """dist-dc filters DICOM before the run: the run waits for a clean baseline, then refuses
     and injects nothing."""
-    rule = ["nft", "add table inet fo_test; add chain inet fo_test blockdicom "
-            "{ type filter hook forward priority 0; }; add rule inet fo_test blockdicom tcp dport 104 drop"]
+    rule = ["nft", "add table inet fo_test; add chain inet fo_test blockdicom { type filter "
+            "hook forward priority 0; }; add rule inet fo_test blockdicom tcp dport 104 drop"]
     hospital.run("dist-dc", rule)
     try:
         with pytest.raises(BaselineNotClean, match="ward-pacs-imaging →: no probe received"):

@@ -7,6 +7,7 @@ import sys
 import typer
 
 from harness.cli.common import console, fail
+from harness.cli.evidence import keygen, verify
 from harness.cli.lab import lab_app
 from harness.cli.probe import probe
 from harness.cli.scenario import recover, run, schema, validate
@@ -20,6 +21,8 @@ app.command("run")(run)
 app.command("validate")(validate)
 app.command("recover")(recover)
 app.command("schema")(schema)
+app.command("verify")(verify)
+app.command("keygen")(keygen)
 
 
 def main() -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import shutil
 import signal
-import time
 from pathlib import Path
 from typing import Annotated
 
@@ -13,37 +10,30 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
+from harness import schemas
 from harness.cli.common import console, progress
 from harness.faults import recover as recover_faults
 from harness.lab import Lab
+from harness.report.manifest import load_signing_key, write_manifest
+from harness.report.pack import new_pack, render_report, write_pack
 from harness.scenario.gate import paths_cut
 from harness.scenario.load import LoadedScenario, load_scenario
-from harness.scenario.model import Scenario
 from harness.scenario.results import RunResult
 from harness.scenario.runner import ScenarioRunner, Tick
 
 REPORTS = Path("reports")
 
 
-SCHEMA = Path(__file__).resolve().parents[2] / "schemas" / "scenario.schema.json"
-
-
-def scenario_schema() -> str:
-    """The scenario file's JSON Schema, as published in `schemas/`."""
-    schema = Scenario.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "failover-harness scenario"
-    return json.dumps(schema, indent=2, sort_keys=True) + "\n"
-
-
-def schema(write: Annotated[bool, typer.Option(help=f"write {SCHEMA.name} in schemas/")] = False
-           ) -> None:
-    """Print the scenario files' JSON Schema (for editors: completion and checks)."""
+def schema(kind: Annotated[str, typer.Argument(help="scenario or results")] = "scenario",
+           write: Annotated[bool, typer.Option(help="write it in schemas/")] = False) -> None:
+    """Print a JSON Schema: scenario files (for editors) or a pack's results.json."""
+    if kind not in schemas.SCHEMAS:
+        raise typer.BadParameter(f"{kind!r}: one of {', '.join(schemas.SCHEMAS)}")
     if write:
-        SCHEMA.write_text(scenario_schema())
-        console.print(f"wrote {SCHEMA}")
+        schemas.path(kind).write_text(schemas.text(kind))
+        console.print(f"wrote {schemas.path(kind)}")
     else:
-        print(scenario_schema(), end="")
+        print(schemas.text(kind), end="")
 
 
 def validate(scenarios: Annotated[list[Path], typer.Argument(help="scenario files")]) -> None:
@@ -70,14 +60,14 @@ def _plan(loaded: LoadedScenario) -> None:
 
 def verdict_table(result: RunResult) -> Table:
     table = Table(title=f"{result.scenario}: per-flow verdict", title_justify="left")
-    for col in ("flow", "SLA ms", "failover ms", "failback ms", "lost", "verdict"):
+    for col in ("flow", "SLA ms", "failover ms", "failback ms", "lost (fault on)", "verdict"):
         table.add_column(col, justify="left" if col in ("flow", "verdict") else "right")
     for v in result.flows:
         mark = "[green]PASS[/]" if v.passed else "[red]FAIL[/]"
         why = "; ".join(v.failover_verdict.reasons + v.failback_verdict.reasons)
         table.add_row(v.direction + ("" if v.critical else " (info)"), f"{v.sla_ms:.0f}",
                       f"{v.failover.outage_ms:.1f}", f"{v.failback.outage_ms:.1f}",
-                      str(v.result.lost), f"{mark} {why}".strip())
+                      str(v.failover.lost + v.failback.lost), f"{mark} {why}".strip())
     return table
 
 
@@ -116,8 +106,14 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
         dry_run: Annotated[bool, typer.Option(help="print what would change, change nothing")]
         = False,
         keep_lab: Annotated[bool, typer.Option(help="leave a lab this run brought up")] = False,
+        reports: Annotated[Path, typer.Option(help="where the evidence pack is written")]
+        = REPORTS,
+        signing_key: Annotated[Path | None, typer.Option(
+            help="Ed25519 private key (PEM) signing the pack's MANIFEST "
+                 "(default: $FAILOVER_SIGNING_KEY; unsigned without either)")] = None,
         ) -> None:
-    """Fail the network on purpose, measure every critical flow, restore, give verdicts.
+    """Fail the network on purpose, measure every critical flow, restore, give verdicts, and
+    write the evidence pack (report.html, results.json, junit.xml, raw probes, MANIFEST).
 
     Exit 0: the outcome expected (a control scenario must miss its SLA) and every device back
     as it was; 1: otherwise; 2: bad input, or the run refused to inject (nothing changed).
@@ -126,31 +122,35 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
     if dry_run:
         _plan(loaded)
         return
+    key = load_signing_key(signing_key)  # a bad key is refused before the network is touched
     signal.signal(signal.SIGTERM, _exit_on_signal)  # unwinds: restores, removes our lab
     signal.signal(signal.SIGHUP, _exit_on_signal)
     lab = Lab(loaded.topology)
     brought_up = not lab.is_up()
     if brought_up:
         lab.up(progress=progress)
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    workdir = REPORTS / f"{stamp}-{loaded.spec.name}"
+    pack = new_pack(reports, loaded.spec.name)
     try:
         with LiveView() as view:
-            result = ScenarioRunner(loaded, lab, workdir, progress, view.tick).run()
+            runner = ScenarioRunner(loaded, lab, pack, progress, view.tick)
+            result = runner.run()
     finally:
         if brought_up and not keep_lab:
             lab.down()
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "results.json").write_text(json.dumps(result.to_dict(), indent=2))
-    shutil.copy(scenario, workdir / scenario.name)
+    write_pack(pack, loaded, result, runner.before, runner.after)
+    render_report(pack)
+    sealed = write_manifest(pack, key)
     console.print(verdict_table(result))
     for line in result.state_diff:
         console.print(f"[yellow]state differs after the run:[/] {line}")
     verdict = "SLA met" if result.sla_met else "SLA MISSED"
     expected = " (as expected: control scenario)" if result.expect == "fail" and \
         result.outcome_as_expected else ""
-    console.print(f"{'[green]' if result.sla_met else '[red]'}{verdict}[/]{expected}; "
-                  f"results in {workdir}/results.json")
+    console.print(f"{'[green]' if result.sla_met else '[red]'}{verdict}[/]{expected}")
+    console.print(f"report: {pack / 'report.html'}")
+    console.print(f"evidence pack: {pack}/ ({sealed.files} files, " + (
+        f"signed by key {sealed.fingerprint})" if sealed.signed else
+        "UNSIGNED: give --signing-key or $FAILOVER_SIGNING_KEY to sign it)"))
     raise typer.Exit(code=0 if result.outcome_as_expected else 1)
 
 

@@ -33,6 +33,7 @@ class Stamp:
     mono_end_ns: int
     wall_start_ns: int
     wall_end_ns: int
+    detail: str = ""  # e.g. the configuration diff a commit pushed
 
     @property
     def call_ns(self) -> int:

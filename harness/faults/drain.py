@@ -6,11 +6,12 @@ commit back, and does nothing once it is gone."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
-from napalm import get_network_driver
-
+from harness.devices import connect
+from harness.errors import HarnessError
 from harness.faults.base import Fault, FaultError, Stamp, timed
 from harness.faults.target import Target
 
@@ -25,12 +26,13 @@ class PlannedDrain(Fault):
     config: str = MAX_METRIC
     undo: str = UNDO_MAX_METRIC  # applied when no revert is pending but the drain still runs
     revert_in: int = 600  # seconds: longer than any hold; the device's own safety net
+    device: dict[str, Any] | None = None  # the inventory entry (credentials by reference)
 
     def _driver(self, target: Target) -> Any:
-        driver = get_network_driver("frr")("localhost", "", "", optional_args={
-            "pathspace": target.lab.ns(self.node)})
-        driver.open()
-        return driver
+        try:
+            return connect(target.lab, self.node, self.device)
+        except HarnessError as exc:
+            raise FaultError(str(exc)) from None
 
     def check(self, target: Target) -> None:
         target.router(self.node)
@@ -46,8 +48,10 @@ class PlannedDrain(Fault):
         driver = self._driver(target)
         try:
             driver.load_merge_candidate(config=self.config)
-            return [timed(f"{self.node}: commit drain (revert in {self.revert_in} s)",
-                          lambda: driver.commit_config(revert_in=self.revert_in))]
+            diff = driver.compare_config()
+            stamp = timed(f"{self.node}: commit drain (revert in {self.revert_in} s)",
+                          lambda: driver.commit_config(revert_in=self.revert_in))
+            return [replace(stamp, detail=diff)]
         finally:
             driver.close()
 
@@ -57,12 +61,18 @@ class PlannedDrain(Fault):
         driver = self._driver(target)
         try:
             if driver.has_pending_commit():
-                return [timed(f"{self.node}: roll the drain back", driver.rollback)]
+                before = driver.get_config(retrieve="running")["running"]
+                stamp = timed(f"{self.node}: roll the drain back", driver.rollback)
+                after = driver.get_config(retrieve="running")["running"]
+                return [replace(stamp, detail="".join(difflib.unified_diff(
+                    before.splitlines(True), after.splitlines(True), "running", "rolled back")))]
             running = driver.get_config(retrieve="running")["running"]
             if not _applied(self.config, running):
                 return []  # never committed, already rolled back, or reverted by the device
             driver.load_merge_candidate(config=self.undo)
-            return [timed(f"{self.node}: undo the drain", driver.commit_config)]
+            diff = driver.compare_config()
+            return [replace(timed(f"{self.node}: undo the drain", driver.commit_config),
+                            detail=diff)]
         except FaultError:
             raise
         except Exception as exc:  # NAPALM's own errors: one line, other restores go on

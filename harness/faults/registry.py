@@ -28,6 +28,8 @@ def _fits(value: Any, hint: Any) -> bool:
     args = typing.get_args(hint)
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         return any(_fits(value, a) for a in args)
+    if typing.get_origin(hint) is dict:
+        return isinstance(value, dict)
     if typing.get_origin(hint) is list:
         return isinstance(value, list) and all(_fits(v, args[0]) for v in value)
     if isinstance(value, bool):

@@ -6,14 +6,14 @@ reached.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from harness.errors import HarnessError, InputError
-from harness.faults import Fault, build
+from harness.faults import FAULTS, Fault, build
 from harness.probes.analysis import SLA
 from harness.probes.flows import APPLICATIONS, DSCP, Flow
 from harness.scenario.model import SLA as SLASpec
@@ -102,7 +102,11 @@ def load_scenario(path: Path | str) -> LoadedScenario:
     if not located:
         raise InputError(path, doc.line, "flows", "a scenario needs at least one flow")
     flows = [_resolve_flow(file, raw, i, f, spec, topology) for file, raw, i, f in located]
-    faults = [_fault(path, doc["faults"], i, f.model_dump(), topology)
+    for node in spec.devices:
+        if node not in topology.nodes:
+            raise InputError(path, doc["devices"].line_of(node), f"devices.{node}",
+                             f"unknown node {node!r} in topology {topology.name}")
+    faults = [_fault(path, doc["faults"], i, _with_device(f.model_dump(), spec), topology)
               for i, f in enumerate(spec.faults)]
     return LoadedScenario(path=path, spec=spec, topology=topology, flows=flows, faults=faults)
 
@@ -150,6 +154,16 @@ def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, spec: Scenario
         failback_sla=SLA(failback, sla_spec.max_loss_pct),
         hard_limit_ms=sla_spec.hard_limit_ms
         or spec.safety.hard_limit_factor * max(sla_spec.max_outage_ms, failback))
+
+
+def _with_device(params: dict[str, Any], spec: Scenario) -> dict[str, Any]:
+    """A fault acting through NAPALM (a `device` parameter) gets its node's inventory entry."""
+    kind = FAULTS.get(params["kind"])
+    node = params.get("node")
+    if kind and node in spec.devices and "device" in {f.name for f in fields(kind)}:
+        params.setdefault("device", spec.devices[node].model_dump(mode="json",
+                                                                   exclude_unset=True))
+    return params
 
 
 def _fault(path: Path, raw: LineList, i: int, params: dict[str, Any],

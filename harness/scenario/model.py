@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from harness.devices.inventory import DeviceSpec
 from harness.probes.flows import APPLICATIONS, DSCP
 
 
@@ -78,6 +79,8 @@ class Scenario(_Strict):
     name: str
     description: str = ""
     topology: Path
+    devices: dict[str, DeviceSpec] = Field({}, description="NAPALM access per node "
+                                           "(default: the built-in lab's FRR, locally)")
     sla_classes: dict[str, SLA] = {}
     flows_from: list[Path] = Field([], description="files with more flows (a `flows:` list)")
     flows: list[FlowSpec] = []

@@ -43,6 +43,8 @@ class RunResult:
     baseline_problems: list[str] = field(default_factory=list)
     state_diff: list[str] = field(default_factory=list)
     timings_s: dict[str, float] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)  # operator, host, versions
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)  # NAPALM get_facts
 
     @property
     def sla_met(self) -> bool:
@@ -56,9 +58,11 @@ class RunResult:
         return healthy and (self.sla_met if self.expect == "pass" else not self.sla_met)
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data (results.json), with the verdicts the properties compute."""
         out = asdict(self)
         out["sla_met"] = self.sla_met
         out["outcome_as_expected"] = self.outcome_as_expected
-        for flow in out["flows"]:
-            flow["result"].pop("outages", None)
+        for flow, verdict in zip(out["flows"], self.flows, strict=True):
+            flow["passed"] = verdict.passed
+            flow["result"]["lost"] = verdict.result.lost
         return out

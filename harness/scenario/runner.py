@@ -15,6 +15,7 @@ from harness.probes.analysis import check, phase
 from harness.probes.endpoints import NetnsEndpoint
 from harness.probes.session import Live, ProbeRun, ProbeSession
 from harness.scenario import snapshot
+from harness.scenario.context import devices_facts, run_context
 from harness.scenario.gate import check_gate
 from harness.scenario.load import CriticalFlow, LoadedScenario
 from harness.scenario.results import FlowVerdict, RunResult
@@ -59,6 +60,8 @@ class ScenarioRunner:
         start = time.monotonic()
         self.preflight()
         self.before = snapshot.take(self.lab)
+        self.result.context = run_context()
+        self.result.devices = devices_facts(self.lab, self.s.spec.devices)
         t["preflight"] = time.monotonic() - start
         timings = self.s.spec.timings
         flows = [cf.flow for cf in self.s.flows]

@@ -1,0 +1,43 @@
+"""`failover verify | keygen`: check an evidence pack's signed manifest, make a signing key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from harness.cli.common import console
+from harness.report.manifest import KEY_ENV, PUBLIC_KEY, generate_key
+from harness.report.manifest import verify as verify_pack
+
+
+def verify(pack: Annotated[Path, typer.Argument(help="evidence pack directory")],
+           public_key: Annotated[Path | None, typer.Option(
+               help=f"the team's published public key (default: the pack's own {PUBLIC_KEY})")]
+           = None,
+           ) -> None:
+    """Check every file of an evidence pack against its MANIFEST, and the signature.
+
+    Exit 0: every file matches and the signature (if any) verifies; 1: otherwise.
+    """
+    report = verify_pack(pack, public_key)
+    for problem in report.problems:
+        console.print(f"[red]problem:[/] {escape(problem)}", soft_wrap=True)
+    for note in report.notes:
+        console.print(f"[dim]note:[/] {escape(note)}", soft_wrap=True)
+    if not report.ok:
+        console.print(f"[red]pack FAILED verification:[/] {len(report.problems)} problems")
+        raise typer.Exit(code=1)
+    signed = f"signed by key {report.fingerprint}" if report.signed else "not signed"
+    console.print(f"[green]pack verified:[/] {report.files} files, {signed}")
+
+
+def keygen(path: Annotated[Path, typer.Argument(help="private key file to create")]) -> None:
+    """Make an Ed25519 key pair for signing evidence packs (PEM private key, mode 0600)."""
+    fp = generate_key(path)
+    console.print(f"wrote private key {escape(str(path))} (keep it secret; use it with "
+                  f"{KEY_ENV}={escape(str(path))})", soft_wrap=True)
+    console.print(f"public key {escape(str(path))}.pub, fingerprint {fp}: publish these two, "
+                  "never the private key", soft_wrap=True)

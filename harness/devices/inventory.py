@@ -1,0 +1,85 @@
+"""Open a NAPALM connection to a node: the scenario's inventory entry when it has one, else
+the built-in lab's FRR through the local transport. Passwords are read from the environment
+variable or file the inventory names, at connect time, and are never stored or printed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from napalm import get_network_driver
+from napalm.base import NetworkDriver
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from harness.errors import HarnessError
+from harness.lab import Lab
+
+LAB_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class DeviceSpec(BaseModel):
+    """One device of the inventory; credentials only by reference."""
+
+    model_config = ConfigDict(extra="forbid")
+    driver: str = Field("frr", description="NAPALM driver (eos, junos, ios, frr, ...)")
+    host: str = Field("localhost", description="address or name; localhost with the frr "
+                      "driver is the built-in lab's router of the same name")
+    username: str = ""
+    password_env: str | None = Field(None, description="environment variable holding the "
+                                     "password")
+    password_file: Path | None = Field(None, description="file holding the password "
+                                       "(first line)")
+    optional_args: dict[str, Any] = {}
+
+    @model_validator(mode="after")
+    def _one_password_source(self) -> DeviceSpec:
+        if self.password_env and self.password_file:
+            raise ValueError("give password_env or password_file, not both")
+        return self
+
+    def password(self) -> str:
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise HarnessError(f"device {self.host}: environment variable "
+                                   f"{self.password_env} (its password) is not set")
+            return value
+        if self.password_file:
+            try:
+                return self.password_file.read_text().splitlines()[0] if \
+                    self.password_file.stat().st_size else ""
+            except OSError as exc:
+                raise HarnessError(f"device {self.host}: password file {self.password_file}: "
+                                   f"{exc.strerror}") from None
+        return ""
+
+
+def connect(lab: Lab, node: str, spec: DeviceSpec | dict[str, Any] | None = None
+            ) -> NetworkDriver:
+    """An open NAPALM driver for `node` (the caller closes it)."""
+    spec = DeviceSpec.model_validate(spec or {})
+    args = dict(spec.optional_args)
+    if spec.driver == "frr" and spec.host in LAB_HOSTS and "transport" not in args:
+        args.setdefault("pathspace", lab.ns(node))
+    password = spec.password()
+    driver = get_network_driver(spec.driver)(spec.host, spec.username, password,
+                                             optional_args=args)
+    try:
+        driver.open()
+    except Exception as exc:  # NAPALM's ConnectionException and the transports' own errors
+        why = str(exc).replace(password, "***") if password else str(exc)
+        raise HarnessError(f"{node}: cannot connect through NAPALM {spec.driver} to "
+                           f"{spec.host}: {why or type(exc).__name__}") from None
+    return driver
+
+
+def device_facts(lab: Lab, node: str, spec: DeviceSpec | dict[str, Any] | None = None
+                 ) -> dict[str, Any]:
+    """NAPALM `get_facts` of a node (vendor, model, OS version, ...)."""
+    driver = connect(lab, node, spec)
+    try:
+        facts: dict[str, Any] = driver.get_facts()
+        return facts
+    finally:
+        driver.close()

@@ -1,0 +1,260 @@
+"""pytest plugin (entry point `pytest11`): scenario files as tests.
+
+`pytest scenarios/` or `pytest --scenario FILE` collects each scenario file as: `preflight`
+(the run itself: gate, baseline, fault, restore; fails when the run is refused), one test per
+critical flow direction (its SLA, failover and failback), and `restore` (every router back as
+it was). A control scenario (`expect: fail`) marks its flows xfail(strict): they must miss.
+Each run writes its evidence pack (reports/<UTC>-<scenario>/). With pytest-html, the report
+gets the verdict table, timeline chart, changes, state and provenance above the tests.
+
+`--failover-replay` collects a pack's results.json instead, running nothing: the pack's own
+report.html and junit.xml are rendered that way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from harness.errors import HarnessError
+from harness.lab import Lab
+from harness.report.html import sections
+from harness.report.manifest import load_signing_key, write_manifest
+from harness.report.pack import new_pack, render_report, write_pack
+from harness.scenario.load import load_scenario
+from harness.scenario.runner import ScenarioRunner
+
+# each run's results, scenario text and evidence pack (None when replayed from a pack)
+RUNS = pytest.StashKey[list[tuple[dict[str, Any], str, Path | None]]]()
+LABS = pytest.StashKey[dict[Path, Lab]]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("failover", "failover scenarios")
+    group.addoption("--scenario", action="append", default=[], type=Path,
+                    help="run this scenario file as tests (repeatable)")
+    group.addoption("--failover-reports", type=Path, default=Path("reports"),
+                    help="where evidence packs are written (default: reports/)")
+    group.addoption("--signing-key", type=Path, default=None,
+                    help="Ed25519 private key (PEM) signing each pack's MANIFEST "
+                         "(default: $FAILOVER_SIGNING_KEY; unsigned without either)")
+    group.addoption("--failover-replay", action="store_true",
+                    help="collect results.json files of evidence packs; run nothing")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[RUNS] = []
+    config.stash[LABS] = {}
+    config.addinivalue_line("markers", "failover: a test collected from a scenario file")
+    for path in config.getoption("scenario"):
+        config.args.append(str(path))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for lab in config.stash.get(LABS, {}).values():  # labs this session brought up
+        lab.down()
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    replay = parent.config.getoption("failover_replay")
+    if replay and file_path.name == "results.json":  # tests named by the scenario, as live
+        name = json.loads(file_path.read_text()).get("scenario", "results")
+        return ScenarioFile.from_parent(parent, path=file_path, nodeid=name)
+    if not replay and file_path.suffix in (".yml", ".yaml") and _is_scenario(file_path):
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+def _is_scenario(path: Path) -> bool:
+    """A scenario file names a topology and faults (flow files and topologies do not)."""
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError):
+        return False  # not ours to judge: `failover validate` names the error
+    return isinstance(doc, dict) and "faults" in doc and "topology" in doc
+
+
+class ScenarioFile(pytest.File):
+    """One scenario run (or its results.json): the results every item of it checks."""
+
+    results: dict[str, Any] | None = None
+    error: str | None = None
+
+    def collect(self) -> Iterator[pytest.Item]:
+        if self.config.getoption("failover_replay"):
+            data = json.loads(self.path.read_text())
+            self.results = data
+            flows = [(v["direction"], v["critical"]) for v in data["flows"]]
+            expect = data["expect"]
+        else:
+            loaded = load_scenario(self.path)  # a broken file fails collection, one line
+            flows = [(label, cf.critical) for cf in loaded.flows
+                     for label, _, _ in cf.flow.directions()]
+            expect = loaded.spec.expect
+        yield Preflight.from_parent(self, name="preflight")
+        for label, critical in flows:
+            if not critical:
+                continue  # information only: shown in the report, not a test
+            item = FlowSLA.from_parent(self, name=f"flow[{label}]", direction=label)
+            if expect == "fail":
+                item.add_marker(pytest.mark.xfail(strict=True, reason="control scenario: "
+                                                  "must miss its SLA"))
+            yield item
+        yield Restore.from_parent(self, name="restore")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str:
+        if isinstance(excinfo.value, HarnessError):  # a broken scenario: its one line
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def run_once(self) -> dict[str, Any]:
+        """Run the scenario on its lab (brought up if needed, kept for the session)."""
+        if self.results is None and self.error is None:
+            try:
+                self.results = self._run()
+            except HarnessError as exc:
+                self.error = str(exc)
+        if self.error is not None:
+            raise ScenarioNotRun(self.error)
+        assert self.results is not None
+        return self.results
+
+    def _run(self) -> dict[str, Any]:
+        loaded = load_scenario(self.path)
+        labs = self.config.stash[LABS]
+        lab = labs.get(loaded.topology.path) or Lab(loaded.topology)
+        if not lab.is_up():
+            lab.up()
+            labs[loaded.topology.path] = lab
+        pack = new_pack(self.config.getoption("failover_reports"), loaded.spec.name)
+        runner = ScenarioRunner(loaded, lab, pack, progress=self._progress)
+        result = runner.run()
+        data = write_pack(pack, loaded, result, runner.before, runner.after)
+        render_report(pack)
+        write_manifest(pack, load_signing_key(self.config.getoption("signing_key")))
+        self.config.stash[RUNS].append((data, loaded.path.read_text(), pack))
+        self._progress(f"evidence pack: {pack}")
+        return data
+
+    def _progress(self, message: str) -> None:
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and self.config.getoption("verbose") > 0:
+            reporter.write_line(f"    {self.path.name}: {message}")
+
+    def scenario_text(self) -> str:
+        if self.config.getoption("failover_replay"):
+            inputs = self.path.parent / "inputs"
+            found = [p for p in inputs.glob("*.y*ml")] if inputs.is_dir() else []
+            return found[0].read_text() if found else ""
+        return self.path.read_text()
+
+
+class ScenarioNotRun(Exception):
+    """The run was refused or failed before its verdicts (nothing was injected, or it says)."""
+
+
+class ScenarioItem(pytest.Item):
+    parent: ScenarioFile
+
+    def results(self) -> dict[str, Any]:
+        return self.parent.run_once()
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioNotRun | FailoverCheckFailed):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.path.name}::{self.name}"
+
+
+class FailoverCheckFailed(AssertionError):
+    """A failover check missed, with the reasons a person can read."""
+
+
+class Preflight(ScenarioItem):
+    def runtest(self) -> None:
+        r = self.results()
+        if r.get("baseline_problems"):
+            raise FailoverCheckFailed("baseline not clean: " + "; ".join(r["baseline_problems"]))
+        if not r.get("inject_stamps"):
+            raise FailoverCheckFailed("no fault was injected")
+
+
+class FlowSLA(ScenarioItem):
+    def __init__(self, *, direction: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.direction = direction
+
+    def verdict(self) -> dict[str, Any]:
+        return next(v for v in self.results()["flows"] if v["direction"] == self.direction)
+
+    def runtest(self) -> None:
+        v = self.verdict()
+        self.user_properties += [("sla_ms", v["sla_ms"]),
+                                 ("failover_outage_ms", round(v["failover"]["outage_ms"], 3)),
+                                 ("failback_outage_ms", round(v["failback"]["outage_ms"], 3)),
+                                 ("failover_lost", v["failover"]["lost"]),
+                                 ("failback_lost", v["failback"]["lost"])]
+        reasons = v["failover_verdict"]["reasons"] + v["failback_verdict"]["reasons"]
+        if not v["passed"]:
+            raise FailoverCheckFailed(f"{self.direction}: SLA missed: " + "; ".join(reasons))
+        if self.results().get("aborted"):
+            raise FailoverCheckFailed(f"run aborted: {self.results()['aborted']}")
+
+
+class Restore(ScenarioItem):
+    def runtest(self) -> None:
+        diff = self.results().get("state_diff", [])
+        if diff:
+            raise FailoverCheckFailed("network not back as it was: " + "; ".join(diff[:5])
+                                      + (f" (+{len(diff) - 5} more)" if len(diff) > 5 else ""))
+
+
+# -- pytest-html -------------------------------------------------------------------------------
+def pytest_html_report_title(report: Any) -> None:
+    report.title = "Failover evidence"
+
+
+def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str],
+                                session: pytest.Session) -> None:
+    for results, text, _ in session.config.stash.get(RUNS, []):
+        prefix.extend(sections(results, text))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    packs = [(r, pack) for r, _, pack in config.stash.get(RUNS, []) if pack is not None]
+    if packs:
+        terminalreporter.write_sep("-", "failover evidence packs")
+    for r, pack in packs:
+        verdict = "SLA met   " if r["sla_met"] else "SLA MISSED"
+        control = " (control: expected)" if r["expect"] == "fail" and not r["sla_met"] else ""
+        terminalreporter.write_line(f"{verdict} {pack / 'report.html'}{control}")
+
+
+def pytest_html_results_table_header(cells: list[str]) -> None:
+    cells.insert(2, "<th>failover / failback outage ms (SLA)</th>")
+
+
+def pytest_html_results_table_row(report: pytest.TestReport, cells: list[str]) -> None:
+    props = dict(report.user_properties)
+    text = (f"{props['failover_outage_ms']:.1f} / {props['failback_outage_ms']:.1f} "
+            f"({props['sla_ms']:.0f})" if "sla_ms" in props else "")
+    cells.insert(2, f"<td>{text}</td>")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """In replay mode the results are already there: the summary can show them."""
+    if session.config.getoption("failover_replay"):
+        for item in session.items:
+            if isinstance(item, Preflight) and item.parent.results is not None:
+                session.config.stash[RUNS].append((item.parent.results,
+                                                   item.parent.scenario_text(), None))

@@ -1,0 +1,1 @@
+"""Evidence packs: results, charts, the HTML report, the signed manifest."""

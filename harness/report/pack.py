@@ -1,0 +1,107 @@
+"""The evidence pack of one run: `reports/<UTC time>-<scenario>/`.
+
+    results.json   the run (schema: schemas/results.schema.json)
+    report.html    pytest-html report rendered from results.json (for a person)
+    junit.xml      the same verdicts for CI tools
+    timeline.svg   outage windows per flow direction, fault and restore instants
+    raw/           probe records as received, gzip (24-byte records: see harness/probes/wire)
+    snapshots/     routers' OSPF/BFD/FIB before and after, and their difference
+    config/        each configuration diff the harness pushed, one file per change
+    inputs/        the scenario, its flow files, the topology and router configs, as run
+    MANIFEST       SHA-256 of every file (sha256sum format), MANIFEST.sig/.pub when signed
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from harness.errors import HarnessError
+from harness.report.html import chart
+from harness.scenario.load import LoadedScenario
+from harness.scenario.results import RunResult
+from harness.scenario.snapshot import Snapshot, diff
+from harness.schemas import RESULTS_ID
+
+RAW_DIR = "probes"  # where the runner's probe session writes, inside the pack
+
+
+def new_pack(root: Path, scenario: str) -> Path:
+    """A fresh pack directory named by the UTC time and the scenario."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    pack = root / f"{stamp}-{scenario}"
+    n = 1
+    while pack.exists():
+        n += 1
+        pack = root / f"{stamp}-{scenario}-{n}"
+    pack.mkdir(parents=True)
+    return pack
+
+
+def write_pack(pack: Path, loaded: LoadedScenario, result: RunResult, before: Snapshot,
+               after: Snapshot) -> dict[str, object]:
+    """Every file of the pack but the report, JUnit and manifest; returns results.json's data."""
+    data = {"schema": RESULTS_ID, **result.to_dict()}
+    (pack / "results.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    _compress_raw(pack)
+    snaps = pack / "snapshots"
+    snaps.mkdir(exist_ok=True)
+    for name, snap in (("before", before), ("after", after)):
+        (snaps / f"{name}.json").write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
+    (snaps / "diff.txt").write_text("".join(f"{line}\n" for line in diff(before, after)))
+    config = pack / "config"
+    for i, stamp in enumerate(s for s in result.inject_stamps + result.restore_stamps
+                              if s.detail):
+        config.mkdir(exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "-", stamp.what).strip("-")[:60]
+        (config / f"{i + 1:02d}-{name}.diff").write_text(stamp.detail)
+    _copy_inputs(pack / "inputs", loaded)
+    if data["started_ns"]:  # a run refused before its probes started has no timeline
+        (pack / "timeline.svg").write_text(chart(data))
+    return data
+
+
+def _compress_raw(pack: Path) -> None:
+    raw = pack / "raw"
+    for src in sorted((pack / RAW_DIR).glob("*.bin")):
+        raw.mkdir(exist_ok=True)
+        with src.open("rb") as fin, gzip.GzipFile(raw / f"{src.name}.gz", "wb", mtime=0) as fout:
+            shutil.copyfileobj(fin, fout)
+    shutil.rmtree(pack / RAW_DIR, ignore_errors=True)
+
+
+def _copy_inputs(dest: Path, loaded: LoadedScenario) -> None:
+    base = loaded.path.parent
+    (dest / "flows").mkdir(parents=True, exist_ok=True)
+    shutil.copy(loaded.path, dest / loaded.path.name)
+    for extra in loaded.spec.flows_from:
+        shutil.copy(base / extra, dest / "flows" / (base / extra).name)
+    topo = loaded.topology
+    (dest / "topology").mkdir(exist_ok=True)
+    shutil.copy(topo.path, dest / "topology" / topo.path.name)
+    for router in topo.routers:
+        assert router.frr is not None
+        (dest / "topology" / "configs").mkdir(exist_ok=True)
+        shutil.copy(router.frr.config, dest / "topology" / "configs" / f"{router.name}.conf")
+
+
+def render_report(pack: Path) -> int:
+    """report.html and junit.xml from results.json, through the pytest plugin's replay mode
+    (a separate pytest process); returns pytest's exit code (1: some verdict failed)."""
+    argv = [sys.executable, "-m", "pytest", str(pack / "results.json"), "--failover-replay",
+            f"--html={pack / 'report.html'}", "--self-contained-html",
+            f"--junitxml={pack / 'junit.xml'}", "-q",
+            "-p", "no:cacheprovider", "-p", "no:benchmark",
+            "-c", str(Path(__file__).with_name("replay.ini")), f"--rootdir={pack}"]
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=pack)
+    if proc.returncode not in (0, 1) or not (pack / "report.html").is_file():
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        raise HarnessError(f"report for {pack} not rendered (pytest exit {proc.returncode}): "
+                           + " | ".join(tail))
+    return proc.returncode

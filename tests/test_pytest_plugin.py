@@ -1,0 +1,42 @@
+"""The pytest plugin's collection: scenario files become tests, nothing else does; a broken
+scenario is one line naming file, line and field. (Runs are in test_report_lab.py.)"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+from harness.scenario.load import load_scenario
+
+
+def collect(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                           "-p", "no:cacheprovider", *args], capture_output=True, text=True,
+                          cwd=cwd)
+
+
+def test_scenario_files_are_collected_as_preflight_flows_restore() -> None:
+    proc = collect("scenarios/")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    ids = [line for line in proc.stdout.splitlines() if "::" in line]
+    assert not any("flows/" in i for i in ids)  # a flows file is not a scenario
+    for path in sorted((ROOT / "scenarios").glob("*.yml")):
+        loaded = load_scenario(path)
+        critical = sum(len(cf.flow.directions()) for cf in loaded.flows if cf.critical)
+        mine = [i.split("::")[1] for i in ids if i.startswith(f"scenarios/{path.name}::")]
+        assert mine[0] == "preflight" and mine[-1] == "restore", path.name
+        assert len(mine) == critical + 2, (path.name, mine)
+
+
+def test_broken_scenario_is_a_one_line_collection_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text(f"name: x\ntopology: {ROOT}/topologies/hospital-core.clab.yml\n"
+                   "flows: [{name: v, src: voip, dst: pbx, application: rtp,\n"
+                   "         sla: {max_outage_ms: 300}}]\nfaults:\n  - {kind: meteor}\n")
+    proc = collect("--scenario", str(bad), "-c", "/dev/null", f"--rootdir={tmp_path}",
+                   cwd=tmp_path)
+    assert proc.returncode == 2
+    assert f"{bad}:6: faults[0]: unknown fault kind 'meteor'" in proc.stdout, proc.stdout
