@@ -20,10 +20,11 @@ from typing import Any
 
 import pytest
 import yaml
+from pytest_html import extras
 
 from harness.errors import HarnessError
 from harness.lab import Lab
-from harness.report.html import sections
+from harness.report.html import changes, outages, sections
 from harness.report.manifest import load_signing_key, write_manifest
 from harness.report.pack import new_pack, render_report, write_pack
 from harness.scenario.load import load_scenario
@@ -102,8 +103,8 @@ class ScenarioFile(pytest.File):
                 continue  # information only: shown in the report, not a test
             item = FlowSLA.from_parent(self, name=f"flow[{label}]", direction=label)
             if expect == "fail":
-                item.add_marker(pytest.mark.xfail(strict=True, reason="control scenario: "
-                                                  "must miss its SLA"))
+                item.add_marker(pytest.mark.xfail(strict=True, raises=FailoverCheckFailed,
+                                                  reason="control scenario: must miss its SLA"))
             yield item
         yield Restore.from_parent(self, name="restore")
 
@@ -216,6 +217,20 @@ class Restore(ScenarioItem):
         if diff:
             raise FailoverCheckFailed("network not back as it was: " + "; ".join(diff[:5])
                                       + (f" (+{len(diff) - 5} more)" if len(diff) > 5 else ""))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
+                              ) -> Iterator[pytest.TestReport]:
+    """pytest-html extras: a flow's outage windows, the changes made on the preflight row."""
+    report = yield
+    if call.when == "call" and isinstance(item, FlowSLA | Preflight) \
+            and item.parent.results is not None:
+        r = item.parent.results
+        fragment = outages(item.verdict(), r["fault_ns"]) if isinstance(item, FlowSLA) \
+            else changes(r)
+        report.extras = [*getattr(report, "extras", []), extras.html(fragment)]
+    return report
 
 
 # -- pytest-html -------------------------------------------------------------------------------

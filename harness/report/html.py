@@ -82,6 +82,15 @@ def timeline(r: Results) -> str:
     return f'<h3>Timeline</h3><div class="timeline-chart">{chart(r)}</div>'
 
 
+def outages(v: dict[str, Any], fault_ns: int) -> str:
+    """One flow direction's outage windows, relative to the fault."""
+    rows = [[f'{(o["start_ns"] - fault_ns) / 1e6:+.1f}',
+             f'{(o["end_ns"] - o["start_ns"]) / 1e6:.1f}' if o["end_ns"] else "never recovered",
+             str(o["last_seq"] - o["first_seq"] + 1)] for o in v["result"]["outages"]]
+    return _table("outages", ["start ms from fault", "length ms", "probes lost"], rows) \
+        if rows else "<p>No probe lost during the whole run.</p>"
+
+
 def changes(r: Results) -> str:
     """Every change the harness made, when (both ends of the call), and what it pushed."""
     rows = []

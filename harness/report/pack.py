@@ -94,6 +94,7 @@ def _copy_inputs(dest: Path, loaded: LoadedScenario) -> None:
 def render_report(pack: Path) -> int:
     """report.html and junit.xml from results.json, through the pytest plugin's replay mode
     (a separate pytest process); returns pytest's exit code (1: some verdict failed)."""
+    pack = pack.resolve()
     argv = [sys.executable, "-m", "pytest", str(pack / "results.json"), "--failover-replay",
             f"--html={pack / 'report.html'}", "--self-contained-html",
             f"--junitxml={pack / 'junit.xml'}", "-q",
