@@ -121,6 +121,9 @@ class ScenarioFile(pytest.File):
                 self.results = self._run()
             except HarnessError as exc:
                 self.error = str(exc)
+            except Exception as exc:  # shown in full once; the other items do not rerun it
+                self.error = f"the run failed: {type(exc).__name__}: {exc}"
+                raise
         if self.error is not None:
             raise ScenarioNotRun(self.error)
         assert self.results is not None
@@ -151,7 +154,7 @@ class ScenarioFile(pytest.File):
     def scenario_text(self) -> str:
         if self.config.getoption("failover_replay"):
             inputs = self.path.parent / "inputs"
-            found = [p for p in inputs.glob("*.y*ml")] if inputs.is_dir() else []
+            found = sorted(inputs.glob("*.y*ml")) if inputs.is_dir() else []
             return found[0].read_text() if found else ""
         return self.path.read_text()
 

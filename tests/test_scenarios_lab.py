@@ -82,8 +82,10 @@ def test_planned_drain_through_napalm_loses_nothing(hospital: Lab, tmp_path: Pat
                             hospital, tmp_path / "run", progress=lambda _: None, tick=tick).run()
     assert during == [["198.18.1.6"]], "the drain did not move traffic off core1"
     assert result.sla_met, [(v.direction, v.failover.lost, v.failback.lost) for v in result.flows]
-    assert all(v.result.lost == 0 for v in result.flows)
-    assert "max-metric" not in hospital.vtysh("core1", "show running-config")
+    assert all(v.failover.lost == v.failback.lost == 0 for v in result.flows)
+    running = hospital.vtysh("core1", "show running-config")
+    assert "max-metric router-lsa administrative" not in running
+    assert "max-metric router-lsa on-startup 5" in running  # the rest of the config intact
     assert result.state_diff == []
 
 

@@ -2,7 +2,8 @@
 
 Converged means: an OSPF adjacency on every router-to-router link where both ends run
 OSPF (not passive), no SPF run scheduled (FRR backs SPF off up to its max hold time after
-a burst of events), every BFD session up, every BGP peer Established, and then every
+a burst of events), no router inside its `max-metric router-lsa on-startup` window, every
+BFD session up, every BGP peer Established, and then every
 router's kernel routes unchanged for a settle period. The kernel FIB is the judge because
 FRR 8.4 can show ECMP paths the kernel does not have (see shared notes).
 """
@@ -18,12 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import LabError
+from harness.lab.procs import age_s
 from harness.lab.shell import run
 
 if TYPE_CHECKING:
     from harness.lab.lab import Lab
     from harness.topology import Link
 
+STARTUP_MARGIN_S = 0.5  # the LSA that lifts max-metric, flooded and computed
 _VOLATILE = re.compile(r"\s(nhid \d+|expires \S+|age \S+)")
 
 
@@ -95,6 +98,9 @@ def _view(lab: Lab, node: str) -> RouterView:
         ospf = frr.vtysh_json("show ip ospf json")
         if "spfTimerDueInMsecs" in ospf:
             view.pending.append(f"{node} SPF scheduled")
+        startup = ospf.get("postStartEnabledSecs", 0)  # max-metric router-lsa on-startup N
+        if startup and age_s(frr.pids().get("ospfd", 0)) < startup + STARTUP_MARGIN_S:
+            view.pending.append(f"{node} still advertising max-metric after its start")
         view.lsdb = {area: {k: v for k, v in info.items()
                             if k.startswith("lsa") and isinstance(v, int)}
                      for area, info in ospf.get("areas", {}).items()}
