@@ -14,7 +14,7 @@ report.html and junit.xml are rendered that way.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +224,7 @@ class Restore(ScenarioItem):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
-                              ) -> Iterator[pytest.TestReport]:
+                              ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """pytest-html extras: a flow's outage windows, the changes made on the preflight row."""
     report = yield
     if call.when == "call" and isinstance(item, FlowSLA | Preflight) \
@@ -232,7 +232,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
         r = item.parent.results
         fragment = outages(item.verdict(), r["fault_ns"]) if isinstance(item, FlowSLA) \
             else changes(r)
-        report.extras = [*getattr(report, "extras", []), extras.html(fragment)]
+        report.extras = [*getattr(report, "extras", []),  # type: ignore[attr-defined]
+                         extras.html(fragment)]
     return report
 
 

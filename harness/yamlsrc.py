@@ -32,7 +32,7 @@ class LineList(list[Any]):
 
 class _Loader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:  # type: ignore[override]
-        out = LineDict(super().construct_mapping(node, deep=True))
+        out = LineDict(super().construct_mapping(node, deep=True))  # type: ignore[arg-type]
         out.line = node.start_mark.line + 1
         out.key_lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value}
         return out

@@ -18,7 +18,8 @@ from harness.lab.shell import run
 
 
 class ProbeEndpoint(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def spawn(self, role: str) -> subprocess.Popen[str]:
         """Start a probe agent (`send` or `receive`) there, reading its spec on stdin."""

@@ -45,7 +45,7 @@ def _line(doc: Any, loc: tuple[int | str, ...]) -> int | None:
     line = getattr(doc, "line", None)
     for key in loc:
         if isinstance(doc, LineDict) and key in doc:
-            line, doc = doc.line_of(str(key)), doc[key]
+            line, doc = doc.line_of(str(key)), doc[str(key)]
         elif isinstance(doc, LineList) and isinstance(key, int) and key < len(doc):
             line, doc = doc.line_of(key), doc[key]
         else:
@@ -125,7 +125,7 @@ def _included_flows(path: Path, doc: LineDict, j: int,
 
 def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, spec: Scenario,
                   topology: Topology) -> CriticalFlow:
-    where = raw[i] if isinstance(raw[i], LineDict) else raw
+    where: Any = raw[i] if isinstance(raw[i], LineDict) else raw
     for end in ("src", "dst"):
         node = getattr(f, end)
         if node not in topology.nodes:
@@ -160,7 +160,8 @@ def _with_device(params: dict[str, Any], spec: Scenario) -> dict[str, Any]:
     """A fault acting through NAPALM (a `device` parameter) gets its node's inventory entry."""
     kind = FAULTS.get(params["kind"])
     node = params.get("node")
-    if kind and node in spec.devices and "device" in {f.name for f in fields(kind)}:
+    names = {f.name for f in fields(kind)} if kind else set()  # type: ignore[arg-type]
+    if node in spec.devices and "device" in names:
         params.setdefault("device", spec.devices[node].model_dump(mode="json",
                                                                    exclude_unset=True))
     return params
@@ -168,7 +169,7 @@ def _with_device(params: dict[str, Any], spec: Scenario) -> dict[str, Any]:
 
 def _fault(path: Path, raw: LineList, i: int, params: dict[str, Any],
            topology: Topology) -> Fault:
-    where = raw[i] if isinstance(raw[i], LineDict) else raw
+    where: Any = raw[i] if isinstance(raw[i], LineDict) else raw
     kind = params.pop("kind")
     node, link = params.get("node"), params.get("link")
     if node is not None and node not in topology.nodes:

@@ -65,7 +65,8 @@ class ScenarioRunner:
         t["preflight"] = time.monotonic() - start
         timings = self.s.spec.timings
         flows = [cf.flow for cf in self.s.flows]
-        endpoint = lambda n: NetnsEndpoint(n, self.lab.ns(n))  # noqa: E731
+        def endpoint(node: str) -> NetnsEndpoint:
+            return NetnsEndpoint(node, self.lab.ns(node))
         with ProbeSession(flows, endpoint, self.workdir / "probes",
                           max_seconds=timings.baseline_s + timings.hold_s + timings.failback_s
                           + timings.converge_timeout_s + 600) as probes, Guard(self.lab) as guard:
