@@ -52,8 +52,10 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUNS] = []
     config.stash[LABS] = {}
     config.addinivalue_line("markers", "failover: a test collected from a scenario file")
-    for path in config.getoption("scenario"):
-        config.args.append(str(path))
+    scenarios = [str(p) for p in config.getoption("scenario")]
+    if scenarios:  # only these, unless test paths were also named on the command line
+        explicit = config.args_source == pytest.Config.ArgsSource.ARGS
+        config.args = [*config.args, *scenarios] if explicit else scenarios
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -175,8 +177,8 @@ class ScenarioItem(pytest.Item):
             return str(excinfo.value)
         return str(super().repr_failure(excinfo))
 
-    def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, 0, f"{self.path.name}::{self.name}"
+    def reportinfo(self) -> tuple[Path, None, str]:
+        return self.path, None, self.name
 
 
 class FailoverCheckFailed(AssertionError):

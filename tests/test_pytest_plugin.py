@@ -40,3 +40,11 @@ def test_broken_scenario_is_a_one_line_collection_error(tmp_path: Path) -> None:
                    cwd=tmp_path)
     assert proc.returncode == 2
     assert f"{bad}:6: faults[0]: unknown fault kind 'meteor'" in proc.stdout, proc.stdout
+
+
+def test_scenario_option_collects_only_that_scenario() -> None:
+    """Not the project's own tests too (pyproject's testpaths apply only without arguments)."""
+    proc = collect("--scenario", "scenarios/core1-drain.yml")
+    ids = [line for line in proc.stdout.splitlines() if "::" in line]
+    assert proc.returncode == 0 and len(ids) == 14, proc.stdout
+    assert all(i.startswith("scenarios/core1-drain.yml::") for i in ids)
