@@ -15,24 +15,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
 from pytest_html import extras
 
 from harness.errors import HarnessError
-from harness.lab import Lab
 from harness.report.html import changes, outages, sections
-from harness.report.manifest import load_signing_key, write_manifest
-from harness.report.pack import new_pack, render_report, write_pack
-from harness.scenario.load import load_scenario
-from harness.scenario.runner import ScenarioRunner
 
-# each run's results, scenario text and evidence pack (None when replayed from a pack)
-RUNS = pytest.StashKey[list[tuple[dict[str, Any], str, Path | None]]]()
-LABS = pytest.StashKey[dict[Path, Lab]]()
+if TYPE_CHECKING:  # the lab, runner and NAPALM are imported when a scenario runs, not before
+    from harness.lab import Lab
+
+
+@dataclass(frozen=True)
+class Run:
+    """A scenario run the session saw: its results, scenario text, evidence pack (None when
+    replayed from a pack) and timeline chart (when already drawn)."""
+
+    results: dict[str, Any]
+    text: str
+    pack: Path | None = None
+    svg: str | None = None
+
+
+RUNS = pytest.StashKey[list[Run]]()
+LABS = pytest.StashKey[dict[Path, "Lab"]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -95,6 +105,7 @@ class ScenarioFile(pytest.File):
             flows = [(v["direction"], v["critical"]) for v in data["flows"]]
             expect = data["expect"]
         else:
+            from harness.scenario.load import load_scenario
             loaded = load_scenario(self.path)  # a broken file fails collection, one line
             flows = [(label, cf.critical) for cf in loaded.flows
                      for label, _, _ in cf.flow.directions()]
@@ -132,6 +143,11 @@ class ScenarioFile(pytest.File):
         return self.results
 
     def _run(self) -> dict[str, Any]:
+        from harness.lab import Lab
+        from harness.report.manifest import load_signing_key, write_manifest
+        from harness.report.pack import new_pack, render_report, write_pack
+        from harness.scenario.load import load_scenario
+        from harness.scenario.runner import ScenarioRunner
         loaded = load_scenario(self.path)
         labs = self.config.stash[LABS]
         lab = labs.get(loaded.topology.path) or Lab(loaded.topology)
@@ -144,7 +160,7 @@ class ScenarioFile(pytest.File):
         data = write_pack(pack, loaded, result, runner.before, runner.after)
         render_report(pack)
         write_manifest(pack, load_signing_key(self.config.getoption("signing_key")))
-        self.config.stash[RUNS].append((data, loaded.path.read_text(), pack))
+        self.config.stash[RUNS].append(Run(data, loaded.path.read_text(), pack))
         self._progress(f"evidence pack: {pack}")
         return data
 
@@ -246,12 +262,12 @@ def pytest_html_report_title(report: Any) -> None:
 
 def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str],
                                 session: pytest.Session) -> None:
-    for results, text, _ in session.config.stash.get(RUNS, []):
-        prefix.extend(sections(results, text))
+    for run in session.config.stash.get(RUNS, []):
+        prefix.extend(sections(run.results, run.text, run.svg))
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    packs = [(r, pack) for r, _, pack in config.stash.get(RUNS, []) if pack is not None]
+    packs = [(run.results, run.pack) for run in config.stash.get(RUNS, []) if run.pack]
     if packs:
         terminalreporter.write_sep("-", "failover evidence packs")
     for r, pack in packs:
@@ -277,5 +293,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.getoption("failover_replay"):
         for item in session.items:
             if isinstance(item, Preflight) and item.parent.results is not None:
-                session.config.stash[RUNS].append((item.parent.results,
-                                                   item.parent.scenario_text(), None))
+                svg = item.path.with_name("timeline.svg")
+                session.config.stash[RUNS].append(Run(
+                    item.parent.results, item.parent.scenario_text(),
+                    svg=svg.read_text() if svg.is_file() else None))

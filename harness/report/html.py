@@ -8,8 +8,6 @@ import datetime as dt
 from html import escape
 from typing import Any
 
-from harness.report.timeline import Marker, Row, timeline_svg
-
 Results = dict[str, Any]
 
 
@@ -68,6 +66,7 @@ def verdict_table(r: Results) -> str:
 
 def chart(r: Results) -> str:
     """The timeline as an SVG document of its own."""
+    from harness.report.timeline import Marker, Row, timeline_svg  # matplotlib: ~1 s to import
     rows = [Row(v["direction"], v["passed"],
                 [(o["start_ns"], o["end_ns"]) for o in v["result"]["outages"]])
             for v in r["flows"]]
@@ -78,8 +77,8 @@ def chart(r: Results) -> str:
                         f"{r['scenario']}: outage windows per flow direction")
 
 
-def timeline(r: Results) -> str:
-    return f'<h3>Timeline</h3><div class="timeline-chart">{chart(r)}</div>'
+def timeline(r: Results, svg: str | None = None) -> str:
+    return f'<h3>Timeline</h3><div class="timeline-chart">{svg or chart(r)}</div>'
 
 
 def outages(v: dict[str, Any], fault_ns: int) -> str:
@@ -146,7 +145,7 @@ STYLE = """<style>
 </style>"""
 
 
-def sections(r: Results, scenario_text: str) -> list[str]:
-    """The report's summary, top to bottom."""
-    return [STYLE, headline(r), verdict_table(r), timeline(r), changes(r), state(r),
+def sections(r: Results, scenario_text: str, svg: str | None = None) -> list[str]:
+    """The report's summary, top to bottom (`svg`: the timeline chart, if drawn already)."""
+    return [STYLE, headline(r), verdict_table(r), timeline(r, svg), changes(r), state(r),
             provenance(r, scenario_text)]

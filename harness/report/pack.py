@@ -60,7 +60,7 @@ def write_pack(pack: Path, loaded: LoadedScenario, result: RunResult, before: Sn
                               if s.detail):
         config.mkdir(exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", stamp.what).strip("-")[:60]
-        (config / f"{i + 1:02d}-{name}.diff").write_text(stamp.detail)
+        (config / f"{i + 1:02d}-{name}.diff").write_text(stamp.detail.rstrip("\n") + "\n")
     _copy_inputs(pack / "inputs", loaded)
     if data["started_ns"]:  # a run refused before its probes started has no timeline
         (pack / "timeline.svg").write_text(chart(data))
