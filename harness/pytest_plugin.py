@@ -54,6 +54,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--signing-key", type=Path, default=None,
                     help="Ed25519 private key (PEM) signing each pack's MANIFEST "
                          "(default: $FAILOVER_SIGNING_KEY; unsigned without either)")
+    group.addoption("--failover-commit", action="store_true",
+                    help="allow changes on devices outside the built-in lab")
     group.addoption("--failover-replay", action="store_true",
                     help="collect results.json files of evidence packs; run nothing")
 
@@ -146,9 +148,10 @@ class ScenarioFile(pytest.File):
         from harness.lab import Lab
         from harness.report.manifest import load_signing_key, write_manifest
         from harness.report.pack import new_pack, render_report, write_pack
-        from harness.scenario.load import load_scenario
+        from harness.scenario.load import load_scenario, require_commit
         from harness.scenario.runner import ScenarioRunner
         loaded = load_scenario(self.path)
+        require_commit(loaded, self.config.getoption("failover_commit"))
         labs = self.config.stash[LABS]
         lab = labs.get(loaded.topology.path) or Lab(loaded.topology)
         if not lab.is_up():

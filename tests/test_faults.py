@@ -32,6 +32,7 @@ EXAMPLES = {
     "flapping-link": {"link": "r1:eth1", "one_end": True, "count": 2, "period": 0.5},
     "delay": {"link": "r1:eth1", "ms": 20, "jitter_ms": 5},
     "planned-drain": {"node": "r2", "revert_in": 300},
+    "interface-shutdown": {"node": "r2", "interfaces": ["eth1"]},
 }
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from harness import schemas
 from harness.errors import InputError
-from harness.scenario.gate import paths_cut
+from harness.scenario.gate import fault_scope, paths_cut
 from harness.scenario.load import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,3 +102,36 @@ def test_a_napalm_fault_gets_its_nodes_inventory_entry(tmp_path: Path) -> None:
     fault = load_scenario(path).faults[0]
     assert fault.journal_entry()["params"]["device"] == {  # references only, never a value
         "driver": "frr", "username": "admin", "password_env": "CORE_PW"}
+
+
+def _real_core1(tmp_path: Path, driver: str = "eos") -> Path:
+    text = (ROOT / "scenarios/core1-uplink-shutdown.yml").read_text()
+    device = f"{{driver: {driver}, host: core1.mgmt.example, password_env: CORE_PW}}"
+    text = text.replace("{driver: frr, host: localhost}", device)
+    text = text.replace("../topologies", str(ROOT / "topologies")).replace(
+        "flows/hospital", str(ROOT / "scenarios/flows/hospital"))
+    path = tmp_path / "real.yml"
+    path.write_text(text.replace("interfaces: [eth2]", "interfaces: [Ethernet2]"))
+    return path
+
+
+def test_a_real_device_needs_commit_and_nothing_is_touched(tmp_path: Path) -> None:
+    path = _real_core1(tmp_path)
+    env = {**os.environ, "FAILOVER_JOURNAL_DIR": str(tmp_path / "journal")}
+    run = subprocess.run([sys.executable, "-m", "harness", "run", str(path)], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode == 2 and "would change real devices: core1 (eos at " \
+        "core1.mgmt.example)" in run.stderr and "--commit" in run.stderr
+    assert not (tmp_path / "journal").exists()  # refused before anything was journaled
+    plan = subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--dry-run"],
+                          env=env, capture_output=True, text=True)
+    assert plan.returncode == 0 and "interface Ethernet2\n       shutdown" in plan.stdout
+
+
+def test_interface_shutdown_knows_its_drivers_syntax_and_its_links(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no shutdown syntax for NAPALM driver 'vyos'"):
+        load_scenario(_real_core1(tmp_path, driver="vyos"))
+    loaded = load_scenario(ROOT / "scenarios/core1-uplink-shutdown.yml")
+    nodes, links = fault_scope(loaded.topology, loaded.faults)
+    assert nodes == set() and [str(lk) for lk in links] == \
+        [str(loaded.topology.find_link("core1:eth2"))]

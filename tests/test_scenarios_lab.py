@@ -89,6 +89,16 @@ def test_planned_drain_through_napalm_loses_nothing(hospital: Lab, tmp_path: Pat
     assert result.state_diff == []
 
 
+def test_interface_shutdown_through_napalm_fails_over_and_rolls_back(hospital: Lab,
+                                                                   tmp_path: Path) -> None:
+    result = run(hospital, scenario_for(hospital, "core1-uplink-shutdown", tmp_path), tmp_path)
+    assert result.sla_met, [(v.direction, v.failover.lost, v.failback.lost) for v in result.flows]
+    assert "shutdown" in result.inject_stamps[0].detail  # the diff NAPALM committed
+    assert "rolled back" in result.restore_stamps[0].detail
+    assert " shutdown" not in hospital.vtysh("core1", "show running-config")
+    assert result.state_diff == []
+
+
 def test_routing_daemon_crash_loses_nothing(hospital: Lab, tmp_path: Path) -> None:
     result = run(hospital, scenario_for(hospital, "core1-routing-crash", tmp_path), tmp_path)
     assert result.sla_met, [(v.direction, v.failover.lost, v.failback.lost) for v in result.flows]

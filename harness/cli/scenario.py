@@ -13,11 +13,12 @@ from rich.table import Table
 from harness import schemas
 from harness.cli.common import console, progress
 from harness.faults import recover as recover_faults
+from harness.faults.napalm_change import NapalmChange
 from harness.lab import Lab
 from harness.report.manifest import load_signing_key, write_manifest
 from harness.report.pack import new_pack, render_report, write_pack
 from harness.scenario.gate import paths_cut
-from harness.scenario.load import LoadedScenario, load_scenario
+from harness.scenario.load import LoadedScenario, load_scenario, require_commit
 from harness.scenario.results import RunResult
 from harness.scenario.runner import ScenarioRunner, Tick
 
@@ -49,6 +50,12 @@ def _plan(loaded: LoadedScenario) -> None:
     console.print(f"scenario {spec.name} on {loaded.topology.name}: {spec.description}")
     for fault in loaded.faults:
         console.print(f"  would inject: {fault.describe()}")
+        if isinstance(fault, NapalmChange):
+            console.print(f"    committed with revert_in {fault.revert_in} s:", markup=False)
+            for line in fault.config().splitlines():
+                console.print(f"      {line}", markup=False)
+    for real in loaded.real_devices():
+        console.print(f"  a real device: {real} (needs --commit)")
     for cf in loaded.flows:
         f = cf.flow
         console.print(f"  flow {f.name}: {f.src} -> {f.dst} {f.protocol}/{f.port} DSCP {f.dscp} "
@@ -106,6 +113,8 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
         dry_run: Annotated[bool, typer.Option(help="print what would change, change nothing")]
         = False,
         keep_lab: Annotated[bool, typer.Option(help="leave a lab this run brought up")] = False,
+        commit: Annotated[bool, typer.Option(
+            help="allow changes on devices outside the built-in lab")] = False,
         reports: Annotated[Path, typer.Option(help="where the evidence pack is written")]
         = REPORTS,
         signing_key: Annotated[Path | None, typer.Option(
@@ -122,6 +131,7 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
     if dry_run:
         _plan(loaded)
         return
+    require_commit(loaded, commit)
     key = load_signing_key(signing_key)  # a bad key is refused before the network is touched
     signal.signal(signal.SIGTERM, _exit_on_signal)  # unwinds: restores, removes our lab
     signal.signal(signal.SIGHUP, _exit_on_signal)

@@ -39,6 +39,12 @@ class DeviceSpec(BaseModel):
             raise ValueError("give password_env or password_file, not both")
         return self
 
+    @property
+    def is_lab(self) -> bool:
+        """The built-in lab's FRR, reached locally (not a device on the network)."""
+        return self.driver == "frr" and self.host in LAB_HOSTS and \
+            self.optional_args.get("transport", "local") == "local"
+
     def password(self) -> str:
         if self.password_env:
             value = os.environ.get(self.password_env)

@@ -13,14 +13,14 @@ from harness.faults.blackhole import SilentBlackhole
 from harness.faults.daemon_crash import RoutingDaemonCrash
 from harness.faults.degraded_link import DegradedLink
 from harness.faults.delay import Delay
-from harness.faults.drain import PlannedDrain
 from harness.faults.flapping_link import FlappingLink
 from harness.faults.link_cut import LinkCut
+from harness.faults.napalm_change import InterfaceShutdown, PlannedDrain
 from harness.faults.node_power_loss import NodePowerLoss
 
 FAULTS: dict[str, type[Fault]] = {cls.kind: cls for cls in (
     LinkCut, NodePowerLoss, RoutingDaemonCrash, SilentBlackhole, DegradedLink, FlappingLink,
-    Delay, PlannedDrain)}
+    Delay, PlannedDrain, InterfaceShutdown)}
 
 
 def _fits(value: Any, hint: Any) -> bool:

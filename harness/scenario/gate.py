@@ -40,10 +40,14 @@ def fault_scope(topology: Topology, faults: Iterable[Fault]) -> tuple[set[str], 
     links: set[Link] = set()
     for fault in faults:
         node, link = getattr(fault, "node", None), getattr(fault, "link", None)
+        interfaces = getattr(fault, "interfaces", None)
         if fault.kind == "routing-daemon-crash":
             continue
         if link:
             links.add(topology.find_link(link))
+        elif node and interfaces:
+            links.update(lk for lk in topology.links_of(node)
+                         if lk.end(node).interface in interfaces)
         elif node and fault.kind == "node-power-loss":
             nodes.add(node)
         elif node:

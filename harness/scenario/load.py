@@ -12,8 +12,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from harness.devices import DeviceSpec
 from harness.errors import HarnessError, InputError
 from harness.faults import FAULTS, Fault, build
+from harness.faults.napalm_change import NapalmChange
 from harness.probes.analysis import SLA
 from harness.probes.flows import APPLICATIONS, DSCP, Flow
 from harness.scenario.model import SLA as SLASpec
@@ -38,6 +40,27 @@ class LoadedScenario:
     topology: Topology
     flows: list[CriticalFlow]
     faults: list[Fault]
+
+    def real_devices(self) -> list[str]:
+        """The devices outside the built-in lab this scenario would change (need --commit)."""
+        out = []
+        for fault in self.faults:
+            if isinstance(fault, NapalmChange):
+                spec = DeviceSpec.model_validate(fault.device or {})
+                if not spec.is_lab:
+                    out.append(f"{fault.node} ({spec.driver} at {spec.host})")
+        return out
+
+
+class CommitRequired(HarnessError):
+    """The scenario changes devices outside the built-in lab and --commit was not given."""
+
+
+def require_commit(loaded: LoadedScenario, commit: bool) -> None:
+    real = loaded.real_devices()
+    if real and not commit:
+        raise CommitRequired(f"{loaded.path}: would change real devices: {', '.join(real)}; "
+                             "check the changes with --dry-run, then re-run with --commit")
 
 
 def _line(doc: Any, loc: tuple[int | str, ...]) -> int | None:

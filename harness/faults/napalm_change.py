@@ -1,0 +1,164 @@
+"""Faults that are configuration changes pushed through NAPALM, as on any vendor's device:
+committed with `revert_in` (the device undoes the change by itself should the harness die
+before the restore); restore (also from the journal, in another process) rolls the pending
+commit back, or applies the undo when the change still stands without a pending revert.
+
+`planned-drain`: a maintenance drain (default OSPF max-metric: neighbours move traffic away
+while the router still forwards; expect zero loss). `interface-shutdown`: interfaces shut in
+the device's configuration, in the syntax of its NAPALM driver."""
+
+from __future__ import annotations
+
+import difflib
+from abc import abstractmethod
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+from harness.devices import DeviceSpec, connect
+from harness.errors import HarnessError
+from harness.faults.base import Fault, FaultError, Stamp, require, timed
+from harness.faults.target import Target
+
+MAX_METRIC = "router ospf\n max-metric router-lsa administrative\nexit\n"
+UNDO_MAX_METRIC = "router ospf\n no max-metric router-lsa administrative\nexit\n"
+
+# driver -> (shut, undo) templates for one interface {i}
+SHUTDOWN: dict[str, tuple[str, str]] = {
+    "frr": ("interface {i}\n shutdown\nexit\n", "interface {i}\n no shutdown\nexit\n"),
+    "eos": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
+    "ios": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
+    "nxos": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
+    "nxos_ssh": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
+    "iosxr": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
+    "junos": ("set interfaces {i} disable\n", "delete interfaces {i} disable\n"),
+}
+
+
+@dataclass(kw_only=True)
+class NapalmChange(Fault):
+    node: str
+    revert_in: int = 600  # seconds: longer than any hold; the device's own safety net
+    device: dict[str, Any] | None = None  # the inventory entry (credentials by reference)
+
+    @abstractmethod
+    def config(self) -> str:
+        """The configuration the fault commits."""
+
+    @abstractmethod
+    def undo(self) -> str:
+        """What undoes it when no revert is pending any more but the change still stands."""
+
+    @property
+    def driver_name(self) -> str:
+        return DeviceSpec.model_validate(self.device or {}).driver
+
+    def _driver(self, target: Target) -> Any:
+        try:
+            return connect(target.lab, self.node, self.device)
+        except HarnessError as exc:
+            raise FaultError(str(exc)) from None
+
+    def check(self, target: Target) -> None:
+        target.router(self.node)
+        driver = self._driver(target)
+        try:
+            if driver.has_pending_commit():
+                raise FaultError(f"{self.node} has a commit pending confirmation: another "
+                                 f"change is in flight; refusing the {self.kind}")
+        finally:
+            driver.close()
+
+    def inject(self, target: Target) -> list[Stamp]:
+        driver = self._driver(target)
+        try:
+            driver.load_merge_candidate(config=self.config())
+            diff = driver.compare_config()
+            stamp = timed(f"{self.node}: commit {self.kind} (revert in {self.revert_in} s)",
+                          lambda: driver.commit_config(revert_in=self.revert_in))
+            return [replace(stamp, detail=diff)]
+        finally:
+            driver.close()
+
+    def restore(self, target: Target) -> list[Stamp]:
+        """Roll the pending commit back; if none is pending (it was applied but the revert was
+        never scheduled, or the device restarted) and the change still stands, apply `undo`."""
+        driver = self._driver(target)
+        try:
+            if driver.has_pending_commit():
+                before = driver.get_config(retrieve="running")["running"]
+                stamp = timed(f"{self.node}: roll the {self.kind} back", driver.rollback)
+                after = driver.get_config(retrieve="running")["running"]
+                return [replace(stamp, detail="".join(difflib.unified_diff(
+                    before.splitlines(True), after.splitlines(True), "running", "rolled back")))]
+            running = driver.get_config(retrieve="running")["running"]
+            if not _applied(self.config(), running):
+                return []  # never committed, already rolled back, or reverted by the device
+            driver.load_merge_candidate(config=self.undo())
+            diff = driver.compare_config()
+            return [replace(timed(f"{self.node}: undo the {self.kind}", driver.commit_config),
+                            detail=diff)]
+        except FaultError:
+            raise
+        except Exception as exc:  # NAPALM's own errors: one line, other restores go on
+            raise FaultError(f"{self.node}: {self.kind} not restored: {exc}") from exc
+        finally:
+            driver.close()
+
+
+@dataclass(kw_only=True)
+class PlannedDrain(NapalmChange):
+    kind: ClassVar[str] = "planned-drain"
+    drain: str = MAX_METRIC
+    undrain: str = UNDO_MAX_METRIC  # applied when no revert is pending but the drain stands
+
+    def config(self) -> str:
+        return self.drain
+
+    def undo(self) -> str:
+        return self.undrain
+
+    def describe(self) -> str:
+        lines = [ln.strip() for ln in self.drain.strip().splitlines() if ln.strip()]
+        detail = lines[-2] if len(lines) > 1 and lines[-1] == "exit" else lines[-1]
+        return f"planned-drain {self.node}: commit through NAPALM ({detail.split()[0]} ...)"
+
+
+@dataclass(kw_only=True)
+class InterfaceShutdown(NapalmChange):
+    kind: ClassVar[str] = "interface-shutdown"
+    interfaces: list[str]
+
+    def __post_init__(self) -> None:
+        require(bool(self.interfaces), "interface-shutdown: name at least one interface")
+        require(self.driver_name in SHUTDOWN, f"interface-shutdown: no shutdown syntax for "
+                f"NAPALM driver {self.driver_name!r} (known: {', '.join(SHUTDOWN)})")
+
+    def _each(self, template: str) -> str:
+        return "".join(template.format(i=i) for i in self.interfaces)
+
+    def config(self) -> str:
+        return self._each(SHUTDOWN[self.driver_name][0])
+
+    def undo(self) -> str:
+        return self._each(SHUTDOWN[self.driver_name][1])
+
+    def check(self, target: Target) -> None:
+        if DeviceSpec.model_validate(self.device or {}).is_lab:
+            have = {lk.end(self.node).interface for lk in target.lab.topology.links_of(self.node)}
+            missing = [i for i in self.interfaces if i not in have]
+            require(not missing, f"{self.node} has no interface {', '.join(missing)} "
+                                 f"(interfaces: {', '.join(sorted(have))})")
+        super().check(target)
+
+    def describe(self) -> str:
+        return (f"interface-shutdown {self.node} {','.join(self.interfaces)}: commit through "
+                f"NAPALM {self.driver_name}")
+
+
+def _applied(config: str, running: str) -> bool:
+    """Whether the change's innermost lines all stand in the running config; True when that
+    cannot be told (set-style syntax): the undo is then applied, to be safe."""
+    have = {line.strip() for line in running.splitlines()}
+    wanted = [ln.strip() for ln in config.splitlines()
+              if ln.startswith(" ") and ln.strip() and ln.strip() != "exit"]
+    return all(line in have for line in wanted)
