@@ -18,7 +18,7 @@ def collect(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
                           cwd=cwd)
 
 
-def test_scenario_files_are_collected_as_preflight_flows_restore() -> None:
+def test_scenario_files_are_collected_as_preflight_flows_outcome_restore() -> None:
     proc = collect("scenarios/")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     ids = [line for line in proc.stdout.splitlines() if "::" in line]
@@ -28,7 +28,7 @@ def test_scenario_files_are_collected_as_preflight_flows_restore() -> None:
         critical = sum(len(cf.flow.directions()) for cf in loaded.flows if cf.critical)
         mine = [i.split("::")[1] for i in ids if i.startswith(f"scenarios/{path.name}::")]
         assert mine[0] == "preflight" and mine[-1] == "restore", path.name
-        assert len(mine) == critical + 2, (path.name, mine)
+        assert len(mine) == critical + 3 and mine[-2] == "outcome", (path.name, mine)
 
 
 def test_broken_scenario_is_a_one_line_collection_error(tmp_path: Path) -> None:
@@ -46,5 +46,5 @@ def test_scenario_option_collects_only_that_scenario() -> None:
     """Not the project's own tests too (pyproject's testpaths apply only without arguments)."""
     proc = collect("--scenario", "scenarios/core1-drain.yml")
     ids = [line for line in proc.stdout.splitlines() if "::" in line]
-    assert proc.returncode == 0 and len(ids) == 14, proc.stdout
+    assert proc.returncode == 0 and len(ids) == 15, proc.stdout
     assert all(i.startswith("scenarios/core1-drain.yml::") for i in ids)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness import schemas
+from harness.devices import DeviceSpec
 from harness.errors import InputError
 from harness.scenario.gate import fault_scope, paths_cut
 from harness.scenario.load import load_scenario
@@ -67,6 +68,7 @@ BAD = [
      "unknown node 'core9'"),
     ("name: t\n", "name: t\ndevices: {core1: {password_env: A, password_file: b}}\n", 2,
      "devices.core1", "not both"),
+    ("name: t\n", "name: ../../etc/x\n", 1, "name", "should match pattern"),
 ]
 
 
@@ -115,13 +117,14 @@ def _real_core1(tmp_path: Path, driver: str = "eos") -> Path:
     return path
 
 
-def test_a_real_device_needs_commit_and_nothing_is_touched(tmp_path: Path) -> None:
+def test_a_real_device_is_refused_and_nothing_is_touched(tmp_path: Path) -> None:
+    """The probes run in the built-in lab: changing a real core would measure nothing."""
     path = _real_core1(tmp_path)
     env = {**os.environ, "FAILOVER_JOURNAL_DIR": str(tmp_path / "journal")}
     run = subprocess.run([sys.executable, "-m", "harness", "run", str(path)], env=env,
                          capture_output=True, text=True)
     assert run.returncode == 2 and "would change real devices: core1 (eos at " \
-        "core1.mgmt.example)" in run.stderr and "--commit" in run.stderr
+        "core1.mgmt.example)" in run.stderr and "not supported yet" in run.stderr
     assert not (tmp_path / "journal").exists()  # refused before anything was journaled
     plan = subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--dry-run"],
                           env=env, capture_output=True, text=True)
@@ -129,9 +132,17 @@ def test_a_real_device_needs_commit_and_nothing_is_touched(tmp_path: Path) -> No
 
 
 def test_interface_shutdown_knows_its_drivers_syntax_and_its_links(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no shutdown syntax for NAPALM driver 'vyos'"):
-        load_scenario(_real_core1(tmp_path, driver="vyos"))
+    with pytest.raises(InputError, match="no shutdown syntax for NAPALM driver 'nxos'"):
+        load_scenario(_real_core1(tmp_path, driver="nxos"))  # no revert_in in NAPALM's nxos
     loaded = load_scenario(ROOT / "scenarios/core1-uplink-shutdown.yml")
     nodes, links = fault_scope(loaded.topology, loaded.faults)
     assert nodes == set() and [str(lk) for lk in links] == \
         [str(loaded.topology.find_link("core1:eth2"))]
+
+
+def test_only_an_untouched_local_frr_entry_is_the_built_in_lab() -> None:
+    assert DeviceSpec().is_lab and DeviceSpec(username="netops").is_lab
+    for args in ({"transport": "local"}, {"pathspace": "other"}, {"state_dir": "/tmp/x"}):
+        assert not DeviceSpec(optional_args=args).is_lab, args
+    assert not DeviceSpec(host="core1.mgmt.example").is_lab
+    assert not DeviceSpec(driver="eos").is_lab

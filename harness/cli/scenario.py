@@ -16,9 +16,15 @@ from harness.faults import recover as recover_faults
 from harness.faults.napalm_change import NapalmChange
 from harness.lab import Lab
 from harness.report.manifest import load_signing_key, write_manifest
-from harness.report.pack import new_pack, render_report, write_pack
+from harness.report.pack import (
+    discard_unfinished,
+    expected_tests,
+    new_pack,
+    render_report,
+    write_pack,
+)
 from harness.scenario.gate import paths_cut
-from harness.scenario.load import LoadedScenario, load_scenario, require_commit
+from harness.scenario.load import LoadedScenario, load_scenario, refuse_real_devices
 from harness.scenario.results import RunResult
 from harness.scenario.runner import ScenarioRunner, Tick
 
@@ -55,7 +61,7 @@ def _plan(loaded: LoadedScenario) -> None:
             for line in fault.config().splitlines():
                 console.print(f"      {line}", markup=False)
     for real in loaded.real_devices():
-        console.print(f"  a real device: {real} (needs --commit)")
+        console.print(f"  a real device: {real} (runs against real devices: not supported yet)")
     for cf in loaded.flows:
         f = cf.flow
         console.print(f"  flow {f.name}: {f.src} -> {f.dst} {f.protocol}/{f.port} DSCP {f.dscp} "
@@ -113,8 +119,6 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
         dry_run: Annotated[bool, typer.Option(help="print what would change, change nothing")]
         = False,
         keep_lab: Annotated[bool, typer.Option(help="leave a lab this run brought up")] = False,
-        commit: Annotated[bool, typer.Option(
-            help="allow changes on devices outside the built-in lab")] = False,
         reports: Annotated[Path, typer.Option(help="where the evidence pack is written")]
         = REPORTS,
         signing_key: Annotated[Path | None, typer.Option(
@@ -131,7 +135,7 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
     if dry_run:
         _plan(loaded)
         return
-    require_commit(loaded, commit)
+    refuse_real_devices(loaded)
     key = load_signing_key(signing_key)  # a bad key is refused before the network is touched
     signal.signal(signal.SIGTERM, _exit_on_signal)  # unwinds: restores, removes our lab
     signal.signal(signal.SIGHUP, _exit_on_signal)
@@ -141,15 +145,12 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
         lab.up(progress=progress)
     pack = new_pack(reports, loaded.spec.name)
     try:
-        with LiveView() as view:
+        with LiveView() as view, discard_unfinished(pack):
             runner = ScenarioRunner(loaded, lab, pack, progress, view.tick)
             result = runner.run()
     finally:
         if brought_up and not keep_lab:
             lab.down()
-    write_pack(pack, loaded, result, runner.before, runner.after)
-    render_report(pack)
-    sealed = write_manifest(pack, key)
     console.print(verdict_table(result))
     for line in result.state_diff:
         console.print(f"[yellow]state differs after the run:[/] {line}")
@@ -157,6 +158,9 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
     expected = " (as expected: control scenario)" if result.expect == "fail" and \
         result.outcome_as_expected else ""
     console.print(f"{'[green]' if result.sla_met else '[red]'}{verdict}[/]{expected}")
+    data = write_pack(pack, loaded, result, runner.before, runner.after)
+    render_report(pack, expected_tests(data))
+    sealed = write_manifest(pack, key)
     console.print(f"report: {pack / 'report.html'}")
     console.print(f"evidence pack: {pack}/ ({sealed.files} files, " + (
         f"signed by key {sealed.fingerprint})" if sealed.signed else

@@ -41,9 +41,10 @@ class DeviceSpec(BaseModel):
 
     @property
     def is_lab(self) -> bool:
-        """The built-in lab's FRR, reached locally (not a device on the network)."""
+        """The built-in lab's FRR of the same node, reached locally: no transport or instance
+        chosen by hand (those could reach another FRR, on this machine or elsewhere)."""
         return self.driver == "frr" and self.host in LAB_HOSTS and \
-            self.optional_args.get("transport", "local") == "local"
+            not {"transport", "pathspace", "state_dir"} & set(self.optional_args)
 
     def password(self) -> str:
         if self.password_env:
@@ -68,12 +69,12 @@ def connect(lab: Lab, node: str, spec: DeviceSpec | dict[str, Any] | None = None
     from napalm import get_network_driver  # imported here: NAPALM takes ~0.8 s to import
     spec = DeviceSpec.model_validate(spec or {})
     args = dict(spec.optional_args)
-    if spec.driver == "frr" and spec.host in LAB_HOSTS and "transport" not in args:
-        args.setdefault("pathspace", lab.ns(node))
+    if spec.is_lab:
+        args["pathspace"] = lab.ns(node)
     password = spec.password()
-    driver = get_network_driver(spec.driver)(spec.host, spec.username, password,
-                                             optional_args=args)
     try:
+        driver = get_network_driver(spec.driver)(spec.host, spec.username, password,
+                                                 optional_args=args)
         driver.open()
     except Exception as exc:  # NAPALM's ConnectionException and the transports' own errors
         why = str(exc).replace(password, "***") if password else str(exc)

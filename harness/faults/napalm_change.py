@@ -22,14 +22,11 @@ from harness.faults.target import Target
 MAX_METRIC = "router ospf\n max-metric router-lsa administrative\nexit\n"
 UNDO_MAX_METRIC = "router ospf\n no max-metric router-lsa administrative\nexit\n"
 
-# driver -> (shut, undo) templates for one interface {i}
+# driver -> (shut, undo) templates for one interface {i}; only drivers whose NAPALM commit
+# takes `revert_in` and answers `has_pending_commit` (nxos, iosxr and ios do not)
 SHUTDOWN: dict[str, tuple[str, str]] = {
     "frr": ("interface {i}\n shutdown\nexit\n", "interface {i}\n no shutdown\nexit\n"),
     "eos": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
-    "ios": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
-    "nxos": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
-    "nxos_ssh": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
-    "iosxr": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
     "junos": ("set interfaces {i} disable\n", "delete interfaces {i} disable\n"),
 }
 
@@ -88,8 +85,9 @@ class NapalmChange(Fault):
                 before = driver.get_config(retrieve="running")["running"]
                 stamp = timed(f"{self.node}: roll the {self.kind} back", driver.rollback)
                 after = driver.get_config(retrieve="running")["running"]
-                return [replace(stamp, detail="".join(difflib.unified_diff(
-                    before.splitlines(True), after.splitlines(True), "running", "rolled back")))]
+                return [replace(stamp, detail="".join(difflib.unified_diff(  # changed lines only
+                    before.splitlines(True), after.splitlines(True), "running", "rolled back",
+                    n=0)))]
             running = driver.get_config(retrieve="running")["running"]
             if not _applied(self.config(), running):
                 return []  # never committed, already rolled back, or reverted by the device

@@ -19,14 +19,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from harness.errors import LabError
-from harness.lab.procs import age_s
 from harness.lab.shell import run
 
 if TYPE_CHECKING:
     from harness.lab.lab import Lab
     from harness.topology import Link
 
-STARTUP_MARGIN_S = 0.5  # the LSA that lifts max-metric, flooded and computed
 _VOLATILE = re.compile(r"\s(nhid \d+|expires \S+|age \S+)")
 
 
@@ -98,8 +96,7 @@ def _view(lab: Lab, node: str) -> RouterView:
         ospf = frr.vtysh_json("show ip ospf json")
         if "spfTimerDueInMsecs" in ospf:
             view.pending.append(f"{node} SPF scheduled")
-        startup = ospf.get("postStartEnabledSecs", 0)  # max-metric router-lsa on-startup N
-        if startup and age_s(frr.pids().get("ospfd", 0)) < startup + STARTUP_MARGIN_S:
+        if any("activeStartupRemainderMsecs" in a for a in ospf.get("areas", {}).values()):
             view.pending.append(f"{node} still advertising max-metric after its start")
         view.lsdb = {area: {k: v for k, v in info.items()
                             if k.startswith("lsa") and isinstance(v, int)}

@@ -18,16 +18,6 @@ def alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def age_s(pid: int) -> float:
-    """Seconds since the process started (0.0 if it is gone)."""
-    try:
-        start_ticks = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-        uptime = float(Path("/proc/uptime").read_text().split()[0])
-    except (OSError, IndexError, ValueError):
-        return 0.0
-    return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
-
-
 def kill(pids: Iterable[int], timeout: float = 2.0) -> list[int]:
     """SIGKILL each pid in order and wait until they are gone; the pids actually killed."""
     killed = []

@@ -40,8 +40,6 @@ def headline(r: Results) -> str:
              f'outcome {"as expected" if r["outcome_as_expected"] else "NOT as expected"}.</p>']
     if r.get("aborted"):
         lines.append(f'<p class="failed">Hard abort: {escape(r["aborted"])}</p>')
-    for problem in r.get("baseline_problems", []):
-        lines.append(f'<p class="failed">Baseline not clean: {escape(problem)}</p>')
     return "".join(lines)
 
 

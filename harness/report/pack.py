@@ -15,12 +15,17 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HarnessError
 from harness.report.html import chart
@@ -42,6 +47,16 @@ def new_pack(root: Path, scenario: str) -> Path:
         pack = root / f"{stamp}-{scenario}-{n}"
     pack.mkdir(parents=True)
     return pack
+
+
+@contextmanager
+def discard_unfinished(pack: Path) -> Iterator[None]:
+    """A run refused or failed before its results leaves no half-written pack behind."""
+    try:
+        yield
+    except BaseException:
+        shutil.rmtree(pack, ignore_errors=True)
+        raise
 
 
 def write_pack(pack: Path, loaded: LoadedScenario, result: RunResult, before: Snapshot,
@@ -80,8 +95,8 @@ def _copy_inputs(dest: Path, loaded: LoadedScenario) -> None:
     base = loaded.path.parent
     (dest / "flows").mkdir(parents=True, exist_ok=True)
     shutil.copy(loaded.path, dest / loaded.path.name)
-    for extra in loaded.spec.flows_from:
-        shutil.copy(base / extra, dest / "flows" / (base / extra).name)
+    for j, extra in enumerate(loaded.spec.flows_from):  # numbered: two may share a name
+        shutil.copy(base / extra, dest / "flows" / f"{j + 1}-{(base / extra).name}")
     topo = loaded.topology
     (dest / "topology").mkdir(exist_ok=True)
     shutil.copy(topo.path, dest / "topology" / topo.path.name)
@@ -91,18 +106,31 @@ def _copy_inputs(dest: Path, loaded: LoadedScenario) -> None:
         shutil.copy(router.frr.config, dest / "topology" / "configs" / f"{router.name}.conf")
 
 
-def render_report(pack: Path) -> int:
+# the replay loads exactly these plugins, whatever else is installed or in PYTEST_ADDOPTS
+REPLAY_PLUGINS = ("pytest_metadata.plugin", "pytest_html.plugin", "harness.pytest_plugin")
+
+
+def render_report(pack: Path, expected_tests: int) -> None:
     """report.html and junit.xml from results.json, through the pytest plugin's replay mode
-    (a separate pytest process); returns pytest's exit code (1: some verdict failed)."""
+    (a separate, isolated pytest process); checks that every test of the run is in them."""
     pack = pack.resolve()
     argv = [sys.executable, "-m", "pytest", str(pack / "results.json"), "--failover-replay",
             f"--html={pack / 'report.html'}", "--self-contained-html",
-            f"--junitxml={pack / 'junit.xml'}", "-q",
-            "-p", "no:cacheprovider", "-p", "no:benchmark",
+            f"--junitxml={pack / 'junit.xml'}", "-q", "-p", "no:cacheprovider",
+            *(arg for plugin in REPLAY_PLUGINS for arg in ("-p", plugin)),
             "-c", str(Path(__file__).with_name("replay.ini")), f"--rootdir={pack}"]
-    proc = subprocess.run(argv, capture_output=True, text=True, cwd=pack)
-    if proc.returncode not in (0, 1) or not (pack / "report.html").is_file():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    proc = subprocess.run(argv, capture_output=True, text=True, cwd=pack, env=env)
+    junit = pack / "junit.xml"
+    tests = len(list(ET.parse(junit).getroot().iter("testcase"))) if junit.is_file() else 0
+    if proc.returncode not in (0, 1) or tests != expected_tests or \
+            not (pack / "report.html").is_file():
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
-        raise HarnessError(f"report for {pack} not rendered (pytest exit {proc.returncode}): "
-                           + " | ".join(tail))
-    return proc.returncode
+        raise HarnessError(f"report for {pack} not rendered (pytest exit {proc.returncode}, "
+                           f"{tests} of {expected_tests} tests): " + " | ".join(tail))
+
+
+def expected_tests(results: dict[str, Any]) -> int:
+    """What a pack's JUnit must hold: preflight, each critical direction, outcome, restore."""
+    return 3 + sum(1 for v in results["flows"] if v["critical"])

@@ -12,7 +12,6 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from harness.devices import DeviceSpec, device_facts
-from harness.errors import HarnessError
 from harness.lab import Lab
 
 PACKAGES = ("failover-harness", "napalm", "netmiko", "scapy", "pytest", "pytest-html")
@@ -44,8 +43,8 @@ def devices_facts(lab: Lab, inventory: dict[str, DeviceSpec]) -> dict[str, dict[
         spec = inventory.get(node)
         try:
             facts = device_facts(lab, node, spec)
-        except HarnessError as exc:
-            facts = {"error": str(exc)}
+        except Exception as exc:  # any driver's error; connect() already hides the password
+            facts = {"error": str(exc) or type(exc).__name__}
         return {"driver": spec.driver if spec else "frr", **facts}
     nodes = [r.name for r in lab.topology.routers]
     with ThreadPoolExecutor(max_workers=8) as pool:

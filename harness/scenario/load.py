@@ -42,7 +42,7 @@ class LoadedScenario:
     faults: list[Fault]
 
     def real_devices(self) -> list[str]:
-        """The devices outside the built-in lab this scenario would change (need --commit)."""
+        """The devices outside the built-in lab this scenario would change."""
         out = []
         for fault in self.faults:
             if isinstance(fault, NapalmChange):
@@ -52,15 +52,16 @@ class LoadedScenario:
         return out
 
 
-class CommitRequired(HarnessError):
-    """The scenario changes devices outside the built-in lab and --commit was not given."""
-
-
-def require_commit(loaded: LoadedScenario, commit: bool) -> None:
+def refuse_real_devices(loaded: LoadedScenario) -> None:
+    """Changing a real device while the probes and the convergence check run in the built-in
+    lab would measure the wrong network: refused (--dry-run shows the changes) until probe
+    endpoints on real hosts exist."""
     real = loaded.real_devices()
-    if real and not commit:
-        raise CommitRequired(f"{loaded.path}: would change real devices: {', '.join(real)}; "
-                             "check the changes with --dry-run, then re-run with --commit")
+    if real:
+        raise HarnessError(f"{loaded.path}: would change real devices: {', '.join(real)}; runs "
+                           "against real devices are not supported yet (the probes and the "
+                           "convergence check need the built-in lab); --dry-run shows the "
+                           "configuration that would be pushed")
 
 
 def _line(doc: Any, loc: tuple[int | str, ...]) -> int | None:
@@ -125,6 +126,9 @@ def load_scenario(path: Path | str) -> LoadedScenario:
     if not located:
         raise InputError(path, doc.line, "flows", "a scenario needs at least one flow")
     flows = [_resolve_flow(file, raw, i, f, spec, topology) for file, raw, i, f in located]
+    if not any(cf.critical for cf in flows):
+        raise InputError(path, doc.line, "flows", "no critical flow: the run would prove "
+                         "nothing (mark at least one flow critical)")
     for node in spec.devices:
         if node not in topology.nodes:
             raise InputError(path, doc["devices"].line_of(node), f"devices.{node}",

@@ -76,7 +76,8 @@ class Safety(_Strict):
 
 
 class Scenario(_Strict):
-    name: str
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="names the "
+                      "evidence pack: letters, digits, '.', '_', '-'")
     description: str = ""
     topology: Path
     devices: dict[str, DeviceSpec] = Field({}, description="NAPALM access per node "

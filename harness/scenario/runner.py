@@ -114,9 +114,9 @@ class ScenarioRunner:
             if not problems:
                 return
             if time.monotonic() > deadline:
-                self.result.baseline_problems = [f"{k}: {v}" for k, v in problems.items()]
                 raise BaselineNotClean("traffic is not clean before the fault, nothing "
-                                       "injected: " + "; ".join(self.result.baseline_problems))
+                                       "injected: " + "; ".join(f"{k}: {v}" for k, v
+                                                                in problems.items()))
 
     def _watch(self, probes: ProbeSession, what: str, seconds: float, abort: bool) -> None:
         """Wait `seconds`, showing who is losing; with `abort`, stop early past a hard limit."""
