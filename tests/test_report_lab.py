@@ -129,6 +129,6 @@ def test_pytest_plugin_shows_a_missed_sla_as_failed_everywhere(hospital: Lab,
     assert int(pack_junit[0].get("failures", 0)) == 13  # 12 flow directions and the outcome
     page = render(pack / "report.html", ["table.verdicts", "#results-table tbody.failed"],
                   wait_for="#results-table tbody.results-table-row")
-    assert "SLA MISSED" in page.text and page.count("#results-table tbody.failed") == 12
+    assert "SLA MISSED" in page.text and page.count("#results-table tbody.failed") == 13
     assert page.console_errors == []
     assert verify(pack).ok and verify(packs["both-cores-down"]).ok
