@@ -80,8 +80,11 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     replay = parent.config.getoption("failover_replay")
     if replay and file_path.name == "results.json":  # tests named by the scenario, as live
-        name = json.loads(file_path.read_text()).get("scenario", "results")
-        return ScenarioFile.from_parent(parent, path=file_path, nodeid=name)
+        data = json.loads(file_path.read_text())
+        node = ScenarioFile.from_parent(parent, path=file_path,
+                                        nodeid=data.get("scenario", "results"))
+        node.results = data
+        return node
     if not replay and file_path.suffix in (".yml", ".yaml") and _is_scenario(file_path):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
@@ -99,6 +102,11 @@ def _is_scenario(path: Path) -> bool:
     return isinstance(doc, dict) and "faults" in doc and "topology" in doc
 
 
+def items_per_run(results: dict[str, Any]) -> int:
+    """The tests a run becomes: preflight, each critical flow direction, outcome, restore."""
+    return 3 + sum(1 for v in results["flows"] if v["critical"])
+
+
 class ScenarioFile(pytest.File):
     """One scenario run (or its results.json): the results every item of it checks."""
 
@@ -106,11 +114,9 @@ class ScenarioFile(pytest.File):
     error: str | None = None
 
     def collect(self) -> Iterator[pytest.Item]:
-        if self.config.getoption("failover_replay"):
-            data = json.loads(self.path.read_text())
-            self.results = data
-            flows = [(v["direction"], v["critical"]) for v in data["flows"]]
-            expect = data["expect"]
+        if self.results is not None:  # replayed from a pack's results.json
+            flows = [(v["direction"], v["critical"]) for v in self.results["flows"]]
+            expect = self.results["expect"]
         else:
             from harness.scenario.load import load_scenario
             loaded = load_scenario(self.path)  # a broken file fails collection, one line
@@ -155,7 +161,6 @@ class ScenarioFile(pytest.File):
         from harness.report.manifest import write_manifest
         from harness.report.pack import (
             discard_unfinished,
-            expected_tests,
             new_pack,
             render_report,
             write_pack,
@@ -174,7 +179,7 @@ class ScenarioFile(pytest.File):
         with discard_unfinished(pack):
             result = runner.run()
         data = write_pack(pack, loaded, result, runner.before, runner.after)
-        render_report(pack, expected_tests(data))
+        render_report(pack)
         write_manifest(pack, self.config.stash[KEY])
         self.config.stash[RUNS].append(Run(data, loaded.path.read_text(), pack))
         self._progress(f"evidence pack: {pack}")

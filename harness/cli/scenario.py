@@ -18,7 +18,6 @@ from harness.lab import Lab
 from harness.report.manifest import load_signing_key, write_manifest
 from harness.report.pack import (
     discard_unfinished,
-    expected_tests,
     new_pack,
     render_report,
     write_pack,
@@ -158,8 +157,8 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
     expected = " (as expected: control scenario)" if result.expect == "fail" and \
         result.outcome_as_expected else ""
     console.print(f"{'[green]' if result.sla_met else '[red]'}{verdict}[/]{expected}")
-    data = write_pack(pack, loaded, result, runner.before, runner.after)
-    render_report(pack, expected_tests(data))
+    write_pack(pack, loaded, result, runner.before, runner.after)
+    render_report(pack)
     sealed = write_manifest(pack, key)
     console.print(f"report: {pack / 'report.html'}")
     console.print(f"evidence pack: {pack}/ ({sealed.files} files, " + (

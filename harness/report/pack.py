@@ -25,7 +25,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 from harness.errors import HarnessError
 from harness.report.html import chart
@@ -110,10 +109,12 @@ def _copy_inputs(dest: Path, loaded: LoadedScenario) -> None:
 REPLAY_PLUGINS = ("pytest_metadata.plugin", "pytest_html.plugin", "harness.pytest_plugin")
 
 
-def render_report(pack: Path, expected_tests: int) -> None:
+def render_report(pack: Path) -> None:
     """report.html and junit.xml from results.json, through the pytest plugin's replay mode
     (a separate, isolated pytest process); checks that every test of the run is in them."""
+    from harness.pytest_plugin import items_per_run
     pack = pack.resolve()
+    expected = items_per_run(json.loads((pack / "results.json").read_text()))
     argv = [sys.executable, "-m", "pytest", str(pack / "results.json"), "--failover-replay",
             f"--html={pack / 'report.html'}", "--self-contained-html",
             f"--junitxml={pack / 'junit.xml'}", "-q", "-p", "no:cacheprovider",
@@ -124,13 +125,9 @@ def render_report(pack: Path, expected_tests: int) -> None:
     proc = subprocess.run(argv, capture_output=True, text=True, cwd=pack, env=env)
     junit = pack / "junit.xml"
     tests = len(list(ET.parse(junit).getroot().iter("testcase"))) if junit.is_file() else 0
-    if proc.returncode not in (0, 1) or tests != expected_tests or \
+    if proc.returncode not in (0, 1) or tests != expected or \
             not (pack / "report.html").is_file():
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
         raise HarnessError(f"report for {pack} not rendered (pytest exit {proc.returncode}, "
-                           f"{tests} of {expected_tests} tests): " + " | ".join(tail))
+                           f"{tests} of {expected} tests): " + " | ".join(tail))
 
-
-def expected_tests(results: dict[str, Any]) -> int:
-    """What a pack's JUnit must hold: preflight, each critical direction, outcome, restore."""
-    return 3 + sum(1 for v in results["flows"] if v["critical"])
