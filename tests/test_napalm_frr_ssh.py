@@ -9,15 +9,9 @@ Authentication is by a throw-away key; the password given is a marker that must 
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import shutil
-import subprocess
-import sys
-import textwrap
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import paramiko
@@ -25,6 +19,8 @@ import pytest
 from napalm import get_network_driver
 from napalm.base import models
 from napalm.base.exceptions import ConnectAuthError
+from sshd import relay
+from sshd import sshd as sshd_in
 
 from harness.lab import Lab
 from napalm_frr import FRRDriver
@@ -32,74 +28,27 @@ from napalm_frr import FRRDriver
 pytestmark = pytest.mark.lab
 SECRET = "n0t-a-real-pw-7f3a"  # noqa: S105 - a marker to look for in logs and errors
 SHELL_PORT, VTYSH_PORT = 2222, 2223
-RELAY = """
-import os, socket, sys, threading
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-s.settimeout(None)
-def up():
-    while (d := os.read(0, 65536)):
-        s.sendall(d)
-    s.shutdown(socket.SHUT_WR)
-threading.Thread(target=up, daemon=True).start()
-while (d := s.recv(65536)):
-    os.write(1, d)
-"""
 
 
 @pytest.fixture(scope="module")
 def sshd(two_path: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """sshd in r1's namespaces with a temporary host key and client key; killed afterwards."""
-    if not Path("/usr/sbin/sshd").exists():
-        pytest.fail("the SSH tests need openssh-server (/usr/sbin/sshd)")
-    tmp = tmp_path_factory.mktemp("sshd")
-    for key in ("host", "client"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp / key)],
-                       check=True)
-    shutil.copy(tmp / "client.pub", tmp / "authorized_keys")
-    (tmp / "relay.py").write_text(RELAY)
     pathspace = two_path.ns("r1")
-    (tmp / "sshd_config").write_text(textwrap.dedent(f"""\
-        ListenAddress 198.19.1.1:{SHELL_PORT}
-        ListenAddress 198.19.1.1:{VTYSH_PORT}
-        HostKey {tmp}/host
-        PidFile {tmp}/sshd.pid
-        AuthorizedKeysFile {tmp}/authorized_keys
-        PermitRootLogin prohibit-password
-        PasswordAuthentication no
-        KbdInteractiveAuthentication no
-        UsePAM no
-        StrictModes no
-        Match LocalPort {VTYSH_PORT}
-            ForceCommand vtysh -N {pathspace}
-        """))
-    privsep = Path("/run/sshd")  # sshd refuses to start without it
-    made_privsep = not privsep.exists()
-    privsep.mkdir(mode=0o755, exist_ok=True)
     watchfrr = two_path.frr("r1").pids()["watchfrr"]
-    proc = subprocess.Popen(["ip", "netns", "exec", pathspace, "nsenter", "-t", str(watchfrr),
-                             "-u", "/usr/sbin/sshd", "-D", "-e", "-f", str(tmp / "sshd_config")],
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stderr is not None
-        for _ in range(2):  # one "Server listening" line per address
-            line = proc.stderr.readline()
-            assert "Server listening" in line, line
+    listen = [f"198.19.1.1:{SHELL_PORT}", f"198.19.1.1:{VTYSH_PORT}"]
+    with sshd_in(pathspace, tmp_path_factory.mktemp("sshd"), listen, f"""\
+            Match LocalPort {VTYSH_PORT}
+                ForceCommand vtysh -N {pathspace}
+            """, nsenter=["nsenter", "-t", str(watchfrr), "-u"]) as tmp:
         yield {"tmp": tmp, "lab": two_path, "pathspace": pathspace}
-    finally:
-        proc.kill()
-        proc.wait()
-        if made_privsep:
-            with contextlib.suppress(OSError):  # not if someone else's sshd uses it now
-                privsep.rmdir()
 
 
 def ssh_driver(sshd: dict[str, Any], port: int, password: str = SECRET,
                key: bool = True, **extra: Any) -> FRRDriver:
     tmp = sshd["tmp"]
-    relay = (f"ip netns exec {sshd['lab'].ns('h1')} {sys.executable} {tmp}/relay.py "
-             f"198.19.1.1 {port}")
+    proxy = relay(sshd["lab"].ns("h1"), tmp, "198.19.1.1", port)
     args = {"transport": "ssh", "pathspace": sshd["pathspace"], "port": port,
-            "sock": paramiko.ProxyCommand(relay), "use_keys": key, "allow_agent": False,
+            "sock": paramiko.ProxyCommand(proxy), "use_keys": key, "allow_agent": False,
             "key_file": str(tmp / "client") if key else None, "ssh_strict": False,
             "system_host_keys": False, **extra}
     return get_network_driver("frr")("198.19.1.1", "root", password, timeout=20,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -25,6 +26,8 @@ def test_healthy_path_loses_nothing_in_either_direction(two_path: Lab, tmp_path:
     flows = [Flow(name=f"udp{i}", src="h1", dst="h2", port=50000 + i, direction="both")
              for i in range(4)] + [Flow.for_application("pacs", "h1", "h2", "dicom"),
                                    Flow.for_application("voice", "h2", "h1", "rtp")]
+    for host in ("h1", "h2"):  # from a cold ARP cache: the senders resolve before they start
+        run(["ip", "netns", "exec", two_path.ns(host), "ip", "neigh", "flush", "dev", "eth1"])
     with session(two_path, flows, tmp_path) as probes:
         probes.start()
         time.sleep(2.0)
@@ -33,6 +36,26 @@ def test_healthy_path_loses_nothing_in_either_direction(two_path: Lab, tmp_path:
     for r in result.results:
         assert r.sent >= 1900, r
         assert (r.received, r.lost, r.duplicates) == (r.sent, 0, 0), r
+    assert sorted(result.framed) == sorted(r.name for r in result.results)  # the fast path
+
+
+def test_sender_follows_its_gateway_to_a_new_mac(two_path: Lab, tmp_path: Path) -> None:
+    """h1's gateway r1 changes its MAC and announces it (gratuitous ARP): frames must go to the
+    new MAC within milliseconds, where a sender that kept the old one would lose every probe."""
+    flows = [Flow(name="f", src="h1", dst="h2")]
+    r1 = ["ip", "netns", "exec", two_path.ns("r1")]
+    old = json.loads(run([*r1, "ip", "-j", "link", "show", "eth3"]).stdout)[0]["address"]
+    with session(two_path, flows, tmp_path) as probes:
+        probes.start()
+        time.sleep(1.5)  # past the neighbour entry's locktime (1 s), so the announcement counts
+        run([*r1, "sysctl", "-qw", "net.ipv4.conf.eth3.arp_notify=1"])
+        run([*r1, "ip", "link", "set", "eth3", "address", "02:00:5e:00:53:01"])
+        time.sleep(1.5)
+        result = probes.stop()
+    run([*r1, "ip", "link", "set", "eth3", "address", old])
+    r = result.results[0]
+    assert r.received > 2500 and r.lost <= 50, r
+    assert result.framed == ["f"]
 
 
 def test_known_blackhole_is_measured_within_tolerance(two_path: Lab, tmp_path: Path) -> None:
@@ -65,13 +88,13 @@ def test_agents_are_gone_after_stop_and_after_a_failure(two_path: Lab, tmp_path:
     probes = session(two_path, flows, tmp_path / "a")
     with probes:
         probes.start()
-        pids = [p.pid for p in [*probes._senders.values(), *probes._receivers.values()]]
+        pids = probes.pids
         assert len(pids) == 4 and all(alive(p) for p in pids)
         probes.stop()
     assert not any(alive(p) for p in pids)
     probes = session(two_path, flows, tmp_path / "b")
     with pytest.raises(RuntimeError), probes:
         probes.start()
-        pids = [p.pid for p in [*probes._senders.values(), *probes._receivers.values()]]
+        pids = probes.pids
         raise RuntimeError("a test failing half-way")
     assert not any(alive(p) for p in pids)

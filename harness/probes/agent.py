@@ -1,14 +1,20 @@
-"""Probe sender and receiver, run inside a lab node's namespace (stdlib only, fast start).
+"""Probe sender and receiver, run where a flow starts or ends: a lab node's namespace, or a
+remote host over SSH (stdlib and iproute2 only, fast start).
 
-    python -m harness.probes.agent send|receive   < spec.json
+    python -m harness.probes.agent send|receive
 
-The sender paces every flow at its rate with `sendmmsg` on a raw IP socket, patching the
-sequence number and send time into each flow's prebuilt packet (built with scapy by the
-controller); it never skips a sequence number and catches up when woken late. The receiver
-reads probe packets from a TPACKET_V3 ring behind a classic BPF filter, with the kernel's
-receive timestamps, and writes fixed-size records; it reports the ring's own drops, so a
-receiver overrun is never mistaken for network loss. Both stop on SIGTERM, when their
-parent dies (PR_SET_PDEATHSIG), or after `max_seconds`, and print a JSON summary.
+Protocol: the spec is the first line of stdin (JSON); closing stdin, SIGTERM, the parent's
+death (PR_SET_PDEATHSIG) or `max_seconds` stops the agent. It writes "ready" to stderr once it
+is running, and its JSON summary as the last stderr line. The receiver streams its records
+(`wire.RECORD`) on stdout.
+
+The sender paces every flow at its rate with `sendmmsg`, patching the sequence number and
+send time into each flow's prebuilt packet (built with scapy by the controller); it never
+skips a sequence number and catches up when woken late. It writes frames to the next hop's
+Ethernet address (see `egress`), or through the IP stack where that is not known. The
+receiver reads probe packets from a TPACKET_V3 ring behind a classic BPF filter, with the
+kernel's receive timestamps; it reports the ring's own drops, so a receiver overrun is never
+mistaken for network loss.
 """
 
 from __future__ import annotations
@@ -23,9 +29,11 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 from typing import Any
 
+from harness.probes.egress import Egress, Key, Watcher, prime
 from harness.probes.wire import HEADER, MAGIC, RECORD, SEQ_TIME
 
 LIBC = ctypes.CDLL(None, use_errno=True)
@@ -39,6 +47,8 @@ TPACKET_V3 = 2
 TP_STATUS_USER = 1
 FLUSH_S = 0.1  # records reach the output file at least this often
 ETH_P_ALL = 0x0003
+ETH_P_IP = 0x0800
+ETH_LEN = 14
 SPIN_NS = 100_000  # sleep until this close to the next send, then spin
 # Flows are not staggered inside a tick: every flow due is sent in one sendmmsg batch, so the
 # sender sleeps between ticks. (Staggered flows put a send every few µs and the spin turned
@@ -65,25 +75,64 @@ class _SockaddrIn(ctypes.Structure):
                 ("addr", ctypes.c_uint8 * 4), ("zero", ctypes.c_uint8 * 8)]
 
 
-class _Flow:
-    """One flow's packet buffer and its ready-made mmsghdr (the kernel copies it on send,
-    so one buffer is enough: a batch holds at most one packet of each flow)."""
+class _SockaddrLl(ctypes.Structure):
+    _fields_ = [("family", ctypes.c_uint16), ("protocol", ctypes.c_uint16),
+                ("ifindex", ctypes.c_int), ("hatype", ctypes.c_uint16),
+                ("pkttype", ctypes.c_uint8), ("halen", ctypes.c_uint8),
+                ("addr", ctypes.c_uint8 * 8)]
 
-    def __init__(self, spec: dict[str, Any], start_ns: int) -> None:
+
+class _Flow:
+    """One flow's frame buffer (room for an Ethernet header, then the IP packet) and its
+    ready-made mmsghdr for the IP socket or, once its next hop is known, for the packet
+    socket. The kernel copies a message on send, so one buffer is enough: a batch holds at
+    most one packet of each flow."""
+
+    def __init__(self, spec: dict[str, Any], sockets: _Sockets) -> None:
         self.id = int(spec["id"])
+        self.key: Key = (spec["dst"], spec["src"])
         self.period = int(1e9 / float(spec["rate"]))
-        self.offset = int(spec["header_offset"]) + 8
-        self.next_due = start_ns
-        self.seq = 0
+        self.offset = ETH_LEN + int(spec["header_offset"]) + 8
         self.enobufs = 0
-        self.first_ns = 0
-        self.buf = bytearray.fromhex(spec["packet"])
-        self.addr = _SockaddrIn(socket.AF_INET, 0, (ctypes.c_uint8 * 4)(
-            *socket.inet_aton(spec["dst"])))
+        self.sockets = sockets
+        self.buf = bytearray(ETH_LEN) + bytearray.fromhex(spec["packet"])
         self.cbuf = (ctypes.c_char * len(self.buf)).from_buffer(self.buf)
-        self.iov = _Iovec(ctypes.addressof(self.cbuf), len(self.buf))
-        self.msg = _Mmsghdr(_Msghdr(ctypes.addressof(self.addr), ctypes.sizeof(self.addr),
-                                    ctypes.pointer(self.iov), 1, None, 0, 0), 0)
+        self.inet = _SockaddrIn(socket.AF_INET, 0, (ctypes.c_uint8 * 4)(
+            *socket.inet_aton(spec["dst"])))
+        self.ll = _SockaddrLl(socket.AF_PACKET, socket.htons(ETH_P_IP))
+        self.ip_iov = _Iovec(ctypes.addressof(self.cbuf) + ETH_LEN, len(self.buf) - ETH_LEN)
+        self.ip_msg = _message(self.inet, self.ip_iov)
+        self.frame_iov = _Iovec(ctypes.addressof(self.cbuf), len(self.buf))
+        self.frame_msg = _message(self.ll, self.frame_iov)
+        self.frames = False
+
+    def use(self, egress: Egress | None) -> None:
+        """Send as a frame to this egress, or through the IP stack when None."""
+        self.frames = egress is not None
+        if egress is not None:
+            self.buf[:ETH_LEN] = egress.header
+            self.ll.ifindex = egress.ifindex
+
+    @property
+    def fd(self) -> int:
+        return (self.sockets.packet if self.frames else self.sockets.inet).fileno()
+
+    @property
+    def msg(self) -> _Mmsghdr:
+        return self.frame_msg if self.frames else self.ip_msg
+
+
+def _message(addr: ctypes.Structure, iov: _Iovec) -> _Mmsghdr:
+    return _Mmsghdr(_Msghdr(ctypes.addressof(addr), ctypes.sizeof(addr), ctypes.pointer(iov),
+                            1, None, 0, 0), 0)
+
+
+class _Sockets:
+    def __init__(self) -> None:
+        self.inet = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        self.packet = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)  # 0: receives nothing
+        for sock in (self.inet, self.packet):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
 
 
 class _Stop:
@@ -105,54 +154,99 @@ def _realtime() -> bool:
     return True
 
 
-def _batch_of(flows: list[_Flow]) -> Any:
-    batch = (_Mmsghdr * len(flows))()
-    for i, f in enumerate(flows):
-        batch[i] = f.msg
-    return batch
+Batches = list[tuple[int, Any, list[_Flow]]]
+
+
+class _Cohort:
+    """The flows of one rate. They start together, so they are always due together and share
+    their sequence numbers: one time stamp, one sendmmsg per socket, per tick.
+
+    About once a second a tick goes through the IP stack even where frames could go: that
+    use keeps the host's neighbour entries verified as real traffic would (a next hop whose
+    MAC changed without a gratuitous ARP is noticed, and the watcher follows)."""
+
+    def __init__(self, flows: list[_Flow], start_ns: int) -> None:
+        self.flows = flows
+        self.period = flows[0].period
+        self.next_due = start_ns
+        self.seq = 0
+        self.first_ns = 0
+        self.every_ip = max(1, round(1e9 / self.period))
+        self.batches: Batches = []
+        self.ip_batches = _batches(flows, ip=True)
+
+    def rebuild(self) -> None:
+        self.batches = _batches(self.flows, ip=False)
+
+    def send(self, now: int) -> None:
+        if not self.seq:
+            self.first_ns = now
+        seq, pack = self.seq & 0xFFFFFFFF, SEQ_TIME.pack_into
+        for f in self.flows:
+            pack(f.buf, f.offset, seq, now)
+        for fd, batch, owners in self.batches if seq % self.every_ip else self.ip_batches:
+            _sendmmsg(fd, batch, owners)
+        self.seq += 1
+        self.next_due += self.period
+
+
+def _batches(flows: list[_Flow], ip: bool) -> Batches:
+    """One batch per socket the flows use (all through IP if `ip`): (fd, batch, its flows)."""
+    out = []
+    for fd in sorted({f.sockets.inet.fileno() if ip else f.fd for f in flows}):
+        owners = [f for f in flows if ip or f.fd == fd]
+        batch = (_Mmsghdr * len(owners))()
+        for i, f in enumerate(owners):
+            batch[i] = f.ip_msg if ip else f.msg
+        out.append((fd, batch, owners))
+    return out
 
 
 def _send(spec: dict[str, Any]) -> dict[str, Any]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)
-    start = time.time_ns()
-    flows = [_Flow(f, start) for f in spec["flows"]]
-    end = start + int(float(spec["max_seconds"]) * 1e9)
-    every = _batch_of(flows)  # the usual tick: every flow due at once
+    sockets = _Sockets()
+    flows = [_Flow(f, sockets) for f in spec["flows"]]
+    prime(f.key for f in flows)
+    watcher = Watcher(f.key for f in flows)
+    version = -1
     spin_ns = SPIN_NS if not _realtime() else 0  # a real-time sender wakes on time anyway
+    watcher.start()  # after _realtime(): the watcher must not preempt the sender
     late_max = 0
-    fd = sock.fileno()
-    pack = SEQ_TIME.pack_into
-    print("ready", flush=True)
+    start = time.time_ns()  # after the lookups above, or the first ticks would be late
+    end = start + int(float(spec["max_seconds"]) * 1e9)
+    cohorts = [_Cohort([f for f in flows if f.period == period], start)
+               for period in sorted({f.period for f in flows})]
+    _ready()
     while not _Stop.flag:
+        if watcher.version != version:  # the host's routing changed: frames or IP, per flow
+            version = watcher.version
+            result = watcher.result
+            for f in flows:
+                f.use(result.get(f.key))
+            for c in cohorts:
+                c.rebuild()
         now = time.time_ns()
         if now >= end:
             break
-        due = [f for f in flows if f.next_due <= now]
-        for f in due:
-            if not f.seq:
-                f.first_ns = now
-        while due:  # more than one round only when woken late: catch up, skip nothing
-            late_max = max(late_max, now - min(f.next_due for f in due))
-            for f in due:
-                pack(f.buf, f.offset, f.seq & 0xFFFFFFFF, now)
-                f.seq += 1
-                f.next_due += f.period
-            _sendmmsg(fd, every if len(due) == len(flows) else _batch_of(due), due)
-            due = [f for f in due if f.next_due <= now]
-        wake = min(f.next_due for f in flows)
+        for c in cohorts:
+            while c.next_due <= now:  # more than once only when woken late: catch up
+                late_max = max(late_max, now - c.next_due)
+                c.send(now)
+        wake = min(c.next_due for c in cohorts)
         gap = wake - time.time_ns()
         if gap > spin_ns:
             time.sleep((gap - spin_ns) / 1e9)
         while time.time_ns() < wake and not _Stop.flag:
             pass
-    return {"flows": {f.id: {"sent": f.seq, "first_ns": f.first_ns, "enobufs": f.enobufs}
+    cohort = {f.id: c for c in cohorts for f in c.flows}
+    return {"flows": {f.id: {"sent": cohort[f.id].seq, "first_ns": cohort[f.id].first_ns,
+                             "enobufs": f.enobufs, "frames": f.frames}
                       for f in flows},
             "late_max_ns": late_max}
 
 
 def _sendmmsg(fd: int, batch: Any, owner: list[_Flow]) -> None:
-    """Send the batch; a message refused by a local queue (ENOBUFS) counts as sent-and-lost."""
+    """Send the batch; a message refused locally (a full or dropping queue, no route, the
+    interface down or gone) counts as sent-and-lost."""
     done, n = 0, len(owner)
     while done < n:
         ref = ctypes.byref(batch, done * ctypes.sizeof(_Mmsghdr))
@@ -162,7 +256,7 @@ def _sendmmsg(fd: int, batch: Any, owner: list[_Flow]) -> None:
             continue
         err = ctypes.get_errno()
         if err not in (errno.ENOBUFS, errno.EAGAIN, errno.ENETUNREACH, errno.EHOSTUNREACH,
-                       errno.EINTR):
+                       errno.ENETDOWN, errno.ENXIO, errno.EINTR):
             raise OSError(err, os.strerror(err))
         if err != errno.EINTR:
             owner[done].enobufs += 1
@@ -221,7 +315,7 @@ def _receive(spec: dict[str, Any]) -> dict[str, Any]:
         sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sink.bind(("0.0.0.0", int(port)))
         sinks.append(sink)
-    out = open(spec["output"], "wb")  # noqa: SIM115 - closed below
+    out = sys.stdout.buffer
     records = bytearray()
     counts: dict[int, int] = {}
     deadline = time.monotonic() + float(spec["max_seconds"])
@@ -229,7 +323,7 @@ def _receive(spec: dict[str, Any]) -> dict[str, Any]:
     poller.register(sock, select.POLLIN | select.POLLERR)
     u32, hdr3 = struct.Struct("I").unpack_from, struct.Struct("IIIIIIH").unpack_from
     unpack_hdr, pack_rec, give_back = HEADER.unpack_from, RECORD.pack, struct.Struct("I").pack_into
-    print("ready", flush=True)
+    _ready()
     current = 0
     next_flush = time.monotonic() + FLUSH_S
     while time.monotonic() < deadline:
@@ -261,18 +355,29 @@ def _receive(spec: dict[str, Any]) -> dict[str, Any]:
             records.clear()
             next_flush = time.monotonic() + FLUSH_S
     out.write(records)
-    out.close()
+    out.flush()
     packets, drops, _ = struct.unpack("III", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 12))
     return {"received": counts, "ring_drops": drops}
+
+
+def _ready() -> None:
+    print("ready", file=sys.stderr, flush=True)
+
+
+def _stop_at_eof() -> None:
+    """Stop when the controller closes stdin: that also works through SSH, signals do not."""
+    sys.stdin.read()
+    _Stop.handler()
 
 
 def main() -> None:
     LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     signal.signal(signal.SIGTERM, _Stop.handler)
     signal.signal(signal.SIGINT, _Stop.handler)
-    spec = json.load(sys.stdin)
+    spec = json.loads(sys.stdin.readline())
+    threading.Thread(target=_stop_at_eof, daemon=True).start()
     result = _send(spec) if sys.argv[1] == "send" else _receive(spec)
-    print(json.dumps(result), flush=True)
+    print(json.dumps(result), file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -21,8 +21,9 @@ class ProbeEndpoint(Protocol):
     @property
     def name(self) -> str: ...
 
-    def spawn(self, role: str) -> subprocess.Popen[str]:
-        """Start a probe agent (`send` or `receive`) there, reading its spec on stdin."""
+    def spawn(self, role: str) -> subprocess.Popen[bytes]:
+        """Start a probe agent (`send` or `receive`) there, its stdin, stdout and stderr
+        piped here (see `agent` for the protocol)."""
 
     def address(self) -> str:
         """The endpoint's probe source/destination address."""
@@ -33,11 +34,10 @@ class NetnsEndpoint:
     name: str
     netns: str
 
-    def spawn(self, role: str) -> subprocess.Popen[str]:
+    def spawn(self, role: str) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             ["ip", "netns", "exec", self.netns, sys.executable, "-m", "harness.probes.agent",
-             role], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True)
+             role], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
     def address(self) -> str:
         out = run(["ip", "-n", self.netns, "-j", "-4", "addr", "show", "scope", "global"]).stdout

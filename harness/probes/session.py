@@ -6,22 +6,25 @@
         ...
         run = probes.stop()
 
-Every agent is a child of this process, killed by its pid when the session closes (also on
-an exception), and dies by itself if this process dies (PR_SET_PDEATHSIG) or overruns.
+Every agent (or the ssh client that carries it) is a child of this process, killed by its pid
+when the session closes (also on an exception); an agent also stops by itself when this
+process dies (PR_SET_PDEATHSIG, or its stdin closing) or overruns. Receivers stream their
+records here, into `workdir/recv-<node>.bin`, wherever they run.
 """
 
 from __future__ import annotations
 
 import json
 import select
-import signal
 import subprocess
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from harness.errors import HarnessError
 from harness.probes import packets
@@ -73,6 +76,80 @@ class Live:
         self.last_recv_ns = max(self.last_recv_ns, recv_ns)
 
 
+class _Agent:
+    """One running agent: its process, and for a receiver the thread that copies its records
+    into a local file."""
+
+    def __init__(self, node: str, proc: subprocess.Popen[bytes], spec: dict[str, object],
+                 records: Path | None) -> None:
+        self.node, self.proc = node, proc
+        self.stderr: list[str] = []
+        assert proc.stdin is not None
+        proc.stdin.write(json.dumps(spec).encode() + b"\n")
+        proc.stdin.flush()
+        self.copier: threading.Thread | None = None
+        if records is not None:
+            assert proc.stdout is not None
+            self.copier = threading.Thread(target=self._copy, args=(proc.stdout, records),
+                                           daemon=True)
+            self.copier.start()
+
+    @staticmethod
+    def _copy(stream: IO[bytes], path: Path) -> None:
+        with path.open("wb") as out:
+            while chunk := stream.read1(1 << 16):  # type: ignore[attr-defined]
+                out.write(chunk)
+                out.flush()
+
+    def await_ready(self) -> None:
+        assert self.proc.stderr is not None
+        deadline = time.monotonic() + READY_TIMEOUT
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([self.proc.stderr], [], [], deadline - time.monotonic())
+            line = self.proc.stderr.readline().decode(errors="replace").strip() if ready else ""
+            if line == "ready":
+                return
+            if ready and not line:  # EOF: it exited
+                break
+            if line:
+                self.stderr.append(line)
+        self.proc.kill()
+        self.proc.wait()
+        raise ProbeError(f"probe agent on {self.node} did not start: "
+                         f"{self.stderr[-1] if self.stderr else 'no answer'}")
+
+    def stop(self) -> None:
+        """Ask it to stop (closing its stdin works through SSH too)."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+
+    def summary(self) -> dict[str, object]:
+        """Wait for it to finish; its JSON summary (the last stderr line)."""
+        self.stop()
+        assert self.proc.stderr is not None
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.copier is not None:
+            self.copier.join()
+        self.stderr += self.proc.stderr.read().decode(errors="replace").strip().splitlines()
+        try:
+            summary = json.loads(self.stderr[-1]) if self.stderr else None
+        except ValueError:
+            summary = None
+        if self.proc.returncode != 0 or not isinstance(summary, dict):
+            raise ProbeError(f"probe agent on {self.node} failed (exit {self.proc.returncode}):"
+                             f" {self.stderr[-1] if self.stderr else 'no output'}")
+        return summary
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
 @dataclass
 class ProbeRun:
     """What a probe session measured: one result per flow direction, and the marked events."""
@@ -83,6 +160,7 @@ class ProbeRun:
     stopped_ns: int
     raw_files: list[Path] = field(default_factory=list)
     sender_late_max_ms: float = 0.0
+    framed: list[str] = field(default_factory=list)  # directions sent as frames at the end
 
     def result(self, label: str) -> FlowResult:
         return next(r for r in self.results if r.name == label)
@@ -102,8 +180,8 @@ class ProbeSession:
                            for i, (f, (label, s, d)) in enumerate(
                                (f, d) for f in flows for d in f.directions())]
         self.events: list[Event] = []
-        self._senders: dict[str, subprocess.Popen[str]] = {}
-        self._receivers: dict[str, subprocess.Popen[str]] = {}
+        self._senders: dict[str, _Agent] = {}
+        self._receivers: dict[str, _Agent] = {}
         self._started_ns = 0
         self._tail: dict[Path, int] = {}
         self.live: dict[str, Live] = {d.label: Live() for d in self.directions}
@@ -126,18 +204,17 @@ class ProbeSession:
             by_src[d.src].append(d)
         try:
             for node, dirs in by_dst.items():
-                self._receivers[node] = self._spawn(node, "receive", {
-                    "output": str(self.workdir / f"recv-{node}.bin"),
+                self._receivers[node] = _Agent(node, self.endpoint_of(node).spawn("receive"), {
                     "udp_ports": sorted({d.flow.port for d in dirs if d.flow.protocol == "udp"}),
-                    "max_seconds": self.max_seconds + 30})
-            for node, proc in self._receivers.items():
-                self._await_ready(node, proc)
+                    "max_seconds": self.max_seconds + 30}, self.workdir / f"recv-{node}.bin")
+            for agent in self._receivers.values():
+                agent.await_ready()
             for node, dirs in by_src.items():
-                self._senders[node] = self._spawn(node, "send", {
+                self._senders[node] = _Agent(node, self.endpoint_of(node).spawn("send"), {
                     "max_seconds": self.max_seconds,
-                    "flows": [self._sender_flow(d, addr) for d in dirs]})
-            for node, proc in self._senders.items():
-                self._await_ready(node, proc)
+                    "flows": [self._sender_flow(d, addr) for d in dirs]}, None)
+            for agent in self._senders.values():
+                agent.await_ready()
         except BaseException:
             self.close()
             raise
@@ -175,10 +252,13 @@ class ProbeSession:
 
     def close(self) -> None:
         """Kill every agent still running, by the pid this session started."""
-        for proc in [*self._senders.values(), *self._receivers.values()]:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+        for agent in [*self._senders.values(), *self._receivers.values()]:
+            agent.kill()
+
+    @property
+    def pids(self) -> list[int]:
+        """The pids of the agents (or their ssh clients) this session started."""
+        return [a.proc.pid for a in [*self._senders.values(), *self._receivers.values()]]
 
     # -- helpers ---------------------------------------------------------------------------
     def _sender_flow(self, d: _Direction, addr: dict[str, str]) -> dict[str, object]:
@@ -187,44 +267,15 @@ class ProbeSession:
         src = f.src_addr if d.src == f.src and f.src_addr else addr[d.src]
         dst = f.dst_addr if d.dst == f.dst and f.dst_addr else addr[d.dst]
         packet, offset = packets.build(d.id, src, dst, f.protocol, sport, f.port, f.dscp, f.size)
-        return {"id": d.id, "dst": dst, "packet": packet.hex(), "header_offset": offset,
+        return {"id": d.id, "src": src, "dst": dst, "packet": packet.hex(), "header_offset": offset,
                 "rate": f.rate}
 
-    def _spawn(self, node: str, role: str, spec: dict[str, object]) -> subprocess.Popen[str]:
-        proc = self.endpoint_of(node).spawn(role)
-        assert proc.stdin is not None
-        proc.stdin.write(json.dumps(spec))
-        proc.stdin.close()
-        proc.stdin = None  # spec sent; communicate() must not touch it again
-        return proc
-
     @staticmethod
-    def _await_ready(node: str, proc: subprocess.Popen[str]) -> None:
-        assert proc.stdout is not None
-        ready, _, _ = select.select([proc.stdout], [], [], READY_TIMEOUT)
-        line = proc.stdout.readline().strip() if ready else ""
-        if line != "ready":
-            proc.kill()
-            err = proc.stderr.read().strip().splitlines() if proc.stderr else []
-            raise ProbeError(f"probe agent on {node} did not start: "
-                             f"{err[-1] if err else line or 'no answer'}")
-
-    @staticmethod
-    def _finish(procs: dict[str, subprocess.Popen[str]]) -> dict[str, dict[str, object]]:
-        """SIGTERM each agent, read its JSON summary."""
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        out = {}
-        for node, proc in procs.items():
-            stdout, stderr = proc.communicate(timeout=30)
-            lines = stdout.strip().splitlines()
-            if proc.returncode != 0 or not lines:
-                tail = stderr.strip().splitlines()
-                raise ProbeError(f"probe agent on {node} failed (exit {proc.returncode}): "
-                                 f"{tail[-1] if tail else 'no output'}")
-            out[node] = json.loads(lines[-1])
-        return out
+    def _finish(agents: dict[str, _Agent]) -> dict[str, dict[str, object]]:
+        """Stop every agent, then read each one's JSON summary."""
+        for agent in agents.values():
+            agent.stop()
+        return {node: agent.summary() for node, agent in agents.items()}
 
     def _analyse(self, sent: dict[str, dict[str, object]], stopped_ns: int) -> ProbeRun:
         arrivals: dict[int, list[Arrival]] = defaultdict(list)
@@ -232,11 +283,14 @@ class ProbeSession:
         for path in files:
             for flow_id, seq, send_ns, recv_ns in RECORD.iter_unpack(path.read_bytes()):
                 arrivals[flow_id].append((seq, send_ns, recv_ns))
-        results = []
+        results, framed = [], []
         for d in self.directions:
             info = sent[d.src]["flows"][str(d.id)]  # type: ignore[index]
             results.append(analyse(d.label, arrivals.get(d.id, []), sent=int(info["sent"]),
                                    rate=d.flow.rate, first_send_ns=int(info["first_ns"])))
+            if info["frames"]:
+                framed.append(d.label)
         late = max(float(s.get("late_max_ns", 0)) for s in sent.values()) / 1e6  # type: ignore[arg-type]
         return ProbeRun(results=results, events=list(self.events), started_ns=self._started_ns,
-                        stopped_ns=stopped_ns, raw_files=files, sender_late_max_ms=late)
+                        stopped_ns=stopped_ns, raw_files=files, sender_late_max_ms=late,
+                        framed=framed)

@@ -1,0 +1,77 @@
+"""A probe endpoint on a remote Linux host reached over SSH: probes from real vantage points
+(a ward PC's VLAN, the data centre) during a maintenance window.
+
+Nothing is installed there. The agent's stdlib-only modules travel on the SSH session's
+stdin ahead of its spec, and a short bootstrap runs them. The host needs `python3` (3.9 or
+newer), iproute2, and root or CAP_NET_RAW for the raw sockets. ssh runs in batch mode, so
+authentication is by key (or agent) only and no password is ever asked for or kept; the
+host key must already be known, as for any ssh login. Closing the session's stdin stops the
+agent, and it dies with the session (PR_SET_PDEATHSIG), so a lost connection leaves nothing
+running there.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shlex
+import subprocess
+from dataclasses import dataclass
+from functools import cache
+
+AGENT_MODULES = ("harness.probes.wire", "harness.probes.egress", "harness.probes.agent")
+BOOTSTRAP = """\
+import json, sys, types
+modules = json.loads(sys.stdin.read(int(sys.stdin.readline())))
+for name in ("harness", "harness.probes"):
+    sys.modules[name] = types.ModuleType(name)
+for name, source in modules:
+    sys.modules[name] = module = types.ModuleType(name)
+    exec(compile(source, name, "exec"), module.__dict__)
+sys.modules["harness.probes.agent"].main()
+"""
+
+
+@cache
+def agent_bundle() -> bytes:
+    """The agent's modules as the bootstrap reads them: a length line, then JSON."""
+    sources = []
+    for name in AGENT_MODULES:
+        spec = importlib.util.find_spec(name)
+        assert spec is not None and spec.origin is not None
+        with open(spec.origin, encoding="utf-8") as fh:
+            sources.append((name, fh.read()))
+    text = json.dumps(sources)
+    return f"{len(text)}\n{text}".encode()
+
+
+@dataclass(frozen=True)
+class SshEndpoint:
+    """`probe_address` is the one probes use: a host often has a management address too."""
+
+    name: str
+    host: str
+    probe_address: str
+    user: str = "root"
+    port: int = 22
+    identity_file: str | None = None
+    ssh_options: tuple[str, ...] = ()  # `ssh -o` options, e.g. "ProxyJump=bastion"
+    python: str = "python3"
+
+    def address(self) -> str:
+        return self.probe_address
+
+    def ssh_command(self, remote: str) -> list[str]:
+        identity = ["-i", self.identity_file] if self.identity_file else []
+        options = [arg for option in self.ssh_options for arg in ("-o", option)]
+        return ["ssh", "-T", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
+                "-p", str(self.port), *identity, *options, "--",
+                f"{self.user}@{self.host}", remote]
+
+    def spawn(self, role: str) -> subprocess.Popen[bytes]:
+        remote = f"exec {shlex.quote(self.python)} -c {shlex.quote(BOOTSTRAP)} {role}"
+        proc = subprocess.Popen(self.ssh_command(remote), stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdin is not None
+        proc.stdin.write(agent_bundle())
+        return proc

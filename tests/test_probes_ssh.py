@@ -1,0 +1,101 @@
+"""Probes from a remote Linux host over SSH: a real sshd in lab host h2's namespace, reached
+through a relay inside that namespace, as over an out-of-band management network. Nothing of
+the harness is installed "there": the agent travels over the session."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sshd import relay, sshd
+
+from harness.lab import Lab
+from harness.lab.shell import run
+from harness.probes.endpoints import NetnsEndpoint, ProbeEndpoint
+from harness.probes.flows import Flow
+from harness.probes.session import ProbeError, ProbeSession
+from harness.probes.ssh_endpoint import SshEndpoint
+
+pytestmark = pytest.mark.lab
+PORT = 2222
+
+
+@pytest.fixture(scope="module")
+def h2_over_ssh(two_path: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshEndpoint]:
+    ns = two_path.ns("h2")
+    with sshd(ns, tmp_path_factory.mktemp("sshd"), [f"127.0.0.1:{PORT}"]) as tmp:
+        yield SshEndpoint(name="h2", host="127.0.0.1", probe_address="198.19.2.10", port=PORT,
+                          identity_file=str(tmp / "client"),
+                          ssh_options=(f"ProxyCommand={relay(ns, tmp, '127.0.0.1', PORT)}",
+                                       f"UserKnownHostsFile={tmp}/known_hosts"))
+
+
+def remote_agents(lab: Lab) -> list[str]:
+    """The probe agents running in h2's namespace."""
+    pids = run(["ip", "netns", "pids", lab.ns("h2")]).stdout.split()
+    found = []
+    for pid in pids:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"harness.probes.agent" in cmdline:
+            found.append(pid)
+    return found
+
+
+def session(lab: Lab, remote: ProbeEndpoint, tmp: Path, flows: list[Flow]) -> ProbeSession:
+    return ProbeSession(flows, lambda n: remote if n == "h2" else NetnsEndpoint(n, lab.ns(n)),
+                        tmp, max_seconds=60)
+
+
+def gone(lab: Lab, seconds: float = 3.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while remote_agents(lab):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_remote_host_probes_both_ways_and_leaves_nothing(two_path: Lab, tmp_path: Path,
+                                                         h2_over_ssh: SshEndpoint) -> None:
+    flows = [Flow(name="ehr", src="h1", dst="h2", direction="both"),
+             Flow.for_application("pacs", "h2", "h1", "dicom")]
+    with session(two_path, h2_over_ssh, tmp_path, flows) as probes:
+        probes.start()
+        assert len(remote_agents(two_path)) == 2  # h2's sender and receiver run there
+        time.sleep(2.0)
+        result = probes.stop()
+    assert len(result.results) == 3
+    for r in result.results:
+        assert r.sent >= 1900 and (r.received, r.lost) == (r.sent, 0), r
+    assert sorted(result.framed) == sorted(r.name for r in result.results)
+    assert gone(two_path)
+
+
+def test_remote_agents_die_with_a_dropped_session(two_path: Lab, tmp_path: Path,
+                                                  h2_over_ssh: SshEndpoint) -> None:
+    flows = [Flow(name="ehr", src="h1", dst="h2", direction="both")]
+    with pytest.raises(RuntimeError), session(two_path, h2_over_ssh, tmp_path, flows) as probes:
+        probes.start()
+        assert len(remote_agents(two_path)) == 2
+        raise RuntimeError("the controller fails half-way: its ssh clients are killed")
+    assert gone(two_path)
+
+
+def test_unreachable_host_is_a_clear_error(two_path: Lab, tmp_path: Path,
+                                           h2_over_ssh: SshEndpoint) -> None:
+    assert h2_over_ssh.identity_file
+    proxy = relay(two_path.ns("h2"), Path(h2_over_ssh.identity_file).parent, "127.0.0.1", 2299)
+    closed = SshEndpoint(name="h2", host="127.0.0.1", probe_address="198.19.2.10", port=2299,
+                         identity_file=h2_over_ssh.identity_file,
+                         ssh_options=(f"ProxyCommand={proxy}",))
+    flows = [Flow(name="ehr", src="h1", dst="h2")]
+    with pytest.raises(ProbeError, match="probe agent on h2 did not start: .*") as err, \
+            session(two_path, closed, tmp_path, flows) as probes:
+        probes.start()
+    assert "Connection closed" in str(err.value), err.value  # ssh's own words
+    assert not any(p for p in probes.pids if Path(f"/proc/{p}").exists())
