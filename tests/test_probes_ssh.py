@@ -4,6 +4,9 @@ the harness is installed "there": the agent travels over the session."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,10 +29,16 @@ PORT = 2222
 def h2_over_ssh(two_path: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshEndpoint]:
     ns = two_path.ns("h2")
     with sshd(ns, tmp_path_factory.mktemp("sshd"), [f"127.0.0.1:{PORT}"]) as tmp:
-        yield SshEndpoint(name="h2", host="127.0.0.1", probe_address="198.19.2.10", port=PORT,
-                          identity_file=str(tmp / "client"),
-                          ssh_options=(f"ProxyCommand={relay(ns, tmp, '127.0.0.1', PORT)}",
-                                       f"UserKnownHostsFile={tmp}/known_hosts"))
+        (tmp / "ssh_config").write_text(ssh_config(ns, tmp, PORT))
+        yield SshEndpoint(name="h2", destination="h2-mgmt", probe_address="198.19.2.10",
+                          config_file=str(tmp / "ssh_config"))
+
+
+def ssh_config(ns: str, tmp: Path, port: int) -> str:
+    """What an engineer keeps for a maintenance window: how to reach each vantage point."""
+    return (f"Host h2-mgmt\n  HostName 127.0.0.1\n  Port {port}\n  User root\n"
+            f"  IdentityFile {tmp}/client\n  UserKnownHostsFile {tmp}/known_hosts\n"
+            f"  ProxyCommand {relay(ns, tmp, '127.0.0.1', port)}\n")
 
 
 def remote_agents(lab: Lab) -> list[str]:
@@ -88,14 +97,31 @@ def test_remote_agents_die_with_a_dropped_session(two_path: Lab, tmp_path: Path,
 
 def test_unreachable_host_is_a_clear_error(two_path: Lab, tmp_path: Path,
                                            h2_over_ssh: SshEndpoint) -> None:
-    assert h2_over_ssh.identity_file
-    proxy = relay(two_path.ns("h2"), Path(h2_over_ssh.identity_file).parent, "127.0.0.1", 2299)
-    closed = SshEndpoint(name="h2", host="127.0.0.1", probe_address="198.19.2.10", port=2299,
-                         identity_file=h2_over_ssh.identity_file,
-                         ssh_options=(f"ProxyCommand={proxy}",))
+    assert h2_over_ssh.config_file
+    (tmp_path / "ssh_config").write_text(ssh_config(
+        two_path.ns("h2"), Path(h2_over_ssh.config_file).parent, 2299))  # nothing listens
+    closed = SshEndpoint(name="h2", destination="h2-mgmt", probe_address="198.19.2.10",
+                         config_file=str(tmp_path / "ssh_config"))
     flows = [Flow(name="ehr", src="h1", dst="h2")]
     with pytest.raises(ProbeError, match="probe agent on h2 did not start: .*") as err, \
             session(two_path, closed, tmp_path, flows) as probes:
         probes.start()
     assert "Connection closed" in str(err.value), err.value  # ssh's own words
     assert not any(p for p in probes.pids if Path(f"/proc/{p}").exists())
+
+
+def test_probe_command_with_a_remote_node(two_path: Lab, h2_over_ssh: SshEndpoint) -> None:
+    assert h2_over_ssh.config_file
+    proc = subprocess.run(
+        [sys.executable, "-m", "harness", "probe", two_path.name, "--flow", "h1:h2:rtp",
+         "--both", "--duration", "2", "--remote", "h2=h2-mgmt,198.19.2.10",
+         "--ssh-config", h2_over_ssh.config_file], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "COLUMNS": "200"})
+    assert proc.returncode == 0, proc.stderr
+    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in proc.stdout.splitlines()
+            if "h1>h2 rtp" in line]
+    assert len(rows) == 2, proc.stdout  # → and ←: flow, sent, received, lost, ...
+    for row in rows:
+        sent, received, lost = (int(x) for x in row[1:4])
+        assert sent >= 1900 and received == sent and lost == 0, row
+    assert gone(two_path)

@@ -1,9 +1,10 @@
-"""`failover probe`: ad-hoc probe flows on a running lab."""
+"""`failover probe`: ad-hoc probe flows on a running lab, or from remote hosts over SSH."""
 
 from __future__ import annotations
 
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
@@ -14,9 +15,10 @@ from harness.cli.common import console, progress
 from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.probes.analysis import FlowResult
-from harness.probes.endpoints import NetnsEndpoint
+from harness.probes.endpoints import NetnsEndpoint, ProbeEndpoint
 from harness.probes.flows import APPLICATIONS, Flow
 from harness.probes.session import ProbeSession
+from harness.probes.ssh_endpoint import parse_remote
 
 FLOW_HELP = ("SRC:DST[:WHAT], WHAT an application "
              f"({', '.join(APPLICATIONS)}) or PROTO/PORT (udp/5000, tcp/443); default udp/50000")
@@ -52,20 +54,39 @@ def results_table(results: list[FlowResult]) -> Table:
     return table
 
 
-def probe(lab_name: Annotated[str, typer.Argument(help="a running lab")],
-          flow: Annotated[list[str], typer.Option(help=FLOW_HELP)],
+def probe(lab_name: Annotated[str | None, typer.Argument(
+              help="a running lab (not needed when every node is --remote)")] = None,
+          flow: Annotated[list[str] | None, typer.Option(help=FLOW_HELP)] = None,
+          remote: Annotated[list[str] | None, typer.Option(
+              help="NODE=[USER@]HOST[:PORT],PROBE_ADDRESS: probe from or to a Linux host "
+                   "over SSH (keys only; python3 and iproute2 there)")] = None,
+          ssh_config: Annotated[Path | None, typer.Option(
+              help="ssh config file for --remote hosts (jump host, key, known hosts)")] = None,
           duration: Annotated[float, typer.Option(help="seconds")] = 10.0,
           rate: Annotated[float, typer.Option(help="packets per second per flow")] = 1000.0,
           both: Annotated[bool, typer.Option(help="measure both directions")] = False,
           ) -> None:
-    """Send probe flows between lab nodes and report loss and outages per flow."""
-    lab = Lab.attach(lab_name)
+    """Send probe flows between lab nodes or remote hosts; report loss and outages per flow."""
+    if not flow:
+        raise HarnessError("give at least one --flow")
     flows = [parse_flow(f, i, rate, both) for i, f in enumerate(flow)]
-    for f in flows:
-        lab.node(f.src), lab.node(f.dst)
+    remotes = {e.name: replace(e, config_file=str(ssh_config) if ssh_config else None)
+               for e in map(parse_remote, remote or [])}
+    lab = Lab.attach(lab_name) if lab_name else None
+    for node in {n for f in flows for n in (f.src, f.dst)} - remotes.keys():
+        if lab is None:
+            raise HarnessError(f"--flow: node {node!r} is neither --remote nor in a lab "
+                               "(name the running lab)")
+        lab.node(node)
+
+    def endpoint(node: str) -> ProbeEndpoint:
+        if node in remotes:
+            return remotes[node]
+        assert lab is not None
+        return NetnsEndpoint(node, lab.ns(node))
+
     with tempfile.TemporaryDirectory(prefix="failover-probe-") as tmp, ProbeSession(
-            flows, lambda n: NetnsEndpoint(n, lab.ns(n)), Path(tmp),
-            max_seconds=duration + 60) as session:
+            flows, endpoint, Path(tmp), max_seconds=duration + 60) as session:
         session.start()
         progress(f"probing {len(session.directions)} flow direction(s) for {duration:.0f} s "
                  "(Ctrl-C stops early)")

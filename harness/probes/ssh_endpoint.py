@@ -13,11 +13,14 @@ running there.
 from __future__ import annotations
 
 import importlib.util
+import ipaddress
 import json
 import shlex
 import subprocess
 from dataclasses import dataclass
 from functools import cache
+
+from harness.errors import HarnessError
 
 AGENT_MODULES = ("harness.probes.wire", "harness.probes.egress", "harness.probes.agent")
 BOOTSTRAP = """\
@@ -47,26 +50,27 @@ def agent_bundle() -> bytes:
 
 @dataclass(frozen=True)
 class SshEndpoint:
-    """`probe_address` is the one probes use: a host often has a management address too."""
+    """`destination` is what ssh takes: `[user@]host`, or a Host of the ssh config (where a
+    jump host, key and user belong). `probe_address` is the address probes use: a host often
+    has a management address too."""
 
     name: str
-    host: str
+    destination: str
     probe_address: str
-    user: str = "root"
-    port: int = 22
-    identity_file: str | None = None
-    ssh_options: tuple[str, ...] = ()  # `ssh -o` options, e.g. "ProxyJump=bastion"
+    port: int | None = None
+    config_file: str | None = None  # ssh -F
+    ssh_options: tuple[str, ...] = ()  # ssh -o, e.g. "ProxyJump=bastion"
     python: str = "python3"
 
     def address(self) -> str:
         return self.probe_address
 
     def ssh_command(self, remote: str) -> list[str]:
-        identity = ["-i", self.identity_file] if self.identity_file else []
+        config = ["-F", self.config_file] if self.config_file else []
+        port = ["-p", str(self.port)] if self.port else []
         options = [arg for option in self.ssh_options for arg in ("-o", option)]
-        return ["ssh", "-T", "-o", "BatchMode=yes", "-o", "LogLevel=ERROR",
-                "-p", str(self.port), *identity, *options, "--",
-                f"{self.user}@{self.host}", remote]
+        return ["ssh", "-T", *config, "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", *port,
+                *options, "--", self.destination, remote]
 
     def spawn(self, role: str) -> subprocess.Popen[bytes]:
         remote = f"exec {shlex.quote(self.python)} -c {shlex.quote(BOOTSTRAP)} {role}"
@@ -75,3 +79,19 @@ class SshEndpoint:
         assert proc.stdin is not None
         proc.stdin.write(agent_bundle())
         return proc
+
+
+def parse_remote(text: str) -> SshEndpoint:
+    """`NODE=DESTINATION,PROBE_ADDRESS` (DESTINATION: `[user@]host[:port]` or an ssh Host)."""
+    node, _, rest = text.partition("=")
+    destination, _, address = rest.partition(",")
+    host, _, port = destination.rpartition(":") if ":" in destination else (destination, "", "")
+    try:
+        ipaddress.IPv4Address(address)
+    except ValueError:
+        raise HarnessError(f"--remote {text!r}: expected NODE=[USER@]HOST[:PORT],PROBE_ADDRESS "
+                           "with an IPv4 probe address") from None
+    if not node or not host or (port and not port.isdigit()):
+        raise HarnessError(f"--remote {text!r}: expected NODE=[USER@]HOST[:PORT],PROBE_ADDRESS")
+    return SshEndpoint(name=node, destination=host, probe_address=address,
+                       port=int(port) if port else None)
