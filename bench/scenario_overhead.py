@@ -30,7 +30,7 @@ from harness.faults.journal import ENV as JOURNAL_ENV
 from harness.lab import Lab
 from harness.lab.teardown import teardown
 from harness.scenario.load import load_scenario
-from harness.scenario.runner import FAILBACK_TAIL_S, ScenarioRunner
+from harness.scenario.runner import ScenarioRunner
 from harness.topology import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,6 +77,8 @@ def one_run(lab: Lab, path: Path, workdir: Path, waits: CallTimer) -> dict[str, 
     marks: dict[str, float] = {}
 
     def progress(line: str) -> None:
+        if "still waiting" in line:
+            print(f"  {line}", flush=True)
         for key, prefix in MARKS.items():
             if line.startswith(prefix):
                 marks.setdefault(key, time.monotonic())
@@ -106,9 +108,9 @@ def one_run(lab: Lab, path: Path, workdir: Path, waits: CallTimer) -> dict[str, 
         "failback overrun": marks["reconverge"] - restored - tm.failback_s,
         "reconvergence wait": reconverge,
         "  of it network (est.)": reconverge - waits.seconds[calls],  # less a check's own cost
-        "failback tail (fixed sleep)": FAILBACK_TAIL_S,
+        "failback tail (until clean)": result.timings_s["failback_tail"],
         "probe stop + verdicts": total - (marks["reconverge"] - start) - reconverge
-        - FAILBACK_TAIL_S - post,
+        - result.timings_s["failback_tail"] - post,
         "postflight": post,
         "windows (scenario)": windows,
         "total run()": total,

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from harness.lab.lab import Lab
     from harness.topology import Link
 
+_COMMANDS = {"ospfd": ("show ip ospf interface json", "show ip route ospf json",
+                       "show ip ospf json"),
+             "bfdd": ("show bfd peers json",), "bgpd": ("show bgp summary json",)}
 _VOLATILE = re.compile(r"\s(nhid \d+|expires \S+|age \S+)")
 
 
@@ -66,14 +69,14 @@ def fib(lab: Lab, node: str) -> str:
     return "\n".join(sorted(line.strip() for line in _VOLATILE.sub("", out).splitlines()))
 
 
-def _kernel_differs(lab: Lab, node: str) -> list[str]:
-    """OSPF routes whose kernel next hops are not the ones zebra says it installed (the FRR 8.4
-    ECMP bug can keep one path, or the wrong one, silently: never take a baseline then)."""
+def _kernel_differs(lab: Lab, node: str, frr: dict[str, Any]) -> list[str]:
+    """OSPF routes whose kernel next hops are not the ones zebra says it installed (`frr`:
+    `show ip route ospf json`); the FRR 8.4 ECMP bug can keep one path, or the wrong one,
+    silently: never take a baseline then."""
     out = run(["ip", "-n", lab.ns(node), "-j", "route", "show", "proto", "ospf"]).stdout
     kernel = {(e["dst"] if "/" in e["dst"] else f"{e['dst']}/32"):
               {nh.get("gateway") for nh in e.get("nexthops", [e])}
               for e in json.loads(out or "[]")}
-    frr = lab.frr(node).vtysh_json("show ip route ospf json")
     return [f"{node} kernel next hops to {prefix} differ from FRR's"
             for prefix, entries in frr.items() for e in entries if e.get("installed")
             for hops in [{nh.get("ip") for nh in e.get("nexthops", []) if nh.get("fib")}]
@@ -90,10 +93,13 @@ def _view(lab: Lab, node: str) -> RouterView:
     if "zebra" not in frr.pids():  # powered off: its links are down, nothing to ask it
         view.daemons = ()
         return view
+    asked = [c for daemon, commands in _COMMANDS.items() if daemon in spec.daemons
+             for c in commands]
+    answer = dict(zip(asked, frr.vtysh_jsons(*asked), strict=True)) if asked else {}
     if "ospfd" in spec.daemons:
-        view.ospf_interfaces = frr.vtysh_json("show ip ospf interface json").get("interfaces", {})
-        view.pending += _kernel_differs(lab, node)
-        ospf = frr.vtysh_json("show ip ospf json")
+        view.ospf_interfaces = answer["show ip ospf interface json"].get("interfaces", {})
+        view.pending += _kernel_differs(lab, node, answer["show ip route ospf json"])
+        ospf = answer["show ip ospf json"]
         if "spfTimerDueInMsecs" in ospf:
             view.pending.append(f"{node} SPF scheduled")
         if any("activeStartupRemainderMsecs" in a for a in ospf.get("areas", {}).values()):
@@ -102,11 +108,11 @@ def _view(lab: Lab, node: str) -> RouterView:
                             if k.startswith("lsa") and isinstance(v, int)}
                      for area, info in ospf.get("areas", {}).items()}
     if "bfdd" in spec.daemons:
-        peers = frr.vtysh_json("show bfd peers json") or []
+        peers = answer["show bfd peers json"] or []
         view.bfd_total = len(peers)
         view.pending += [f"{node} BFD to {p.get('peer')}" for p in peers if p.get("status") != "up"]
     if "bgpd" in spec.daemons:
-        summary = frr.vtysh_json("show bgp summary json")
+        summary = answer["show bgp summary json"]
         view.pending += [f"{node} BGP to {peer}" for af in summary.values()
                          if isinstance(af, dict) for peer, info in af.get("peers", {}).items()
                          if info.get("state") != "Established"]
@@ -166,13 +172,15 @@ def _lsdb_unsynchronised(views: dict[str, RouterView]) -> list[str]:
     return out
 
 
+def _everything_up(views: dict[str, RouterView], links: list[Link], baseline: Baseline) -> bool:
+    return len(links) == len(baseline.ospf_links) and all(v.daemons for v in views.values())
+
+
 def _differs_from_baseline(lab: Lab, views: dict[str, RouterView], links: list[Link],
                            baseline: Baseline) -> list[str]:
     """Once everything is up again, every router's FIB must be back to its baseline (FRR's
     own state can look converged while LSAs are still being re-originated)."""
-    everything_up = len(links) == len(baseline.ospf_links) and all(
-        v.daemons for v in views.values())
-    if not everything_up:
+    if not _everything_up(views, links, baseline):
         return []
     out = []
     for r, v in views.items():
@@ -203,11 +211,14 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                 waiting = _differs_from_baseline(lab, views, links, baseline)
             fibs = {r: v.fib for r, v in views.items()}
             now = time.monotonic()
+            # everything up, nothing pending and every FIB exactly as at the first convergence:
+            # the lab is back in a state known to be settled, so no settle period is needed
+            settled = bool(baseline and not waiting and _everything_up(views, links, baseline))
             if waiting:
                 stable_since = None
             elif fibs != last_fibs or stable_since is None:
                 stable_since = now
-            elif now - stable_since >= settle:
+            if settled or (stable_since is not None and now - stable_since >= settle):
                 return Convergence(seconds=now - start, ospf_links=[str(lk) for lk in links],
                                    bfd_sessions=sum(v.bfd_total for v in views.values()),
                                    fibs=fibs)

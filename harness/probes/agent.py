@@ -3,10 +3,10 @@ remote host over SSH (stdlib and iproute2 only, fast start).
 
     python -m harness.probes.agent send|receive
 
-Protocol: the spec is the first line of stdin (JSON); closing stdin, SIGTERM, the parent's
-death (PR_SET_PDEATHSIG) or `max_seconds` stops the agent. It writes "ready" to stderr once it
-is running, and its JSON summary as the last stderr line. The receiver streams its records
-(`wire.RECORD`) on stdout.
+Protocol: the spec is the first line of stdin (JSON). The agent writes "ready" to stderr once
+it is set up; a sender then waits for a "go" line. Closing stdin, SIGTERM, the parent's death
+(PR_SET_PDEATHSIG) or `max_seconds` stops the agent; its JSON summary is the last stderr
+line. The receiver streams its records (`wire.RECORD`) on stdout.
 
 The sender paces every flow at its rate with `sendmmsg`, patching the sequence number and
 send time into each flow's prebuilt packet (built with scapy by the controller); it never
@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import json
+import math
 import mmap
 import os
 import select
@@ -45,7 +46,8 @@ PACKET_STATISTICS = 6
 PACKET_VERSION = 10
 TPACKET_V3 = 2
 TP_STATUS_USER = 1
-FLUSH_S = 0.1  # records reach the output file at least this often
+FLUSH_S = 0.1  # records reach the controller at least this often
+RING_S, FRAME_BYTES = 1.0, 256  # receive ring: seconds of the expected rate, bytes per probe
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 ETH_LEN = 14
@@ -137,10 +139,14 @@ class _Sockets:
 
 class _Stop:
     flag = False
+    go = threading.Event()  # a sender starts on "go", so receivers can start beside it
+    wake_r, wake_w = os.pipe()  # readable once stopped: wakes a receiver's poll
 
     @classmethod
     def handler(cls, *_: Any) -> None:
         cls.flag = True
+        cls.go.set()
+        os.write(cls.wake_w, b"x")
 
 
 def _realtime() -> bool:
@@ -211,11 +217,12 @@ def _send(spec: dict[str, Any]) -> dict[str, Any]:
     spin_ns = SPIN_NS if not _realtime() else 0  # a real-time sender wakes on time anyway
     watcher.start()  # after _realtime(): the watcher must not preempt the sender
     late_max = 0
-    start = time.time_ns()  # after the lookups above, or the first ticks would be late
+    _ready()
+    _Stop.go.wait()
+    start = time.time_ns()
     end = start + int(float(spec["max_seconds"]) * 1e9)
     cohorts = [_Cohort([f for f in flows if f.period == period], start)
                for period in sorted({f.period for f in flows})]
-    _ready()
     while not _Stop.flag:
         if watcher.version != version:  # the host's routing changed: frames or IP, per flow
             version = watcher.version
@@ -307,7 +314,9 @@ def _ring_socket(block_size: int, blocks: int,
 
 
 def _receive(spec: dict[str, Any]) -> dict[str, Any]:
-    block, blocks, tov = 1 << 20, 64, 5
+    # a ring for RING_S of the expected rate (allocating 64 MB took 130 ms, per receiver)
+    block, tov = 1 << 20, 5
+    blocks = min(64, max(4, math.ceil(float(spec["rate"]) * RING_S * FRAME_BYTES / block)))
     sock, ring = _ring_socket(block, blocks, tov)
     sinks = []
     for port in spec.get("udp_ports", []):  # no ICMP port-unreachable for every probe
@@ -321,6 +330,8 @@ def _receive(spec: dict[str, Any]) -> dict[str, Any]:
     deadline = time.monotonic() + float(spec["max_seconds"])
     poller = select.poll()
     poller.register(sock, select.POLLIN | select.POLLERR)
+    poller.register(_Stop.wake_r, select.POLLIN)  # a stop ends the wait at once
+    waking = True
     u32, hdr3 = struct.Struct("I").unpack_from, struct.Struct("IIIIIIH").unpack_from
     unpack_hdr, pack_rec, give_back = HEADER.unpack_from, RECORD.pack, struct.Struct("I").pack_into
     _ready()
@@ -330,6 +341,9 @@ def _receive(spec: dict[str, Any]) -> dict[str, Any]:
         base = current * block
         if not u32(ring, base + 8)[0] & TP_STATUS_USER:
             # nothing ready: after a stop, one block timeout more drains the last block
+            if _Stop.flag and waking:
+                poller.unregister(_Stop.wake_r)
+                waking = False
             if not poller.poll(50 if not _Stop.flag else 3 * tov) and _Stop.flag:
                 break
             if records and time.monotonic() >= next_flush:
@@ -364,9 +378,12 @@ def _ready() -> None:
     print("ready", file=sys.stderr, flush=True)
 
 
-def _stop_at_eof() -> None:
-    """Stop when the controller closes stdin: that also works through SSH, signals do not."""
-    sys.stdin.read()
+def _control() -> None:
+    """"go" on stdin starts a sender; closing stdin stops the agent (that works through SSH
+    too, signals do not)."""
+    for line in sys.stdin:
+        if line.strip() == "go":
+            _Stop.go.set()
     _Stop.handler()
 
 
@@ -375,7 +392,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _Stop.handler)
     signal.signal(signal.SIGINT, _Stop.handler)
     spec = json.loads(sys.stdin.readline())
-    threading.Thread(target=_stop_at_eof, daemon=True).start()
+    threading.Thread(target=_control, daemon=True).start()
     result = _send(spec) if sys.argv[1] == "send" else _receive(spec)
     print(json.dumps(result), file=sys.stderr, flush=True)
 

@@ -12,7 +12,6 @@ interval is given beside it; both agreed within one interval on this machine
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from harness.probes.wire import SEQ_MODULO
@@ -63,10 +62,12 @@ class FlowResult:
         return all(o.end_ns is not None for o in self.outages)
 
 
-def _unwrap(raws: Iterable[int], first: int) -> list[int]:
+def _unwrap(raws: list[int], first: int) -> list[int]:
     """Sequence numbers as sent, across 32-bit wrap, relative to `first`."""
-    out, prev = [], first
     half = SEQ_MODULO // 2
+    if first == 0 and max(raws, default=0) < half:  # no wrap near: nothing to unwrap
+        return raws
+    out, prev = [], first
     for raw in raws:
         delta = (raw - prev) % SEQ_MODULO
         prev = prev + (delta - SEQ_MODULO if delta >= half else delta)
@@ -78,7 +79,7 @@ def analyse(name: str, arrivals: list[Arrival], sent: int, rate: float, first_se
             first_seq: int = 0) -> FlowResult:
     """Analyse one direction of a flow from its arrivals (in arrival order)."""
     period = int(1e9 / rate)
-    seqs = _unwrap((a[0] for a in arrivals), first_seq)
+    seqs = _unwrap([a[0] for a in arrivals], first_seq)
     first: dict[int, tuple[int, int]] = {}
     duplicates = reordered = 0
     highest = -1
@@ -88,7 +89,8 @@ def analyse(name: str, arrivals: list[Arrival], sent: int, rate: float, first_se
             continue
         if idx < highest:
             reordered += 1
-        highest = max(highest, idx)
+        else:
+            highest = idx
         first[idx] = (send_ns, recv_ns)
     received = [i for i in sorted(first) if 0 <= i < sent]
     result = FlowResult(name=name, rate=rate, sent=sent, received=len(received),

@@ -15,6 +15,7 @@ records here, into `workdir/recv-<node>.bin`, wherever they run.
 from __future__ import annotations
 
 import json
+import os
 import select
 import subprocess
 import threading
@@ -34,6 +35,7 @@ from harness.probes.flows import Flow
 from harness.probes.wire import RECORD
 
 READY_TIMEOUT = 15.0
+STOP_TIMEOUT = 30.0
 DRAIN_SECONDS = 0.05  # in-flight probes still arrive after the senders stop
 
 
@@ -83,7 +85,8 @@ class _Agent:
     def __init__(self, node: str, proc: subprocess.Popen[bytes], spec: dict[str, object],
                  records: Path | None) -> None:
         self.node, self.proc = node, proc
-        self.stderr: list[str] = []
+        self.stderr: list[str] = []  # its stderr lines so far
+        self._partial = b""
         assert proc.stdin is not None
         proc.stdin.write(json.dumps(spec).encode() + b"\n")
         proc.stdin.flush()
@@ -101,22 +104,31 @@ class _Agent:
                 out.write(chunk)
                 out.flush()
 
-    def await_ready(self) -> None:
+    def _read_stderr(self, deadline: float) -> bool:
+        """Read what stderr has (complete lines into `stderr`); False at EOF or the deadline."""
         assert self.proc.stderr is not None
+        fd = self.proc.stderr.fileno()
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        data = os.read(fd, 1 << 16) if ready else b""
+        self._partial += data
+        *lines, self._partial = self._partial.split(b"\n")
+        self.stderr += [t for line in lines if (t := line.decode(errors="replace").strip())]
+        return bool(data)
+
+    def await_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.proc.stderr], [], [], deadline - time.monotonic())
-            line = self.proc.stderr.readline().decode(errors="replace").strip() if ready else ""
-            if line == "ready":
-                return
-            if ready and not line:  # EOF: it exited
-                break
-            if line:
-                self.stderr.append(line)
-        self.proc.kill()
-        self.proc.wait()
-        raise ProbeError(f"probe agent on {self.node} did not start: "
-                         f"{self.stderr[-1] if self.stderr else 'no answer'}")
+        while "ready" not in self.stderr:
+            if not self._read_stderr(deadline):  # it exited, or never answered
+                self.proc.kill()
+                self.proc.wait()
+                raise ProbeError(f"probe agent on {self.node} did not start: "
+                                 f"{self.stderr[-1] if self.stderr else 'no answer'}")
+        self.stderr.remove("ready")
+
+    def go(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
 
     def stop(self) -> None:
         """Ask it to stop (closing its stdin works through SSH too)."""
@@ -126,15 +138,14 @@ class _Agent:
     def summary(self) -> dict[str, object]:
         """Wait for it to finish; its JSON summary (the last stderr line)."""
         self.stop()
-        assert self.proc.stderr is not None
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while self._read_stderr(deadline):  # until it closes stderr: it has exited
+            pass
+        if time.monotonic() >= deadline:
             self.proc.kill()
-            self.proc.wait()
+        self.proc.wait()
         if self.copier is not None:
             self.copier.join()
-        self.stderr += self.proc.stderr.read().decode(errors="replace").strip().splitlines()
         try:
             summary = json.loads(self.stderr[-1]) if self.stderr else None
         except ValueError:
@@ -194,7 +205,9 @@ class ProbeSession:
         self.close()
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> None:
+    def prepare(self) -> None:
+        """Start every agent and wait until each is set up; nothing is sent yet. (It may run
+        beside other preparations: it only touches this session's agents.)"""
         self.workdir.mkdir(parents=True, exist_ok=True)
         addr = {n: self.endpoint_of(n).address() for d in self.directions for n in (d.src, d.dst)}
         by_dst: dict[str, list[_Direction]] = defaultdict(list)
@@ -206,18 +219,24 @@ class ProbeSession:
             for node, dirs in by_dst.items():
                 self._receivers[node] = _Agent(node, self.endpoint_of(node).spawn("receive"), {
                     "udp_ports": sorted({d.flow.port for d in dirs if d.flow.protocol == "udp"}),
-                    "max_seconds": self.max_seconds + 30}, self.workdir / f"recv-{node}.bin")
-            for agent in self._receivers.values():
-                agent.await_ready()
-            for node, dirs in by_src.items():
+                    "rate": sum(d.flow.rate for d in dirs), "max_seconds": self.max_seconds + 30},
+                    self.workdir / f"recv-{node}.bin")
+            for node, dirs in by_src.items():  # they set up beside the receivers
                 self._senders[node] = _Agent(node, self.endpoint_of(node).spawn("send"), {
                     "max_seconds": self.max_seconds,
                     "flows": [self._sender_flow(d, addr) for d in dirs]}, None)
-            for agent in self._senders.values():
+            for agent in [*self._receivers.values(), *self._senders.values()]:
                 agent.await_ready()
         except BaseException:
             self.close()
             raise
+
+    def start(self) -> None:
+        """Start sending (preparing first if `prepare` was not called)."""
+        if not self._senders:
+            self.prepare()
+        for agent in self._senders.values():  # every receiver is listening
+            agent.go()
         self._started_ns = time.time_ns()
 
     def mark(self, label: str) -> Event:

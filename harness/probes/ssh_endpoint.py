@@ -1,51 +1,23 @@
 """A probe endpoint on a remote Linux host reached over SSH: probes from real vantage points
 (a ward PC's VLAN, the data centre) during a maintenance window.
 
-Nothing is installed there. The agent's stdlib-only modules travel on the SSH session's
-stdin ahead of its spec, and a short bootstrap runs them. The host needs `python3` (3.9 or
-newer), iproute2, and root or CAP_NET_RAW for the raw sockets. ssh runs in batch mode, so
-authentication is by key (or agent) only and no password is ever asked for or kept; the
-host key must already be known, as for any ssh login. Closing the session's stdin stops the
-agent, and it dies with the session (PR_SET_PDEATHSIG), so a lost connection leaves nothing
-running there.
+Nothing is installed there: the agent travels on the SSH session's stdin, as it does to a
+lab node (see `endpoints`). The host needs `python3` (3.9 or newer), iproute2, and root or
+CAP_NET_RAW for the raw sockets. ssh runs in batch mode, so authentication is by key (or
+agent) only and no password is ever asked for or kept; the host key must already be known,
+as for any ssh login. Closing the session's stdin stops the agent, and it dies with the
+session (PR_SET_PDEATHSIG), so a lost connection leaves nothing running there.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
-import json
 import shlex
 import subprocess
 from dataclasses import dataclass
-from functools import cache
 
 from harness.errors import HarnessError
-
-AGENT_MODULES = ("harness.probes.wire", "harness.probes.egress", "harness.probes.agent")
-BOOTSTRAP = """\
-import json, sys, types
-modules = json.loads(sys.stdin.read(int(sys.stdin.readline())))
-for name in ("harness", "harness.probes"):
-    sys.modules[name] = types.ModuleType(name)
-for name, source in modules:
-    sys.modules[name] = module = types.ModuleType(name)
-    exec(compile(source, name, "exec"), module.__dict__)
-sys.modules["harness.probes.agent"].main()
-"""
-
-
-@cache
-def agent_bundle() -> bytes:
-    """The agent's modules as the bootstrap reads them: a length line, then JSON."""
-    sources = []
-    for name in AGENT_MODULES:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None and spec.origin is not None
-        with open(spec.origin, encoding="utf-8") as fh:
-            sources.append((name, fh.read()))
-    text = json.dumps(sources)
-    return f"{len(text)}\n{text}".encode()
+from harness.probes.endpoints import agent_command, spawn_agent
 
 
 @dataclass(frozen=True)
@@ -73,12 +45,8 @@ class SshEndpoint:
                 *options, "--", self.destination, remote]
 
     def spawn(self, role: str) -> subprocess.Popen[bytes]:
-        remote = f"exec {shlex.quote(self.python)} -c {shlex.quote(BOOTSTRAP)} {role}"
-        proc = subprocess.Popen(self.ssh_command(remote), stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        assert proc.stdin is not None
-        proc.stdin.write(agent_bundle())
-        return proc
+        remote = f"exec {shlex.join(agent_command(self.python, role))}"
+        return spawn_agent(self.ssh_command(remote))
 
 
 def parse_remote(text: str) -> SshEndpoint:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 from harness.errors import HarnessError, LabError
@@ -25,7 +26,8 @@ Progress = Callable[[str], None]
 Tick = Callable[[str, float, dict[str, tuple[int, float]]], None]
 TICK_S = 0.1
 LIVE_LAG_MS = 150  # receivers flush every 100 ms
-FAILBACK_TAIL_S = 1.0
+FAILBACK_TAIL_S = 1.0  # after reconvergence, watch this long at most...
+TAIL_CLEAN_S = 0.3  # ...or until every direction has been clean this long
 BASELINE_GRACE_S = 10.0  # startup transients (first ARP, agents settling) may use this much
 
 
@@ -58,38 +60,49 @@ class ScenarioRunner:
     def run(self) -> RunResult:
         t = self.result.timings_s
         start = time.monotonic()
-        self.preflight()
-        self.before = snapshot.take(self.lab)
-        self.result.context = run_context()
-        self.result.devices = devices_facts(self.lab, self.s.spec.devices)
-        t["preflight"] = time.monotonic() - start
         timings = self.s.spec.timings
         flows = [cf.flow for cf in self.s.flows]
+
         def endpoint(node: str) -> NetnsEndpoint:
             return NetnsEndpoint(node, self.lab.ns(node))
         with ProbeSession(flows, endpoint, self.workdir / "probes",
                           max_seconds=timings.baseline_s + timings.hold_s + timings.failback_s
-                          + timings.converge_timeout_s + 600) as probes, Guard(self.lab) as guard:
-            probes.start()
-            self.result.started_ns = time.time_ns()
-            self._baseline(probes, timings.baseline_s)
-            t["baseline"] = (time.time_ns() - self.result.started_ns) / 1e9
-            self.progress(f"injecting: {'; '.join(f.describe() for f in self.s.faults)}")
-            for fault in self.s.faults:
-                self.result.inject_stamps += guard.inject(fault)
-            self.result.fault_ns = self.result.inject_stamps[0].wall_start_ns
-            self._watch(probes, "hold", timings.hold_s, abort=True)
-            self.progress("restoring")
-            self.result.restore_stamps = guard.restore_all()
-            self.result.restore_ns = _first(self.result.restore_stamps, time.time_ns())
-            self._watch(probes, "failback", timings.failback_s, abort=False)
-            self.progress("failback: waiting for the network to reconverge (probes running)")
+                          + timings.converge_timeout_s + 600) as probes, \
+                ThreadPoolExecutor(max_workers=2) as pool:
+            agents = pool.submit(probes.prepare)  # beside the preflight: nothing is sent yet
             try:
-                self.lab.wait_converged(timeout=timings.converge_timeout_s)
-            except LabError as exc:  # reported with the results, never hidden
-                self.result.state_diff.append(f"not restored: {exc}")
-            time.sleep(FAILBACK_TAIL_S)  # a failback outage after convergence is still seen
-            run = probes.stop()
+                self.preflight()
+                self.before = snapshot.take(self.lab)
+            finally:
+                wait([agents])
+            agents.result()
+            facts = pool.submit(devices_facts, self.lab, self.s.spec.devices)  # read-only
+            self.result.context = run_context()
+            t["preflight"] = time.monotonic() - start
+            with Guard(self.lab) as guard:
+                probes.start()
+                self.result.started_ns = time.time_ns()
+                self._baseline(probes, timings.baseline_s)
+                t["baseline"] = (time.time_ns() - self.result.started_ns) / 1e9
+                self.result.devices = facts.result()
+                self.progress(f"injecting: {'; '.join(f.describe() for f in self.s.faults)}")
+                for fault in self.s.faults:
+                    self.result.inject_stamps += guard.inject(fault)
+                self.result.fault_ns = self.result.inject_stamps[0].wall_start_ns
+                self._watch(probes, "hold", timings.hold_s, abort=True)
+                self.progress("restoring")
+                self.result.restore_stamps = guard.restore_all()
+                self.result.restore_ns = _first(self.result.restore_stamps, time.time_ns())
+                self._watch(probes, "failback", timings.failback_s, abort=False)
+                self.progress("failback: waiting for the network to reconverge (probes running)")
+                try:
+                    self.lab.wait_converged(timeout=timings.converge_timeout_s)
+                except LabError as exc:  # reported with the results, never hidden
+                    self.result.state_diff.append(f"not restored: {exc}")
+                tail = time.monotonic()
+                self._tail(probes)
+                t["failback_tail"] = time.monotonic() - tail
+                run = probes.stop()
         self.result.ended_ns = run.stopped_ns
         start = time.monotonic()
         self.after = snapshot.take(self.lab)
@@ -99,12 +112,23 @@ class ScenarioRunner:
                              for label, _, _ in cf.flow.directions()]
         return self.result
 
+    def _tail(self, probes: ProbeSession) -> None:
+        """After reconvergence, watch until every direction has been clean for TAIL_CLEAN_S
+        (a failback outage after convergence is still seen); FAILBACK_TAIL_S at most."""
+        end = time.monotonic() + FAILBACK_TAIL_S
+        while time.monotonic() < end:
+            time.sleep(TICK_S)
+            now = time.time_ns()
+            if not any(_dirty(live, now, TAIL_CLEAN_S) for live in probes.poll().values()):
+                return
+
     def _baseline(self, probes: ProbeSession, seconds: float) -> None:
         """Wait until every direction has been clean (no probe missing, none overdue) for
         `seconds`; refuse when that does not happen within BASELINE_GRACE_S more."""
         self.progress(f"baseline: {len(probes.directions)} flow directions, "
                       f"{seconds:.0f} s of clean traffic needed")
         deadline = time.monotonic() + seconds + BASELINE_GRACE_S
+        next_report = time.monotonic() + seconds + 1.0
         while True:
             time.sleep(TICK_S)
             now = time.time_ns()
@@ -113,17 +137,20 @@ class ScenarioRunner:
             problems = {label: why for label, why in problems.items() if why}
             if not problems:
                 return
+            why = "; ".join(f"{k}: {v}" for k, v in problems.items())
             if time.monotonic() > deadline:
-                raise BaselineNotClean("traffic is not clean before the fault, nothing "
-                                       "injected: " + "; ".join(f"{k}: {v}" for k, v
-                                                                in problems.items()))
+                raise BaselineNotClean(f"traffic is not clean before the fault, nothing "
+                                       f"injected: {why}")
+            if time.monotonic() >= next_report:
+                self.progress(f"baseline: still waiting for clean traffic ({why})")
+                next_report += 1.0
 
     def _watch(self, probes: ProbeSession, what: str, seconds: float, abort: bool) -> None:
         """Wait `seconds`, showing who is losing; with `abort`, stop early past a hard limit."""
         end = time.monotonic() + seconds
         next_report = time.monotonic() + 1.0
         while time.monotonic() < end:
-            time.sleep(TICK_S)
+            time.sleep(max(0.0, min(TICK_S, end - time.monotonic())))
             now = time.time_ns()
             seen = probes.poll()
             losing = {label: (now - live.last_recv_ns) / 1e6 - LIVE_LAG_MS

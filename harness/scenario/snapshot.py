@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from harness.lab import Lab
 from harness.lab.converge import fib
+from harness.topology import Node
 
 Snapshot = dict[str, dict[str, list[str]]]
 
 
 def take(lab: Lab) -> Snapshot:
-    """Each router's adjacencies and FIB, as sorted text lines (stable across runs)."""
-    snap: Snapshot = {}
-    for router in lab.topology.routers:
-        frr = lab.frr(router.name)
-        ospf = frr.vtysh_json("show ip ospf neighbor json").get("neighbors", {})
-        daemons = router.frr.daemons if router.frr else ()
-        bfd = frr.vtysh_json("show bfd peers json") if "bfdd" in daemons else []
-        snap[router.name] = {
-            "ospf": sorted(f"{rid} {e.get('ifaceName', '')} {e.get('state', '')}"
-                           for rid, entries in ospf.items() for e in entries),
-            "bfd": sorted(f"{p.get('peer')} {p.get('interface', '')} {p.get('status')}"
-                          for p in bfd or []),
-            "fib": fib(lab, router.name).splitlines(),
-        }
-    return snap
+    """Each router's adjacencies and FIB, as sorted text lines (stable across runs); the
+    routers are asked in parallel."""
+    routers = lab.topology.routers
+    with ThreadPoolExecutor(max_workers=max(1, len(routers))) as pool:
+        return dict(zip((r.name for r in routers), pool.map(lambda r: _router(lab, r), routers),
+                        strict=True))
+
+
+def _router(lab: Lab, router: Node) -> dict[str, list[str]]:
+    daemons = router.frr.daemons if router.frr else ()
+    bfdd = "bfdd" in daemons
+    ospf, *bfd = lab.frr(router.name).vtysh_jsons(
+        "show ip ospf neighbor json", *(["show bfd peers json"] if bfdd else []))
+    return {
+        "ospf": sorted(f"{rid} {e.get('ifaceName', '')} {e.get('state', '')}"
+                       for rid, entries in ospf.get("neighbors", {}).items() for e in entries),
+        "bfd": sorted(f"{p.get('peer')} {p.get('interface', '')} {p.get('status')}"
+                      for p in (bfd[0] if bfd else None) or []),
+        "fib": fib(lab, router.name).splitlines(),
+    }
 
 
 def diff(before: Snapshot, after: Snapshot) -> list[str]:
