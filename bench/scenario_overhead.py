@@ -109,9 +109,9 @@ def one_run(lab: Lab, path: Path, workdir: Path, waits: CallTimer) -> dict[str, 
         "reconvergence wait": reconverge,
         "  of it network (est.)": reconverge - waits.seconds[calls],  # less a check's own cost
         "failback tail (until clean)": result.timings_s["failback_tail"],
-        "probe stop + verdicts": total - (marks["reconverge"] - start) - reconverge
+        "probe stop + snapshot after": post,  # side by side
+        "verdicts and the rest": total - (marks["reconverge"] - start) - reconverge
         - result.timings_s["failback_tail"] - post,
-        "postflight": post,
         "windows (scenario)": windows,
         "total run()": total,
         "OVERHEAD": total - windows,

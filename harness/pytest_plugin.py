@@ -259,6 +259,8 @@ class Outcome(ScenarioItem):
 
     def runtest(self) -> None:
         r = self.results()
+        if r.get("probe_problems"):
+            raise FailoverCheckFailed("measurement not sound: " + "; ".join(r["probe_problems"]))
         if not r["outcome_as_expected"]:
             want = "every critical flow within its SLA" if r["expect"] == "pass" else \
                 "a control scenario must miss its SLA, and this one did not"

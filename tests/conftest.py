@@ -77,9 +77,14 @@ def lab_copy(tmp_path: Path) -> Iterator[Path]:
         teardown(load_topology(path).name)
 
 
-def hospital_lab(tmp: Path, strip_bfd: bool = False) -> Iterator[Lab]:
+def hospital_lab(tmp: Path, strip_bfd: bool = False,
+                 config_lines: dict[str, str] | None = None) -> Iterator[Lab]:
+    """A converged private hospital-core; `config_lines`: text added to a router's config."""
     require_lab_host()
     topo = private_copy(tmp, "hospital-core")
+    for router, lines in (config_lines or {}).items():
+        conf = tmp / "hospital-core" / f"{router}.conf"
+        conf.write_text(conf.read_text() + lines)
     if strip_bfd:  # the same network with BFD removed: only OSPF's 4 s dead timer is left
         for conf in (tmp / "hospital-core").glob("*.conf"):
             text = re.sub(r"^bfd\n(?:.*\n)*?exit\n", "", conf.read_text(), flags=re.M)

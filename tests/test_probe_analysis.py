@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from harness.probes.analysis import SLA, analyse, check, phase
 from harness.probes.session import Live
 from harness.probes.wire import SEQ_MODULO
@@ -89,7 +91,17 @@ def test_sla_verdicts_can_pass_and_fail() -> None:
 
 def test_live_view_knows_since_when_a_direction_is_clean() -> None:
     live = Live()
-    for seq, t in [(0, 10), (1, 11), (2, 12), (5, 15), (4, 16), (6, 17)]:
-        live.add(seq, t)
-    assert (live.received, live.max_seq, live.lost) == (6, 6, 2)
+    arrivals = [(0, 10), (1, 11), (2, 12), (5, 15), (4, 16), (6, 17), (7, 18), (9, 19)]
+    for chunk in (arrivals[:4], [], arrivals[4:7]):  # as the receivers' flushes cut them
+        live.add(np.array([s for s, _ in chunk], dtype=np.uint32),
+                 np.array([t for _, t in chunk], dtype=np.uint64))
+    assert (live.received, live.max_seq, live.lost) == (7, 7, 2)
     assert live.clean_since_ns == 15  # the gap before 5; the late 4 is reordering, not loss
+    live.add(np.array([9], dtype=np.uint32), np.array([19], dtype=np.uint64))
+    assert (live.max_seq, live.lost, live.clean_since_ns, live.last_recv_ns) == (9, 3, 19, 19)
+
+
+def test_live_view_starts_clean_at_its_first_probe() -> None:
+    live = Live()
+    live.add(np.array([3, 4], dtype=np.uint32), np.array([50, 51], dtype=np.uint64))
+    assert (live.received, live.lost, live.clean_since_ns) == (2, 0, 50)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -98,3 +100,22 @@ def test_agents_are_gone_after_stop_and_after_a_failure(two_path: Lab, tmp_path:
         pids = probes.pids
         raise RuntimeError("a test failing half-way")
     assert not any(alive(p) for p in pids)
+
+
+def test_receiver_overrun_is_reported_not_taken_for_network_loss(two_path: Lab,
+                                                                  tmp_path: Path) -> None:
+    """The receiver is kept off the CPU (SIGSTOP) for longer than its ring holds: the probes
+    its ring dropped are counted, and the run says its measurement is not sound."""
+    flows = [Flow(name="f", src="h1", dst="h2")]
+    with session(two_path, flows, tmp_path) as probes:
+        probes.start()
+        time.sleep(0.5)
+        receiver = probes._receivers["h2"].proc.pid
+        os.kill(receiver, signal.SIGSTOP)
+        time.sleep(2.0)  # the ring holds about 1 s
+        os.kill(receiver, signal.SIGCONT)
+        time.sleep(0.5)
+        result = probes.stop()
+    drops = result.receiver_drops["h2"]
+    assert drops > 500 and result.results[0].lost >= drops, (drops, result.results[0])
+    assert len(result.problems) == 1 and "h2" in result.problems[0]

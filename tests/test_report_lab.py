@@ -24,11 +24,13 @@ from harness.report.manifest import generate_key, verify
 
 pytestmark = pytest.mark.lab
 PASSWORD = "Corr3ct-H0rse-7f1c"  # the inventory's password, given only through the environment
+VTY_PASSWORD = "Vty-B4ttery-9e2d"  # in core2's configuration, which the pack copies
 
 
 @pytest.fixture(scope="module")
 def hospital(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    yield from hospital_lab(tmp_path_factory.mktemp("hc"))
+    yield from hospital_lab(tmp_path_factory.mktemp("hc"),
+                            config_lines={"core2": f"password {VTY_PASSWORD}\n"})
 
 
 @pytest.fixture(autouse=True)
@@ -75,12 +77,16 @@ def test_cli_run_writes_a_signed_pack_without_the_password(hospital: Lab,
     checked = verify(pack, public_key=key.with_name("signing.pem.pub"))
     assert checked.ok and checked.signed, checked.problems
 
-    leaks = [str(p) for p, data in pack_bytes(pack) if PASSWORD.encode() in data]
+    leaks = [str(p) for p, data in pack_bytes(pack)
+             if PASSWORD.encode() in data or VTY_PASSWORD.encode() in data]
     assert leaks == [] and PASSWORD not in proc.stdout + proc.stderr
+    assert "password <redacted>" in (pack / "inputs/topology/configs/core2.conf").read_text()
 
     results = json.loads((pack / "results.json").read_text())
     jsonschema.validate(results, json.loads(schemas.path("results").read_text()))
     assert results["sla_met"] and results["devices"]["core1"]["os_version"]
+    neighbours = results["devices"]["core1"]["ospf_neighbors"]  # CLI text through TextFSM
+    assert len(neighbours) == 3 and {n["state"] for n in neighbours} == {"full"}, neighbours
 
     page = render(pack / "report.html", ["table.verdicts", "svg.timeline", "#results-table"],
                   wait_for="#results-table tbody.results-table-row")

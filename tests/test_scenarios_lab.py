@@ -53,7 +53,8 @@ def test_silent_blackhole_caught_by_bfd(hospital: Lab, tmp_path: Path) -> None:
     result = run(hospital, scenario_for(hospital, "core1-silent-blackhole", tmp_path), tmp_path)
     assert result.sla_met, [(v.direction, v.failover.outage_ms) for v in result.flows]
     hit = [v.failover.outage_ms for v in result.flows if v.failover.lost]
-    assert hit and all(150 < ms < 1000 for ms in hit), hit  # BFD: 3 x 100 ms
+    assert hit and all(150 < ms < 1000 for ms in hit), [  # BFD: 3 x 100 ms
+        (v.direction, v.failover.outage_ms, v.failover.first_loss_ms) for v in result.flows]
 
 
 def test_silent_blackhole_without_bfd_misses_one_second(tmp_path: Path) -> None:
@@ -81,7 +82,9 @@ def test_planned_drain_through_napalm_loses_nothing(hospital: Lab, tmp_path: Pat
     result = ScenarioRunner(load_scenario(scenario_for(hospital, "core1-drain", tmp_path)),
                             hospital, tmp_path / "run", progress=lambda _: None, tick=tick).run()
     assert during == [["198.18.1.6"]], "the drain did not move traffic off core1"
-    assert result.sla_met, [(v.direction, v.failover.lost, v.failback.lost) for v in result.flows]
+    assert result.sla_met, ([(v.direction, v.failover.lost, v.failover.first_loss_ms,
+                              v.failback.lost) for v in result.flows],
+                            [(s.what, s.detail) for s in result.inject_stamps])
     assert all(v.failover.lost == v.failback.lost == 0 for v in result.flows)
     running = hospital.vtysh("core1", "show running-config")
     assert "max-metric router-lsa administrative" not in running

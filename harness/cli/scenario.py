@@ -153,6 +153,8 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
     console.print(verdict_table(result))
     for line in result.state_diff:
         console.print(f"[yellow]state differs after the run:[/] {line}")
+    for line in result.probe_problems:
+        console.print(f"[red]measurement not sound:[/] {line}")
     verdict = "SLA met" if result.sla_met else "SLA MISSED"
     expected = " (as expected: control scenario)" if result.expect == "fail" and \
         result.outcome_as_expected else ""

@@ -5,6 +5,7 @@ variable or file the inventory names, at connect time, and are never stored or p
 from __future__ import annotations
 
 import os
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -85,10 +86,17 @@ def connect(lab: Lab, node: str, spec: DeviceSpec | dict[str, Any] | None = None
 
 def device_facts(lab: Lab, node: str, spec: DeviceSpec | dict[str, Any] | None = None
                  ) -> dict[str, Any]:
-    """NAPALM `get_facts` of a node (vendor, model, OS version, ...)."""
+    """NAPALM `get_facts` of a node (vendor, model, OS version, ...), and its OSPF neighbours
+    as its CLI prints them, read through TextFSM (NAPALM has no OSPF getter)."""
+    from harness.devices.textstate import ospf_neighbors  # TextFSM's import is not free
     driver = connect(lab, node, spec)
     try:
         facts: dict[str, Any] = driver.get_facts()
+        name = DeviceSpec.model_validate(spec or {}).driver
+        try:
+            facts["ospf_neighbors"] = [asdict(n) for n in ospf_neighbors(driver, name)]
+        except HarnessError as exc:  # no template for this driver, or text it cannot read
+            facts["ospf_neighbors_error"] = str(exc)
         return facts
     finally:
         driver.close()

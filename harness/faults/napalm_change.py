@@ -18,6 +18,7 @@ from harness.devices import DeviceSpec, connect
 from harness.errors import HarnessError
 from harness.faults.base import Fault, FaultError, Stamp, require, timed
 from harness.faults.target import Target
+from harness.redact import redact
 
 MAX_METRIC = "router ospf\n max-metric router-lsa administrative\nexit\n"
 UNDO_MAX_METRIC = "router ospf\n no max-metric router-lsa administrative\nexit\n"
@@ -72,7 +73,7 @@ class NapalmChange(Fault):
             diff = driver.compare_config()
             stamp = timed(f"{self.node}: commit {self.kind} (revert in {self.revert_in} s)",
                           lambda: driver.commit_config(revert_in=self.revert_in))
-            return [replace(stamp, detail=diff)]
+            return [_with_diff(stamp, diff)]
         finally:
             driver.close()
 
@@ -85,7 +86,7 @@ class NapalmChange(Fault):
                 before = driver.get_config(retrieve="running")["running"]
                 stamp = timed(f"{self.node}: roll the {self.kind} back", driver.rollback)
                 after = driver.get_config(retrieve="running")["running"]
-                return [replace(stamp, detail="".join(difflib.unified_diff(  # changed lines only
+                return [_with_diff(stamp, "".join(difflib.unified_diff(  # changed lines only
                     before.splitlines(True), after.splitlines(True), "running", "rolled back",
                     n=0)))]
             running = driver.get_config(retrieve="running")["running"]
@@ -93,8 +94,8 @@ class NapalmChange(Fault):
                 return []  # never committed, already rolled back, or reverted by the device
             driver.load_merge_candidate(config=self.undo())
             diff = driver.compare_config()
-            return [replace(timed(f"{self.node}: undo the {self.kind}", driver.commit_config),
-                            detail=diff)]
+            return [_with_diff(timed(f"{self.node}: undo the {self.kind}",
+                                     driver.commit_config), diff)]
         except FaultError:
             raise
         except Exception as exc:  # NAPALM's own errors: one line, other restores go on
@@ -160,3 +161,9 @@ def _applied(config: str, running: str) -> bool:
     wanted = [ln.strip() for ln in config.splitlines()
               if ln.startswith(" ") and ln.strip() and ln.strip() != "exit"]
     return all(line in have for line in wanted)
+
+
+def _with_diff(stamp: Stamp, diff: str) -> Stamp:
+    """The stamp with the configuration diff it pushed, secrets redacted: the diff goes into
+    results, reports and evidence packs."""
+    return replace(stamp, detail=redact(diff)[0])

@@ -47,7 +47,10 @@ PACKET_VERSION = 10
 TPACKET_V3 = 2
 TP_STATUS_USER = 1
 FLUSH_S = 0.1  # records reach the controller at least this often
-RING_S, FRAME_BYTES = 1.0, 256  # receive ring: seconds of the expected rate, bytes per probe
+# The receive ring holds RING_S of probes however long the receiver is kept off the CPU:
+# the kernel hands a block over when full or after BLOCK_MS, so the ring has RING_S / BLOCK_MS
+# blocks, each big enough for BLOCK_MS at the expected rate (FRAME_BYTES per probe).
+RING_S, BLOCK_MS, FRAME_BYTES = 1.0, 20, 256
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 ETH_LEN = 14
@@ -314,9 +317,9 @@ def _ring_socket(block_size: int, blocks: int,
 
 
 def _receive(spec: dict[str, Any]) -> dict[str, Any]:
-    # a ring for RING_S of the expected rate (allocating 64 MB took 130 ms, per receiver)
-    block, tov = 1 << 20, 5
-    blocks = min(64, max(4, math.ceil(float(spec["rate"]) * RING_S * FRAME_BYTES / block)))
+    tov, blocks = BLOCK_MS, math.ceil(RING_S * 1000 / BLOCK_MS)
+    need = float(spec["rate"]) * BLOCK_MS / 1000 * FRAME_BYTES
+    block = min(4 << 20, max(64 << 10, 1 << math.ceil(math.log2(max(need, 1)))))
     sock, ring = _ring_socket(block, blocks, tov)
     sinks = []
     for port in spec.get("udp_ports", []):  # no ICMP port-unreachable for every probe

@@ -27,12 +27,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+import numpy as np
+
 from harness.errors import HarnessError
 from harness.probes import packets
 from harness.probes.analysis import Arrival, FlowResult, analyse
 from harness.probes.endpoints import ProbeEndpoint
 from harness.probes.flows import Flow
 from harness.probes.wire import RECORD
+
+RECORD_DTYPE = np.dtype([("flow", "<u4"), ("seq", "<u4"), ("send_ns", "<u8"), ("recv_ns", "<u8")])
 
 READY_TIMEOUT = 15.0
 STOP_TIMEOUT = 30.0
@@ -69,13 +73,23 @@ class Live:
     lost: int = 0  # sequence numbers skipped so far (late arrivals are not subtracted)
     clean_since_ns: int = 0
 
-    def add(self, seq: int, recv_ns: int) -> None:
-        self.received += 1
-        if self.max_seq < 0 or seq > self.max_seq + 1:  # the first probe, or a gap before it
-            self.lost += seq - self.max_seq - 1 if self.max_seq >= 0 else 0
-            self.clean_since_ns = recv_ns
-        self.max_seq = max(self.max_seq, seq)
-        self.last_recv_ns = max(self.last_recv_ns, recv_ns)
+    def add(self, seqs: np.ndarray, recv_ns: np.ndarray) -> None:
+        """Probes as they arrived (sequence numbers and receive times, in arrival order)."""
+        if not len(seqs):
+            return
+        seqs = seqs.astype(np.int64)
+        highest = np.maximum.accumulate(np.concatenate(([self.max_seq], seqs)))
+        skipped = seqs - highest[:-1] - 1  # > 0: numbers skipped before this probe
+        if self.max_seq < 0:
+            skipped[0] = 0  # the first probe: no gap before it, but clean from here
+            self.clean_since_ns = int(recv_ns[0])
+        gaps = np.flatnonzero(skipped > 0)
+        if len(gaps):
+            self.lost += int(skipped[gaps].sum())
+            self.clean_since_ns = int(recv_ns[gaps[-1]])
+        self.received += len(seqs)
+        self.max_seq = int(highest[-1])
+        self.last_recv_ns = max(self.last_recv_ns, int(recv_ns.max()))
 
 
 class _Agent:
@@ -172,6 +186,14 @@ class ProbeRun:
     raw_files: list[Path] = field(default_factory=list)
     sender_late_max_ms: float = 0.0
     framed: list[str] = field(default_factory=list)  # directions sent as frames at the end
+    receiver_drops: dict[str, int] = field(default_factory=dict)  # node -> probes its ring lost
+
+    @property
+    def problems(self) -> list[str]:
+        """What makes the measurement itself unsound (not the network's doing)."""
+        return [f"the receiver on {node} could not keep up: its ring dropped {n} probes, "
+                "which count as lost here although the network delivered them"
+                for node, n in self.receiver_drops.items() if n]
 
     def result(self, label: str) -> FlowResult:
         return next(r for r in self.results if r.name == label)
@@ -254,8 +276,10 @@ class ProbeSession:
                 data = fh.read()
             usable = len(data) - len(data) % RECORD.size
             self._tail[path] = self._tail.get(path, 0) + usable
-            for flow_id, seq, _, recv_ns in RECORD.iter_unpack(data[:usable]):
-                self.live[labels[flow_id]].add(seq, recv_ns)
+            records = np.frombuffer(data[:usable], dtype=RECORD_DTYPE)
+            for flow_id in np.unique(records["flow"]):
+                mine = records[records["flow"] == flow_id]
+                self.live[labels[int(flow_id)]].add(mine["seq"], mine["recv_ns"])
         return self.live
 
     def stop(self) -> ProbeRun:
@@ -264,10 +288,13 @@ class ProbeSession:
             sent = self._finish(self._senders)
             stopped = time.time_ns()
             time.sleep(DRAIN_SECONDS)
-            self._finish(self._receivers)
+            received = self._finish(self._receivers)
         finally:
             self.close()
-        return self._analyse(sent, stopped)
+        run = self._analyse(sent, stopped)
+        run.receiver_drops = {node: int(r.get("ring_drops", 0))  # type: ignore[call-overload]
+                              for node, r in received.items()}
+        return run
 
     def close(self) -> None:
         """Kill every agent still running, by the pid this session started."""
@@ -300,8 +327,11 @@ class ProbeSession:
         arrivals: dict[int, list[Arrival]] = defaultdict(list)
         files = sorted(self.workdir.glob("recv-*.bin"))
         for path in files:
-            for flow_id, seq, send_ns, recv_ns in RECORD.iter_unpack(path.read_bytes()):
-                arrivals[flow_id].append((seq, send_ns, recv_ns))
+            data = path.read_bytes()
+            records = np.frombuffer(data[:len(data) - len(data) % RECORD.size], dtype=RECORD_DTYPE)
+            for flow_id in np.unique(records["flow"]):
+                mine = records[records["flow"] == flow_id][["seq", "send_ns", "recv_ns"]]
+                arrivals[int(flow_id)] += mine.tolist()
         results, framed = [], []
         for d in self.directions:
             info = sent[d.src]["flows"][str(d.id)]  # type: ignore[index]

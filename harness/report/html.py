@@ -40,6 +40,8 @@ def headline(r: Results) -> str:
              f'outcome {"as expected" if r["outcome_as_expected"] else "NOT as expected"}.</p>']
     if r.get("aborted"):
         lines.append(f'<p class="failed">Hard abort: {escape(r["aborted"])}</p>')
+    lines += [f'<p class="failed">Measurement not sound: {escape(p)}</p>'
+              for p in r.get("probe_problems", [])]
     return "".join(lines)
 
 
@@ -123,13 +125,23 @@ def provenance(r: Results, scenario_text: str) -> str:
     who += [[escape(p), escape(v)] for p, v in ctx.get("packages", {}).items()]
     devices = [[escape(n), escape(str(f.get("driver", ""))), escape(str(f.get("vendor", ""))),
                 escape(str(f.get("model", ""))), escape(str(f.get("os_version", ""))),
-                escape(str(f.get("hostname", f.get("error", ""))))]
+                escape(str(f.get("hostname", f.get("error", "")))), _ospf(f)]
                for n, f in r.get("devices", {}).items()]
     return ("<h3>Run</h3>" + _table("provenance", ["", ""], who)
-            + "<h3>Devices (NAPALM get_facts)</h3>" + _table(
-                "devices", ["node", "driver", "vendor", "model", "OS version", "hostname"],
-                devices)
+            + "<h3>Devices (NAPALM get_facts; OSPF neighbours from the CLI through TextFSM)</h3>"
+            + _table("devices", ["node", "driver", "vendor", "model", "OS version", "hostname",
+                                 "OSPF neighbours"], devices)
             + "<h3>Scenario as run</h3>" + _pre(scenario_text))
+
+
+def _ospf(facts: dict[str, Any]) -> str:
+    """'3 (3 full): 198.18.0.2 eth1 full, ...' or why they could not be read."""
+    if "ospf_neighbors" not in facts:
+        return escape(str(facts.get("ospf_neighbors_error", "")))
+    ns = facts["ospf_neighbors"]
+    full = sum(n["state"] == "full" for n in ns)
+    return escape(f"{len(ns)} ({full} full): " + ", ".join(
+        f"{n['router_id']} {n['interface']} {n['state']}" for n in ns))
 
 
 STYLE = """<style>

@@ -27,6 +27,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.redact import redact
 from harness.report.html import chart
 from harness.scenario.load import LoadedScenario
 from harness.scenario.results import RunResult
@@ -97,12 +98,17 @@ def _copy_inputs(dest: Path, loaded: LoadedScenario) -> None:
     for j, extra in enumerate(loaded.spec.flows_from):  # numbered: two may share a name
         shutil.copy(base / extra, dest / "flows" / f"{j + 1}-{(base / extra).name}")
     topo = loaded.topology
-    (dest / "topology").mkdir(exist_ok=True)
-    shutil.copy(topo.path, dest / "topology" / topo.path.name)
+    (dest / "topology" / "configs").mkdir(parents=True, exist_ok=True)
+    _copy_redacted(topo.path, dest / "topology" / topo.path.name)
     for router in topo.routers:
         assert router.frr is not None
-        (dest / "topology" / "configs").mkdir(exist_ok=True)
-        shutil.copy(router.frr.config, dest / "topology" / "configs" / f"{router.name}.conf")
+        _copy_redacted(router.frr.config, dest / "topology" / "configs" / f"{router.name}.conf")
+
+
+def _copy_redacted(src: Path, dst: Path) -> None:
+    """Router configurations and topologies may hold secrets (keys, communities): the pack
+    keeps them with every secret value replaced (the scenario files were refused with any)."""
+    dst.write_text(redact(src.read_text())[0])
 
 
 # the replay loads exactly these plugins, whatever else is installed or in PYTEST_ADDOPTS

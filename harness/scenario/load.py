@@ -18,6 +18,7 @@ from harness.faults import FAULTS, Fault, build
 from harness.faults.napalm_change import NapalmChange
 from harness.probes.analysis import SLA
 from harness.probes.flows import APPLICATIONS, DSCP, Flow
+from harness.redact import find_secret
 from harness.scenario.model import SLA as SLASpec
 from harness.scenario.model import FlowSpec, Scenario
 from harness.topology import Topology, load_topology
@@ -95,7 +96,8 @@ SECRET_KEYS = {"password", "secret", "passwd", "token", "api_key", "private_key"
 
 
 def _refuse_secrets(path: Path, doc: Any, where: str) -> None:
-    """A secret never stands in a scenario file (they are copied into evidence packs)."""
+    """A secret never stands in a scenario file (they are copied into evidence packs): neither
+    under a secret's key nor in a string, such as configuration text to commit."""
     items = doc.items() if isinstance(doc, LineDict) else enumerate(doc) \
         if isinstance(doc, LineList) else []
     for key, value in items:
@@ -103,6 +105,10 @@ def _refuse_secrets(path: Path, doc: Any, where: str) -> None:
         if isinstance(key, str) and key.lower() in SECRET_KEYS:
             raise InputError(path, doc.line_of(key), field.lstrip("."), "a secret must not be "
                              "written in the file: reference it (e.g. password_env: VAR)")
+        text = value if isinstance(value, str) and key != "description" else ""
+        if keyword := find_secret(text):
+            raise InputError(path, doc.line_of(key), field.lstrip("."), f"a secret ({keyword} "
+                             "...) must not be written in the file: configure it on the device")
         _refuse_secrets(path, value, field)
 
 

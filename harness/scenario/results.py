@@ -41,6 +41,7 @@ class RunResult:
     flows: list[FlowVerdict] = field(default_factory=list)
     aborted: str | None = None
     state_diff: list[str] = field(default_factory=list)
+    probe_problems: list[str] = field(default_factory=list)  # the measurement is not sound
     timings_s: dict[str, float] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)  # operator, host, versions
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)  # NAPALM get_facts
@@ -53,7 +54,8 @@ class RunResult:
     @property
     def outcome_as_expected(self) -> bool:
         """Pass when expected to pass; a control scenario (expect: fail) must miss its SLA."""
-        return not self.state_diff and (self.sla_met if self.expect == "pass" else not self.sla_met)
+        return not self.state_diff and not self.probe_problems and (
+            self.sla_met if self.expect == "pass" else not self.sla_met)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (results.json), with the verdicts the properties compute."""

@@ -102,10 +102,12 @@ class ScenarioRunner:
                 tail = time.monotonic()
                 self._tail(probes)
                 t["failback_tail"] = time.monotonic() - tail
+                start = time.monotonic()
+                after = pool.submit(snapshot.take, self.lab)  # reconverged: beside the stop
                 run = probes.stop()
+                self.after = after.result()
+        self.result.probe_problems = run.problems
         self.result.ended_ns = run.stopped_ns
-        start = time.monotonic()
-        self.after = snapshot.take(self.lab)
         self.result.state_diff += snapshot.diff(self.before, self.after)
         t["postflight"] = time.monotonic() - start
         self.result.flows = [self._verdict(cf, label, run) for cf in self.s.flows
@@ -175,7 +177,10 @@ class ScenarioRunner:
 
     def _verdict(self, cf: CriticalFlow, label: str, run: ProbeRun) -> FlowVerdict:
         r = run.result(label)
-        failover = phase(r, self.result.started_ns, self.result.restore_ns, self.result.fault_ns)
+        # from the start of the clean baseline window the fault waited for: a loss before it
+        # (probes starting up) is in the results and the timeline, not in the verdict
+        clean_from = self.result.fault_ns - int(self.s.spec.timings.baseline_s * 1e9)
+        failover = phase(r, clean_from, self.result.restore_ns, self.result.fault_ns)
         failback = phase(r, self.result.restore_ns, None, self.result.restore_ns)
         return FlowVerdict(direction=label, flow=cf.flow.name, critical=cf.critical,
                            sla_ms=cf.sla.max_outage_ms,
