@@ -81,9 +81,9 @@ class Measured:
 @dataclass(frozen=True)
 class RtSenderEndpoint(NetnsEndpoint):
     """The harness's namespace endpoint, its sender agent put under SCHED_FIFO (`ip netns
-    exec` execs the agent, so the pid is the agent's single thread)."""
+    exec` execs the agent, so the pid is its main thread, the one that sends)."""
 
-    def spawn(self, role: str) -> subprocess.Popen[str]:
+    def spawn(self, role: str) -> subprocess.Popen[bytes]:
         proc = super().spawn(role)
         if role == "send":
             os.sched_setscheduler(proc.pid, os.SCHED_FIFO, os.sched_param(SENDER_PRIORITY))

@@ -156,6 +156,8 @@ def _realtime() -> bool:
     """Run the sender at the lowest real-time priority, if allowed: on a loaded 2-core machine
     an ordinary sender fell seconds behind its schedule (bench/probe_accuracy.py), and a late
     sender miscounts outages. It sleeps between ticks, so the routers are not starved."""
+    if os.sched_getscheduler(0) == os.SCHED_FIFO:  # already (e.g. bench --rt-sender)
+        return True
     try:
         os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(1))
     except (PermissionError, OSError):
