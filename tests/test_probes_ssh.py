@@ -23,12 +23,15 @@ from harness.probes.ssh_endpoint import SshEndpoint
 
 pytestmark = pytest.mark.lab
 PORT = 2222
+CHATTER = "Welcome to h2 - managed by hospital IT"
 
 
 @pytest.fixture(scope="module")
 def h2_over_ssh(two_path: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SshEndpoint]:
     ns = two_path.ns("h2")
-    with sshd(ns, tmp_path_factory.mktemp("sshd"), [f"127.0.0.1:{PORT}"]) as tmp:
+    tmp = tmp_path_factory.mktemp("sshd")
+    talks = f"ForceCommand echo '{CHATTER}'; eval \"$SSH_ORIGINAL_COMMAND\"\n"  # as a chatty
+    with sshd(ns, tmp, [f"127.0.0.1:{PORT}"], talks):  # login shell would, before the command
         (tmp / "ssh_config").write_text(ssh_config(ns, tmp, PORT))
         yield SshEndpoint(name="h2", destination="h2-mgmt", probe_address="198.19.2.10",
                           config_file=str(tmp / "ssh_config"))
@@ -71,6 +74,10 @@ def gone(lab: Lab, seconds: float = 3.0) -> bool:
 
 def test_remote_host_probes_both_ways_and_leaves_nothing(two_path: Lab, tmp_path: Path,
                                                          h2_over_ssh: SshEndpoint) -> None:
+    assert h2_over_ssh.config_file
+    said = subprocess.run(["ssh", "-F", h2_over_ssh.config_file, "h2-mgmt", "true"],
+                          capture_output=True, text=True, timeout=30).stdout
+    assert CHATTER in said  # what the agent's record stream must survive
     flows = [Flow(name="ehr", src="h1", dst="h2", direction="both"),
              Flow.for_application("pacs", "h2", "h1", "dicom")]
     with session(two_path, h2_over_ssh, tmp_path, flows) as probes:

@@ -95,8 +95,8 @@ def device_facts(lab: Lab, node: str, spec: DeviceSpec | dict[str, Any] | None =
         name = DeviceSpec.model_validate(spec or {}).driver
         try:
             facts["ospf_neighbors"] = [asdict(n) for n in ospf_neighbors(driver, name)]
-        except HarnessError as exc:  # no template for this driver, or text it cannot read
-            facts["ospf_neighbors_error"] = str(exc)
+        except Exception as exc:  # no template, text it cannot read, the driver's own error
+            facts["ospf_neighbors_error"] = str(exc) or type(exc).__name__
         return facts
     finally:
         driver.close()

@@ -3,8 +3,9 @@
 Converged means: an OSPF adjacency on every router-to-router link where both ends run
 OSPF (not passive), no SPF run scheduled (FRR backs SPF off up to its max hold time after
 a burst of events), no router inside its `max-metric router-lsa on-startup` window, every
-BFD session up, every BGP peer Established, and then every
-router's kernel routes unchanged for a settle period. The kernel FIB is the judge because
+BFD session up, every BGP peer Established, and then every router's kernel routes unchanged
+for a settle period, or, once everything is up again, exactly as at the lab's first
+convergence (a state known to be settled). The kernel FIB is the judge because
 FRR 8.4 can show ECMP paths the kernel does not have (see shared notes).
 """
 
@@ -213,7 +214,8 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
             now = time.monotonic()
             # everything up, nothing pending and every FIB exactly as at the first convergence:
             # the lab is back in a state known to be settled, so no settle period is needed
-            settled = bool(baseline and not waiting and _everything_up(views, links, baseline))
+            settled = bool(baseline and not waiting and _everything_up(views, links, baseline)
+                           and views.keys() <= baseline.fibs.keys())
             if waiting:
                 stable_since = None
             elif fibs != last_fibs or stable_since is None:

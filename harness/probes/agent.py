@@ -35,7 +35,7 @@ import time
 from typing import Any
 
 from harness.probes.egress import Egress, Key, Watcher, prime
-from harness.probes.wire import HEADER, MAGIC, RECORD, SEQ_TIME
+from harness.probes.wire import HEADER, MAGIC, RECORD, SEQ_TIME, STREAM_START
 
 LIBC = ctypes.CDLL(None, use_errno=True)
 PR_SET_PDEATHSIG = 1
@@ -50,7 +50,7 @@ FLUSH_S = 0.1  # records reach the controller at least this often
 # The receive ring holds RING_S of probes however long the receiver is kept off the CPU:
 # the kernel hands a block over when full or after BLOCK_MS, so the ring has RING_S / BLOCK_MS
 # blocks, each big enough for BLOCK_MS at the expected rate (FRAME_BYTES per probe).
-RING_S, BLOCK_MS, FRAME_BYTES = 1.0, 20, 256
+RING_S, BLOCK_MS, FRAME_BYTES = 1.0, 20, 352  # slot: header, 256 bytes captured, aligned
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
 ETH_LEN = 14
@@ -147,8 +147,9 @@ class _Stop:
 
     @classmethod
     def handler(cls, *_: Any) -> None:
+        """Signal-safe: a flag and a byte (an Event's lock could be held by the interrupted
+        code)."""
         cls.flag = True
-        cls.go.set()
         os.write(cls.wake_w, b"x")
 
 
@@ -219,11 +220,10 @@ def _send(spec: dict[str, Any]) -> dict[str, Any]:
     prime(f.key for f in flows)
     watcher = Watcher(f.key for f in flows)
     version = -1
+    watcher.start()  # before _realtime(): it, and the `ip` it runs, must not be real-time
     spin_ns = SPIN_NS if not _realtime() else 0  # a real-time sender wakes on time anyway
-    watcher.start()  # after _realtime(): the watcher must not preempt the sender
     late_max = 0
-    _ready()
-    _Stop.go.wait()
+    _await_go()
     start = time.time_ns()
     end = start + int(float(spec["max_seconds"]) * 1e9)
     cohorts = [_Cohort([f for f in flows if f.period == period], start)
@@ -253,7 +253,7 @@ def _send(spec: dict[str, Any]) -> dict[str, Any]:
     return {"flows": {f.id: {"sent": cohort[f.id].seq, "first_ns": cohort[f.id].first_ns,
                              "enobufs": f.enobufs, "frames": f.frames}
                       for f in flows},
-            "late_max_ns": late_max}
+            "late_max_ns": late_max, "watcher_error": watcher.error}
 
 
 def _sendmmsg(fd: int, batch: Any, owner: list[_Flow]) -> None:
@@ -318,18 +318,39 @@ def _ring_socket(block_size: int, blocks: int,
     return sock, ring
 
 
-def _receive(spec: dict[str, Any]) -> dict[str, Any]:
-    tov, blocks = BLOCK_MS, math.ceil(RING_S * 1000 / BLOCK_MS)
-    need = float(spec["rate"]) * BLOCK_MS / 1000 * FRAME_BYTES
+def _ring_for(rate: float) -> tuple[socket.socket, mmap.mmap, int, int]:
+    """The ring for `rate` probes per second (see RING_S): socket, ring, block size, blocks."""
+    blocks = math.ceil(RING_S * 1000 / BLOCK_MS)
+    need = rate * BLOCK_MS / 1000 * FRAME_BYTES
     block = min(4 << 20, max(64 << 10, 1 << math.ceil(math.log2(max(need, 1)))))
-    sock, ring = _ring_socket(block, blocks, tov)
+    sock, ring = _ring_socket(block, blocks, BLOCK_MS)
+    return sock, ring, block, blocks
+
+
+def _sinks(ports: list[int]) -> list[socket.socket]:
+    """A socket bound on each probed UDP port, so the kernel does not answer every probe with
+    ICMP port-unreachable; none where a real service listens already (it answers instead)."""
     sinks = []
-    for port in spec.get("udp_ports", []):  # no ICMP port-unreachable for every probe
+    for port in ports:
         sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         sink.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sink.bind(("0.0.0.0", int(port)))
+        try:
+            sink.bind(("0.0.0.0", int(port)))
+        except OSError as err:
+            sink.close()
+            if err.errno != errno.EADDRINUSE:
+                raise
+            continue
         sinks.append(sink)
+    return sinks
+
+
+def _receive(spec: dict[str, Any]) -> dict[str, Any]:
+    sock, ring, block, blocks = _ring_for(float(spec["rate"]))
+    tov = BLOCK_MS
+    sinks = _sinks(spec.get("udp_ports", []))
     out = sys.stdout.buffer
+    out.write(STREAM_START)  # whatever a login shell printed before it is not a record
     records = bytearray()
     counts: dict[int, int] = {}
     deadline = time.monotonic() + float(spec["max_seconds"])
@@ -376,7 +397,16 @@ def _receive(spec: dict[str, Any]) -> dict[str, Any]:
     out.write(records)
     out.flush()
     packets, drops, _ = struct.unpack("III", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 12))
+    for sink in sinks:
+        sink.close()
     return {"received": counts, "ring_drops": drops}
+
+
+def _await_go() -> None:
+    """Say "ready", then wait for "go" (or a stop)."""
+    _ready()
+    while not _Stop.go.wait(0.1) and not _Stop.flag:
+        pass
 
 
 def _ready() -> None:

@@ -102,20 +102,26 @@ class Watcher(threading.Thread):
         self.sock.bind((0, RTMGRP))
         self.result = resolve(self.keys)
         self.version = 0
+        self.error = ""
 
     def run(self) -> None:
-        while True:
-            self._change(None)
-            while self._change(SETTLE_S):
-                pass
-            self.result = resolve(self.keys)
+        try:
+            while True:
+                self._change(None)
+                while self._change(SETTLE_S):
+                    pass
+                self.result = resolve(self.keys)
+                self.version += 1
+        except Exception as exc:  # noqa: BLE001 - whatever it is, the probes must go on
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.result = {}  # routing no longer followed here: every flow through IP
             self.version += 1
 
     def _change(self, timeout: float | None) -> bool:
         self.sock.settimeout(timeout)
         try:
             self.sock.recv(1 << 16)
-        except TimeoutError:
+        except (TimeoutError, socket.timeout):  # noqa: UP041 - two classes before Python 3.10 (remote hosts)
             return False
         except OSError as err:  # ENOBUFS: notifications were lost, so look again anyway
             if err.errno != errno.ENOBUFS:

@@ -54,7 +54,8 @@ def agent_command(python: str, role: str) -> list[str]:
 def spawn_agent(argv: list[str]) -> subprocess.Popen[bytes]:
     """Start `argv` (which ends in `agent_command`) with the bundle already on its stdin."""
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+                            stderr=subprocess.PIPE,
+                            start_new_session=True)  # Ctrl-C is the harness's to handle
     assert proc.stdin is not None
     proc.stdin.write(agent_bundle())
     return proc

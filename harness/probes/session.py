@@ -34,7 +34,7 @@ from harness.probes import packets
 from harness.probes.analysis import Arrival, FlowResult, analyse
 from harness.probes.endpoints import ProbeEndpoint
 from harness.probes.flows import Flow
-from harness.probes.wire import RECORD
+from harness.probes.wire import RECORD, STREAM_START
 
 RECORD_DTYPE = np.dtype([("flow", "<u4"), ("seq", "<u4"), ("send_ns", "<u8"), ("recv_ns", "<u8")])
 
@@ -101,9 +101,13 @@ class _Agent:
         self.node, self.proc = node, proc
         self.stderr: list[str] = []  # its stderr lines so far
         self._partial = b""
+        self.copy_error = ""
         assert proc.stdin is not None
-        proc.stdin.write(json.dumps(spec).encode() + b"\n")
-        proc.stdin.flush()
+        try:
+            proc.stdin.write(json.dumps(spec).encode() + b"\n")
+            proc.stdin.flush()
+        except BrokenPipeError:  # it is gone already: await_ready says why
+            pass
         self.copier: threading.Thread | None = None
         if records is not None:
             assert proc.stdout is not None
@@ -111,12 +115,28 @@ class _Agent:
                                            daemon=True)
             self.copier.start()
 
-    @staticmethod
-    def _copy(stream: IO[bytes], path: Path) -> None:
-        with path.open("wb") as out:
+    def _copy(self, stream: IO[bytes], path: Path) -> None:
+        """Records from the stream start into `path`; on a write error, keep draining (the
+        receiver must not block) and say so."""
+        head: bytes | None = b""
+        out = path.open("wb")
+        try:
             while chunk := stream.read1(1 << 16):  # type: ignore[attr-defined]
-                out.write(chunk)
-                out.flush()
+                if out.closed:
+                    continue
+                if head is not None:  # before the stream start: a login shell's chatter
+                    head += chunk
+                    if (at := head.find(STREAM_START)) < 0:
+                        continue
+                    chunk, head = head[at + len(STREAM_START):], None
+                try:
+                    out.write(chunk)
+                    out.flush()
+                except OSError as exc:
+                    self.copy_error = f"records from {self.node} not saved: {exc}"
+                    out.close()
+        finally:
+            out.close()
 
     def _read_stderr(self, deadline: float) -> bool:
         """Read what stderr has (complete lines into `stderr`); False at EOF or the deadline."""
@@ -160,10 +180,8 @@ class _Agent:
         self.proc.wait()
         if self.copier is not None:
             self.copier.join()
-        try:
-            summary = json.loads(self.stderr[-1]) if self.stderr else None
-        except ValueError:
-            summary = None
+        summary = next((d for line in reversed(self.stderr) if line.startswith("{")
+                        for d in [_json(line)] if isinstance(d, dict)), None)
         if self.proc.returncode != 0 or not isinstance(summary, dict):
             raise ProbeError(f"probe agent on {self.node} failed (exit {self.proc.returncode}):"
                              f" {self.stderr[-1] if self.stderr else 'no output'}")
@@ -173,6 +191,13 @@ class _Agent:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def _json(line: str) -> object:
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -187,13 +212,14 @@ class ProbeRun:
     sender_late_max_ms: float = 0.0
     framed: list[str] = field(default_factory=list)  # directions sent as frames at the end
     receiver_drops: dict[str, int] = field(default_factory=dict)  # node -> probes its ring lost
+    record_errors: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
         """What makes the measurement itself unsound (not the network's doing)."""
         return [f"the receiver on {node} could not keep up: its ring dropped {n} probes, "
                 "which count as lost here although the network delivered them"
-                for node, n in self.receiver_drops.items() if n]
+                for node, n in self.receiver_drops.items() if n] + self.record_errors
 
     def result(self, label: str) -> FlowResult:
         return next(r for r in self.results if r.name == label)
@@ -294,6 +320,7 @@ class ProbeSession:
         run = self._analyse(sent, stopped)
         run.receiver_drops = {node: int(r.get("ring_drops", 0))  # type: ignore[call-overload]
                               for node, r in received.items()}
+        run.record_errors = [a.copy_error for a in self._receivers.values() if a.copy_error]
         return run
 
     def close(self) -> None:

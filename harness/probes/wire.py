@@ -2,7 +2,8 @@
 
     magic "FOPB" | flow id u32 | sequence u32 | send time u64 (ns, CLOCK_REALTIME)
 
-Receivers write one record per packet: flow id, sequence, send time, kernel receive time.
+Receivers write one record per packet: flow id, sequence, send time, kernel receive time,
+after STREAM_START (a login shell on a remote host may print something first).
 """
 
 from __future__ import annotations
@@ -13,4 +14,5 @@ MAGIC = 0x464F5042  # "FOPB"
 HEADER = struct.Struct(">IIIQ")
 SEQ_TIME = struct.Struct(">IQ")  # patched into the template at header offset + 8
 RECORD = struct.Struct("<IIQQ")
+STREAM_START = b"\x00FOPB-records-v1\x00"
 SEQ_MODULO = 1 << 32

@@ -97,7 +97,8 @@ SECRET_KEYS = {"password", "secret", "passwd", "token", "api_key", "private_key"
 
 def _refuse_secrets(path: Path, doc: Any, where: str) -> None:
     """A secret never stands in a scenario file (they are copied into evidence packs): neither
-    under a secret's key nor in a string, such as configuration text to commit."""
+    under a secret's key nor in a fault's configuration text to commit (names and prose
+    elsewhere may say "password")."""
     items = doc.items() if isinstance(doc, LineDict) else enumerate(doc) \
         if isinstance(doc, LineList) else []
     for key, value in items:
@@ -105,7 +106,7 @@ def _refuse_secrets(path: Path, doc: Any, where: str) -> None:
         if isinstance(key, str) and key.lower() in SECRET_KEYS:
             raise InputError(path, doc.line_of(key), field.lstrip("."), "a secret must not be "
                              "written in the file: reference it (e.g. password_env: VAR)")
-        text = value if isinstance(value, str) and key != "description" else ""
+        text = value if isinstance(value, str) and field.startswith(".faults") else ""
         if keyword := find_secret(text):
             raise InputError(path, doc.line_of(key), field.lstrip("."), f"a secret ({keyword} "
                              "...) must not be written in the file: configure it on the device")

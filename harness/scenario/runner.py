@@ -82,7 +82,7 @@ class ScenarioRunner:
             with Guard(self.lab) as guard:
                 probes.start()
                 self.result.started_ns = time.time_ns()
-                self._baseline(probes, timings.baseline_s)
+                self._baseline(probes, timings.baseline_s, also=facts.done)
                 t["baseline"] = (time.time_ns() - self.result.started_ns) / 1e9
                 self.result.devices = facts.result()
                 self.progress(f"injecting: {'; '.join(f.describe() for f in self.s.faults)}")
@@ -100,7 +100,7 @@ class ScenarioRunner:
                 except LabError as exc:  # reported with the results, never hidden
                     self.result.state_diff.append(f"not restored: {exc}")
                 tail = time.monotonic()
-                self._tail(probes)
+                self._tail(probes, time.time_ns())
                 t["failback_tail"] = time.monotonic() - tail
                 start = time.monotonic()
                 after = pool.submit(snapshot.take, self.lab)  # reconverged: beside the stop
@@ -114,19 +114,24 @@ class ScenarioRunner:
                              for label, _, _ in cf.flow.directions()]
         return self.result
 
-    def _tail(self, probes: ProbeSession) -> None:
-        """After reconvergence, watch until every direction has been clean for TAIL_CLEAN_S
-        (a failback outage after convergence is still seen); FAILBACK_TAIL_S at most."""
+    def _tail(self, probes: ProbeSession, converged_ns: int) -> None:
+        """After reconvergence, watch until every direction has delivered cleanly for
+        TAIL_CLEAN_S of probes received after it (a failback outage right at convergence is
+        still seen to end); FAILBACK_TAIL_S at most."""
         end = time.monotonic() + FAILBACK_TAIL_S
+        clean_ns = int(TAIL_CLEAN_S * 1e9)
         while time.monotonic() < end:
             time.sleep(TICK_S)
-            now = time.time_ns()
-            if not any(_dirty(live, now, TAIL_CLEAN_S) for live in probes.poll().values()):
+            if all(live.last_recv_ns >= converged_ns + clean_ns
+                   and live.last_recv_ns - live.clean_since_ns >= clean_ns
+                   for live in probes.poll().values()):
                 return
 
-    def _baseline(self, probes: ProbeSession, seconds: float) -> None:
+    def _baseline(self, probes: ProbeSession, seconds: float,
+                  also: Callable[[], bool] = lambda: True) -> None:
         """Wait until every direction has been clean (no probe missing, none overdue) for
-        `seconds`; refuse when that does not happen within BASELINE_GRACE_S more."""
+        `seconds`, and `also` holds (the fault follows at once, so the clean window ends at
+        the fault); refuse when that does not happen within BASELINE_GRACE_S more."""
         self.progress(f"baseline: {len(probes.directions)} flow directions, "
                       f"{seconds:.0f} s of clean traffic needed")
         deadline = time.monotonic() + seconds + BASELINE_GRACE_S
@@ -137,7 +142,7 @@ class ScenarioRunner:
             problems = {label: _dirty(live, now, seconds)
                         for label, live in probes.poll().items()}
             problems = {label: why for label, why in problems.items() if why}
-            if not problems:
+            if not problems and also():
                 return
             why = "; ".join(f"{k}: {v}" for k, v in problems.items())
             if time.monotonic() > deadline:
