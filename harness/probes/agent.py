@@ -34,7 +34,7 @@ import threading
 import time
 from typing import Any
 
-from harness.probes.egress import Egress, Key, Watcher, prime
+from harness.probes.egress import Egress, Key, Watcher
 from harness.probes.wire import HEADER, MAGIC, RECORD, SEQ_TIME, STREAM_START
 
 LIBC = ctypes.CDLL(None, use_errno=True)
@@ -217,7 +217,6 @@ def _batches(flows: list[_Flow], ip: bool) -> Batches:
 def _send(spec: dict[str, Any]) -> dict[str, Any]:
     sockets = _Sockets()
     flows = [_Flow(f, sockets) for f in spec["flows"]]
-    prime(f.key for f in flows)
     watcher = Watcher(f.key for f in flows)
     version = -1
     watcher.start()  # before _realtime(): it, and the `ip` it runs, must not be real-time

@@ -75,11 +75,12 @@ def _ethernet(link: dict[str, Any]) -> bool:
     return link.get("link_type") == "ether" and "UP" in link.get("flags", [])
 
 
-def prime(keys: Iterable[Key], timeout_s: float = 1.0) -> None:
+def prime(keys: Iterable[Key], timeout_s: float = 1.0) -> dict[Key, Egress | None]:
     """Have the kernel resolve every Ethernet next hop not known yet (NTF_USE: the ARP request
     a first packet would cause), and wait for them. Otherwise a flow's first probes wait in
     the kernel's queue of unresolved packets (101 at most, the rest dropped) for as long as
-    the answer takes, and a loaded machine can take a long time."""
+    the answer takes, and a loaded machine can take a long time. Returns `resolve(keys)`."""
+    keys = set(keys)
     deadline = time.monotonic() + timeout_s
     unknown = set()
     for key, (link, hop, neighbour) in _hops(keys).items():
@@ -89,6 +90,7 @@ def prime(keys: Iterable[Key], timeout_s: float = 1.0) -> None:
                            capture_output=True, check=False)
     while unknown and None in resolve(unknown).values() and time.monotonic() < deadline:
         time.sleep(0.01)
+    return resolve(keys)
 
 
 class Watcher(threading.Thread):
@@ -96,11 +98,12 @@ class Watcher(threading.Thread):
     (newest first) whenever `version` has moved, between two of its sends."""
 
     def __init__(self, keys: Iterable[Key]) -> None:
+        """Listens first, then primes and resolves the keys: no change falls in between."""
         super().__init__(name="egress-watcher", daemon=True)
         self.keys = set(keys)
         self.sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
         self.sock.bind((0, RTMGRP))
-        self.result = resolve(self.keys)
+        self.result = prime(self.keys)
         self.version = 0
         self.error = ""
 

@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -170,7 +170,7 @@ class _Agent:
             self.proc.stdin.close()
 
     def summary(self) -> dict[str, object]:
-        """Wait for it to finish; its JSON summary (the last stderr line)."""
+        """Wait for it to finish; its JSON summary (the last JSON line on stderr)."""
         self.stop()
         deadline = time.monotonic() + STOP_TIMEOUT
         while self._read_stderr(deadline):  # until it closes stderr: it has exited
@@ -191,6 +191,13 @@ class _Agent:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+
+
+def _by_flow(data: bytes) -> Iterator[tuple[int, np.ndarray]]:
+    """Whole records (`wire.RECORD`) grouped by flow id, each group in arrival order."""
+    records = np.frombuffer(data, dtype=RECORD_DTYPE)
+    for flow_id in np.unique(records["flow"]):
+        yield int(flow_id), records[records["flow"] == flow_id]
 
 
 def _json(line: str) -> object:
@@ -302,10 +309,8 @@ class ProbeSession:
                 data = fh.read()
             usable = len(data) - len(data) % RECORD.size
             self._tail[path] = self._tail.get(path, 0) + usable
-            records = np.frombuffer(data[:usable], dtype=RECORD_DTYPE)
-            for flow_id in np.unique(records["flow"]):
-                mine = records[records["flow"] == flow_id]
-                self.live[labels[int(flow_id)]].add(mine["seq"], mine["recv_ns"])
+            for flow_id, mine in _by_flow(data[:usable]):
+                self.live[labels[flow_id]].add(mine["seq"], mine["recv_ns"])
         return self.live
 
     def stop(self) -> ProbeRun:
@@ -317,11 +322,7 @@ class ProbeSession:
             received = self._finish(self._receivers)
         finally:
             self.close()
-        run = self._analyse(sent, stopped)
-        run.receiver_drops = {node: int(r.get("ring_drops", 0))  # type: ignore[call-overload]
-                              for node, r in received.items()}
-        run.record_errors = [a.copy_error for a in self._receivers.values() if a.copy_error]
-        return run
+        return self._analyse(sent, received, stopped)
 
     def close(self) -> None:
         """Kill every agent still running, by the pid this session started."""
@@ -350,15 +351,14 @@ class ProbeSession:
             agent.stop()
         return {node: agent.summary() for node, agent in agents.items()}
 
-    def _analyse(self, sent: dict[str, dict[str, object]], stopped_ns: int) -> ProbeRun:
+    def _analyse(self, sent: dict[str, dict[str, object]],
+                 received: dict[str, dict[str, object]], stopped_ns: int) -> ProbeRun:
         arrivals: dict[int, list[Arrival]] = defaultdict(list)
         files = sorted(self.workdir.glob("recv-*.bin"))
         for path in files:
             data = path.read_bytes()
-            records = np.frombuffer(data[:len(data) - len(data) % RECORD.size], dtype=RECORD_DTYPE)
-            for flow_id in np.unique(records["flow"]):
-                mine = records[records["flow"] == flow_id][["seq", "send_ns", "recv_ns"]]
-                arrivals[int(flow_id)] += mine.tolist()
+            for flow_id, mine in _by_flow(data[:len(data) - len(data) % RECORD.size]):
+                arrivals[flow_id] += mine[["seq", "send_ns", "recv_ns"]].tolist()
         results, framed = [], []
         for d in self.directions:
             info = sent[d.src]["flows"][str(d.id)]  # type: ignore[index]
@@ -369,4 +369,8 @@ class ProbeSession:
         late = max(float(s.get("late_max_ns", 0)) for s in sent.values()) / 1e6  # type: ignore[arg-type]
         return ProbeRun(results=results, events=list(self.events), started_ns=self._started_ns,
                         stopped_ns=stopped_ns, raw_files=files, sender_late_max_ms=late,
-                        framed=framed)
+                        framed=framed,
+                        receiver_drops={node: int(r.get("ring_drops", 0))  # type: ignore[call-overload]
+                                        for node, r in received.items()},
+                        record_errors=[a.copy_error for a in self._receivers.values()
+                                       if a.copy_error])

@@ -27,7 +27,7 @@ Tick = Callable[[str, float, dict[str, tuple[int, float]]], None]
 TICK_S = 0.1
 LIVE_LAG_MS = 150  # receivers flush every 100 ms
 FAILBACK_TAIL_S = 1.0  # after reconvergence, watch this long at most...
-TAIL_CLEAN_S = 0.3  # ...or until every direction has been clean this long
+TAIL_CLEAN_S = 0.3  # ...or until every direction has delivered this long cleanly after it
 BASELINE_GRACE_S = 10.0  # startup transients (first ARP, agents settling) may use this much
 
 
