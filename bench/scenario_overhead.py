@@ -29,6 +29,7 @@ from harness.errors import HarnessError
 from harness.faults.journal import ENV as JOURNAL_ENV
 from harness.lab import Lab
 from harness.lab.teardown import teardown
+from harness.network import LabNetwork
 from harness.scenario.load import load_scenario
 from harness.scenario.runner import ScenarioRunner
 from harness.topology import load_topology
@@ -88,7 +89,7 @@ def one_run(lab: Lab, path: Path, workdir: Path, waits: CallTimer) -> dict[str, 
     windows = tm.baseline_s + tm.hold_s + tm.failback_s
     calls = len(waits.seconds)
     start = time.monotonic()
-    result = ScenarioRunner(loaded, lab, workdir, progress=progress).run()
+    result = ScenarioRunner(loaded, LabNetwork(lab), workdir, progress=progress).run()
     total = time.monotonic() - start
     if result.aborted or result.state_diff or not result.sla_met:
         print(f"  note: aborted={result.aborted} sla_met={result.sla_met} "

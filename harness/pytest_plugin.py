@@ -55,6 +55,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--signing-key", type=Path, default=None,
                     help="Ed25519 private key (PEM) signing each pack's MANIFEST "
                          "(default: $FAILOVER_SIGNING_KEY; unsigned without either)")
+    group.addoption("--failover-commit", action="store_true",
+                    help="let scenarios on real devices (with probes: hosts) change them")
     group.addoption("--failover-replay", action="store_true",
                     help="collect results.json files of evidence packs; run nothing")
 
@@ -165,19 +167,26 @@ class ScenarioFile(pytest.File):
             render_report,
             write_pack,
         )
-        from harness.scenario.load import load_scenario, refuse_real_devices
+        from harness.scenario.load import load_scenario, require_commit
+        from harness.scenario.network import network_for
         from harness.scenario.runner import ScenarioRunner
         loaded = load_scenario(self.path)
-        refuse_real_devices(loaded)
-        labs = self.config.stash[LABS]
-        lab = labs.get(loaded.topology.path) or Lab(loaded.topology)
-        if not lab.is_up():
-            lab.up()
-            labs[loaded.topology.path] = lab
+        require_commit(loaded, self.config.getoption("failover_commit"))
+        lab = None
+        if not loaded.on_devices:
+            labs = self.config.stash[LABS]
+            lab = labs.get(loaded.topology.path) or Lab(loaded.topology)
+            if not lab.is_up():
+                lab.up()
+                labs[loaded.topology.path] = lab
         pack = new_pack(self.config.getoption("failover_reports"), loaded.spec.name)
-        runner = ScenarioRunner(loaded, lab, pack, progress=self._progress)
-        with discard_unfinished(pack):
-            result = runner.run()
+        network = network_for(loaded, lab)
+        runner = ScenarioRunner(loaded, network, pack, progress=self._progress)
+        try:
+            with discard_unfinished(pack):
+                result = runner.run()
+        finally:
+            network.close()
         data = write_pack(pack, loaded, result, runner.before, runner.after)
         render_report(pack)
         write_manifest(pack, self.config.stash[KEY])

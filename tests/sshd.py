@@ -20,6 +20,7 @@ RELAY = """
 import os, socket, sys, threading
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
 s.settimeout(None)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as ssh itself: no Nagle stalls
 def up():
     while (d := os.read(0, 65536)):
         s.sendall(d)

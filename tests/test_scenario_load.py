@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -106,29 +107,73 @@ def test_a_napalm_fault_gets_its_nodes_inventory_entry(tmp_path: Path) -> None:
         "driver": "frr", "username": "admin", "password_env": "CORE_PW"}
 
 
-def _real_core1(tmp_path: Path, driver: str = "eos") -> Path:
+HOSTS = ("ed", "ward", "ehr", "ad", "pacs", "voip", "pbx")  # the reference flows' ends
+PROBES = "probes:\n" + "".join(f"  {h}: {{ssh: root@{h}.mgmt.example, address: 198.18.9.{i}}}\n"
+                               for i, h in enumerate(HOSTS, 1))
+
+
+def _real_core1(tmp_path: Path, driver: str = "eos", probes: str = PROBES) -> Path:
     text = (ROOT / "scenarios/core1-uplink-shutdown.yml").read_text()
     device = f"{{driver: {driver}, host: core1.mgmt.example, password_env: CORE_PW}}"
     text = text.replace("{driver: frr, host: localhost}", device)
     text = text.replace("../topologies", str(ROOT / "topologies")).replace(
         "flows/hospital", str(ROOT / "scenarios/flows/hospital"))
     path = tmp_path / "real.yml"
-    path.write_text(text.replace("interfaces: [eth2]", "interfaces: [Ethernet2]"))
+    path.write_text(text.replace("interfaces: [eth2]", "interfaces: [Ethernet2]") + probes)
     return path
 
 
-def test_a_real_device_is_refused_and_nothing_is_touched(tmp_path: Path) -> None:
-    """The probes run in the built-in lab: changing a real core would measure nothing."""
+def test_a_real_device_without_probe_hosts_is_refused(tmp_path: Path) -> None:
+    """Changing a real core while the probes run in the built-in lab would measure nothing."""
+    path = _real_core1(tmp_path, probes="")
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    line = path.read_text().splitlines().index(next(  # the fault's own line
+        ln for ln in path.read_text().splitlines() if "kind: interface-shutdown" in ln)) + 1
+    assert str(err.value).startswith(f"{path}:{line}: faults[0]: core1's device (eos at core1.")
+    assert "`probes:`" in str(err.value)
+
+
+def test_a_run_on_real_devices_needs_commit_and_touches_nothing_without(tmp_path: Path) -> None:
     path = _real_core1(tmp_path)
+    loaded = load_scenario(path)
+    assert loaded.on_devices and loaded.real_devices() == ["core1 (eos at core1.mgmt.example)"]
     env = {**os.environ, "FAILOVER_JOURNAL_DIR": str(tmp_path / "journal")}
     run = subprocess.run([sys.executable, "-m", "harness", "run", str(path)], env=env,
                          capture_output=True, text=True)
     assert run.returncode == 2 and "would change real devices: core1 (eos at " \
-        "core1.mgmt.example)" in run.stderr and "not supported yet" in run.stderr
+        "core1.mgmt.example); give --commit" in run.stderr, run.stderr
     assert not (tmp_path / "journal").exists()  # refused before anything was journaled
     plan = subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--dry-run"],
                           env=env, capture_output=True, text=True)
     assert plan.returncode == 0 and "interface Ethernet2\n       shutdown" in plan.stdout
+    assert "(real devices)" in plan.stdout and "probes of ed: over ssh to root@ed.mgmt" \
+        in plan.stdout
+
+
+@pytest.mark.parametrize(("change", "where", "message"), [
+    (lambda t: t.replace("  pbx: {ssh: root@pbx.mgmt.example, address: 198.18.9.7}\n", ""),
+     "probes", "no probe host for pbx (an end of flow voip-media)"),
+    (lambda t: t.replace("  ed: {ssh:", "  nosuch: {ssh: a, address: 198.18.9.99}\n  ed: {ssh:"),
+     "probes.nosuch", "unknown node 'nosuch'"),
+    (lambda t: t.replace("address: 198.18.9.1}", "address: ed.example}"),
+     "probes.ed.address", "valid IPv4 address"),
+    (lambda t: t.replace("interface-shutdown, node: core1, interfaces: [Ethernet2], "
+                         "revert_in: 600", "node-power-loss, node: core1"),
+     "faults[0]", "node-power-loss acts on the built-in lab's kernel"),
+    (lambda t: t.replace("node: core1, interfaces", "node: core2, interfaces"),
+     "faults[0]", "core2 has no entry in `devices:`"),
+    (lambda t: t.replace("devices:\n", "devices:\n  core2: {driver: frr}\n"),
+     "devices.core2", "the built-in lab's FRR (driver frr on localhost) cannot be part"),
+])
+def test_a_run_on_real_devices_is_checked_whole(tmp_path: Path, change: Any, where: str,
+                                                message: str) -> None:
+    path = _real_core1(tmp_path)
+    path.write_text(change(path.read_text()))
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert f": {where}: " in str(err.value) and message in str(err.value), str(err.value)
+    assert str(err.value).startswith(f"{path}:")
 
 
 def test_interface_shutdown_knows_its_drivers_syntax_and_its_links(tmp_path: Path) -> None:

@@ -15,9 +15,11 @@ from conftest import hospital_lab, scenario_for
 
 from harness.faults import pending
 from harness.lab import Lab
+from harness.network import LabNetwork
 from harness.scenario import snapshot
 from harness.scenario.gate import GateRefused
 from harness.scenario.load import load_scenario
+from harness.scenario.network import network_for
 from harness.scenario.results import RunResult
 from harness.scenario.runner import BaselineNotClean, ScenarioRunner
 
@@ -37,7 +39,9 @@ def hospital(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 
 def run(lab: Lab, path: Path, tmp: Path) -> RunResult:
-    return ScenarioRunner(load_scenario(path), lab, tmp / "run", progress=lambda _: None).run()
+    loaded = load_scenario(path)
+    return ScenarioRunner(loaded, network_for(loaded, lab), tmp / "run",
+                          progress=lambda _: None).run()
 
 
 def test_core1_power_loss_passes(hospital: Lab, tmp_path: Path) -> None:
@@ -80,7 +84,8 @@ def test_planned_drain_through_napalm_loses_nothing(hospital: Lab, tmp_path: Pat
         if phase == "hold" and left < 2.0 and not during:
             during.append(care_paths(hospital))
     result = ScenarioRunner(load_scenario(scenario_for(hospital, "core1-drain", tmp_path)),
-                            hospital, tmp_path / "run", progress=lambda _: None, tick=tick).run()
+                            LabNetwork(hospital), tmp_path / "run", progress=lambda _: None,
+                            tick=tick).run()
     assert during == [["198.18.1.6"]], "the drain did not move traffic off core1"
     assert result.sla_met, ([(v.direction, v.failover.lost, v.failover.first_loss_ms,
                               v.failback.lost) for v in result.flows],
@@ -118,7 +123,7 @@ def test_both_cores_down_fails_its_sla(hospital: Lab, tmp_path: Path) -> None:
 
 def test_preflight_refuses_when_core2_is_already_down(hospital: Lab, tmp_path: Path,
                                                       journal: Path) -> None:
-    before = snapshot.take(hospital)
+    before = LabNetwork(hospital).snapshot()
     hospital.node_down("core2")
     try:
         hospital.wait_converged(timeout=30)
@@ -128,7 +133,7 @@ def test_preflight_refuses_when_core2_is_already_down(hospital: Lab, tmp_path: P
     finally:
         hospital.node_up("core2")
     hospital.wait_converged(timeout=60)
-    assert snapshot.diff(before, snapshot.take(hospital)) == []
+    assert snapshot.diff(before, LabNetwork(hospital).snapshot()) == []
 
 
 def test_baseline_refused_when_a_flow_already_fails(hospital: Lab, tmp_path: Path,
@@ -149,7 +154,7 @@ def test_baseline_refused_when_a_flow_already_fails(hospital: Lab, tmp_path: Pat
 
 def test_kill9_during_hold_then_recover_leaves_nothing(hospital: Lab, tmp_path: Path,
                                                        journal: Path) -> None:
-    before = snapshot.take(hospital)
+    before = LabNetwork(hospital).snapshot()
     path = scenario_for(hospital, "core1-silent-blackhole", tmp_path,
                         timings={"hold_s": 60, "baseline_s": 1})
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(path)], cwd=tmp_path,
@@ -177,17 +182,17 @@ def test_kill9_during_hold_then_recover_leaves_nothing(hospital: Lab, tmp_path: 
     assert "pfifo" not in subprocess.run(["tc", "-n", hospital.ns("core1"), "qdisc"],
                                          capture_output=True, text=True).stdout
     hospital.wait_converged(timeout=60)
-    assert snapshot.diff(before, snapshot.take(hospital)) == []
+    assert snapshot.diff(before, LabNetwork(hospital).snapshot()) == []
     assert pending(journal) == []
 
 
 def test_broken_scenario_changes_nothing(hospital: Lab, tmp_path: Path) -> None:
     path = scenario_for(hospital, "core1-power-loss", tmp_path)
     path.write_text(path.read_text().replace("node: core1", "node: core7"))
-    before = snapshot.take(hospital)
+    before = LabNetwork(hospital).snapshot()
     proc = subprocess.run([sys.executable, "-m", "harness", "run", str(path)], cwd=tmp_path,
                           capture_output=True, text=True)
     assert proc.returncode == 2
     assert f"{path}:" in proc.stderr and "unknown node 'core7'" in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
-    assert snapshot.diff(before, snapshot.take(hospital)) == []
+    assert snapshot.diff(before, LabNetwork(hospital).snapshot()) == []

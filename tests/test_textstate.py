@@ -133,7 +133,7 @@ def from_json(lab: Lab, node: str) -> list[OspfNeighbor]:
 
 def from_text(lab: Lab, node: str) -> list[OspfNeighbor]:
     """The adjacencies through the real NAPALM frr driver, opened as the harness opens it."""
-    device = connect(lab, node)
+    device = connect(node, lab=lab)
     try:
         return by_link(ospf_neighbors(device, "frr"))
     finally:

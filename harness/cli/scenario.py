@@ -23,7 +23,8 @@ from harness.report.pack import (
     write_pack,
 )
 from harness.scenario.gate import paths_cut
-from harness.scenario.load import LoadedScenario, load_scenario, refuse_real_devices
+from harness.scenario.load import LoadedScenario, load_scenario, require_commit
+from harness.scenario.network import network_for
 from harness.scenario.results import RunResult
 from harness.scenario.runner import ScenarioRunner, Tick
 
@@ -52,7 +53,8 @@ def validate(scenarios: Annotated[list[Path], typer.Argument(help="scenario file
 
 def _plan(loaded: LoadedScenario) -> None:
     spec = loaded.spec
-    console.print(f"scenario {spec.name} on {loaded.topology.name}: {spec.description}")
+    where = "real devices" if loaded.on_devices else "the built-in lab"
+    console.print(f"scenario {spec.name} on {loaded.topology.name} ({where}): {spec.description}")
     for fault in loaded.faults:
         console.print(f"  would inject: {fault.describe()}")
         if isinstance(fault, NapalmChange):
@@ -60,7 +62,9 @@ def _plan(loaded: LoadedScenario) -> None:
             for line in fault.config().splitlines():
                 console.print(f"      {line}", markup=False)
     for real in loaded.real_devices():
-        console.print(f"  a real device: {real} (runs against real devices: not supported yet)")
+        console.print(f"  a real device: {real} (changed only with --commit)")
+    for node, host in spec.probes.items():
+        console.print(f"  probes of {node}: over ssh to {host.ssh}, address {host.address}")
     for cf in loaded.flows:
         f = cf.flow
         console.print(f"  flow {f.name}: {f.src} -> {f.dst} {f.protocol}/{f.port} DSCP {f.dscp} "
@@ -117,6 +121,8 @@ class LiveView:
 def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
         dry_run: Annotated[bool, typer.Option(help="print what would change, change nothing")]
         = False,
+        commit: Annotated[bool, typer.Option(help="needed to change real devices (a scenario "
+                                             "with probes: hosts)")] = False,
         keep_lab: Annotated[bool, typer.Option(help="leave a lab this run brought up")] = False,
         reports: Annotated[Path, typer.Option(help="where the evidence pack is written")]
         = REPORTS,
@@ -134,21 +140,23 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
     if dry_run:
         _plan(loaded)
         return
-    refuse_real_devices(loaded)
+    require_commit(loaded, commit)
     key = load_signing_key(signing_key)  # a bad key is refused before the network is touched
     signal.signal(signal.SIGTERM, _exit_on_signal)  # unwinds: restores, removes our lab
     signal.signal(signal.SIGHUP, _exit_on_signal)
-    lab = Lab(loaded.topology)
-    brought_up = not lab.is_up()
-    if brought_up:
+    lab = None if loaded.on_devices else Lab(loaded.topology)
+    brought_up = lab is not None and not lab.is_up()
+    if lab is not None and brought_up:
         lab.up(progress=progress)
     pack = new_pack(reports, loaded.spec.name)
+    network = network_for(loaded, lab)
     try:
         with LiveView() as view, discard_unfinished(pack):
-            runner = ScenarioRunner(loaded, lab, pack, progress, view.tick)
+            runner = ScenarioRunner(loaded, network, pack, progress, view.tick)
             result = runner.run()
     finally:
-        if brought_up and not keep_lab:
+        network.close()
+        if lab is not None and brought_up and not keep_lab:
             lab.down()
     console.print(verdict_table(result))
     for line in result.state_diff:

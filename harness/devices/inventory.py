@@ -64,13 +64,17 @@ class DeviceSpec(BaseModel):
         return ""
 
 
-def connect(lab: Lab, node: str, spec: DeviceSpec | dict[str, Any] | None = None
+def connect(node: str, spec: DeviceSpec | dict[str, Any] | None = None, lab: Lab | None = None
             ) -> NetworkDriver:
-    """An open NAPALM driver for `node` (the caller closes it)."""
+    """An open NAPALM driver for `node` (the caller closes it); a node of the built-in lab
+    (see `DeviceSpec.is_lab`) needs that `lab`."""
     from napalm import get_network_driver  # imported here: NAPALM takes ~0.8 s to import
     spec = DeviceSpec.model_validate(spec or {})
     args = dict(spec.optional_args)
     if spec.is_lab:
+        if lab is None:
+            raise HarnessError(f"{node}: its device is the built-in lab's FRR (driver frr on "
+                               f"{spec.host}), but this network is not the built-in lab")
         args["pathspace"] = lab.ns(node)
     password = spec.password()
     try:
@@ -84,19 +88,23 @@ def connect(lab: Lab, node: str, spec: DeviceSpec | dict[str, Any] | None = None
     return driver
 
 
-def device_facts(lab: Lab, node: str, spec: DeviceSpec | dict[str, Any] | None = None
-                 ) -> dict[str, Any]:
-    """NAPALM `get_facts` of a node (vendor, model, OS version, ...), and its OSPF neighbours
-    as its CLI prints them, read through TextFSM (NAPALM has no OSPF getter)."""
-    from harness.devices.textstate import ospf_neighbors  # TextFSM's import is not free
-    driver = connect(lab, node, spec)
+def device_facts(node: str, spec: DeviceSpec | dict[str, Any] | None = None,
+                 lab: Lab | None = None) -> dict[str, Any]:
+    """`facts_of` a node, through a connection of its own."""
+    driver = connect(node, spec, lab)
     try:
-        facts: dict[str, Any] = driver.get_facts()
-        name = DeviceSpec.model_validate(spec or {}).driver
-        try:
-            facts["ospf_neighbors"] = [asdict(n) for n in ospf_neighbors(driver, name)]
-        except Exception as exc:  # no template, text it cannot read, the driver's own error
-            facts["ospf_neighbors_error"] = str(exc) or type(exc).__name__
-        return facts
+        return facts_of(driver, DeviceSpec.model_validate(spec or {}).driver)
     finally:
         driver.close()
+
+
+def facts_of(driver: NetworkDriver, driver_name: str) -> dict[str, Any]:
+    """NAPALM `get_facts` of an open driver (vendor, model, OS version, ...), and its OSPF
+    neighbours as its CLI prints them, read through TextFSM (NAPALM has no OSPF getter)."""
+    from harness.devices.textstate import ospf_neighbors  # TextFSM's import is not free
+    facts: dict[str, Any] = driver.get_facts()
+    try:
+        facts["ospf_neighbors"] = [asdict(n) for n in ospf_neighbors(driver, driver_name)]
+    except Exception as exc:  # no template, text it cannot read, the driver's own error
+        facts["ospf_neighbors_error"] = str(exc) or type(exc).__name__
+    return facts

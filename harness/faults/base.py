@@ -69,6 +69,11 @@ class Fault(ABC):
     @abstractmethod
     def restore(self, target: Target) -> list[Stamp]: ...
 
+    @property
+    def needs_lab(self) -> bool:
+        """Whether it acts on the built-in lab (its kernel, its FRR), not on real devices."""
+        return True
+
     @abstractmethod
     def describe(self) -> str:
         """One line for --dry-run and reports."""

@@ -17,8 +17,8 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Guard:
-    """`with Guard(lab) as g: g.inject(fault)`: each fault is journaled before it is injected
-    and restored (newest first) when the block ends, normally or by any exception.
+    """`with Guard(lab or target) as g: g.inject(fault)`: each fault is journaled before it is
+    injected and restored (newest first) when the block ends, normally or by any exception.
 
     Inside the block, SIGINT raises KeyboardInterrupt and SIGTERM/SIGHUP raise SystemExit(128+n)
     at once, so the stack unwinds straight to the restore; a signal arriving while faults
@@ -26,8 +26,8 @@ class Guard:
     thread. After a kill -9, `recover()` undoes what the journal holds.
     """
 
-    def __init__(self, lab: Lab, journal: Journal | None = None) -> None:
-        self.target = Target(lab)
+    def __init__(self, on: Lab | Target, journal: Journal | None = None) -> None:
+        self.target = on if isinstance(on, Target) else Target(on)
         self.journal = journal or Journal()
         self._active: list[tuple[str, Fault]] = []
         self._previous: dict[int, object] = {}
@@ -52,7 +52,7 @@ class Guard:
     def inject(self, fault: Fault) -> list[Stamp]:
         """Check, journal, inject; the Stamps of the effective calls."""
         fault.check(self.target)  # unknown node or link: FaultError, nothing written or changed
-        entry = self.journal.record(self.target.lab.name, fault)
+        entry = self.journal.record(self.target.name, fault)
         self._active.append((entry, fault))  # before inject: a half-done inject is undone too
         return fault.inject(self.target)
 

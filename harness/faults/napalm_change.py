@@ -47,17 +47,26 @@ class NapalmChange(Fault):
         """What undoes it when no revert is pending any more but the change still stands."""
 
     @property
+    def spec(self) -> DeviceSpec:
+        return DeviceSpec.model_validate(self.device or {})
+
+    @property
     def driver_name(self) -> str:
-        return DeviceSpec.model_validate(self.device or {}).driver
+        return self.spec.driver
+
+    @property
+    def needs_lab(self) -> bool:
+        return self.spec.is_lab
 
     def _driver(self, target: Target) -> Any:
         try:
-            return connect(target.lab, self.node, self.device)
+            return connect(self.node, self.device, target.built_in)
         except HarnessError as exc:
             raise FaultError(str(exc)) from None
 
     def check(self, target: Target) -> None:
-        target.router(self.node)
+        if self.needs_lab:
+            target.router(self.node)
         driver = self._driver(target)
         try:
             if driver.has_pending_commit():
@@ -142,7 +151,7 @@ class InterfaceShutdown(NapalmChange):
         return self._each(SHUTDOWN[self.driver_name][1])
 
     def check(self, target: Target) -> None:
-        if DeviceSpec.model_validate(self.device or {}).is_lab:
+        if self.needs_lab:
             have = {lk.end(self.node).interface for lk in target.lab.topology.links_of(self.node)}
             missing = [i for i in self.interfaces if i not in have]
             require(not missing, f"{self.node} has no interface {', '.join(missing)} "

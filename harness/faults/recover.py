@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import HarnessError
-from harness.faults.base import Stamp
+from harness.faults.base import Fault, Stamp
 from harness.faults.journal import Entry, clear_finished, mark_restored, pending
 from harness.faults.registry import build
 from harness.faults.target import Target
@@ -25,7 +24,7 @@ class Recovery:
         return self.outcome in ("restored", "lab is down")
 
 
-def _target(lab: str) -> Target | None:
+def _lab_target(lab: str) -> Target | None:
     """The lab, if it is still up (a lab that is down holds no fault any more). A lab whose
     journal exists but cannot be loaded (topology moved or broken) is not "down": the error
     goes up and the entry stays journaled."""
@@ -35,36 +34,42 @@ def _target(lab: str) -> Target | None:
     return Target(found) if found.is_up() else None
 
 
-def _undo(entry: Entry, target: Target | None) -> Recovery:
+def recover(directory: Path | None = None, include_live: bool = False) -> list[Recovery]:
+    """Restore every fault the journal holds, newest first, idempotently (restoring what is
+    already restored changes nothing); then remove the journal files with nothing left.
+    Runs still alive are left alone unless `include_live`. A fault on real devices is undone
+    through NAPALM; one on a lab that is down is gone with the lab."""
+    labs: dict[str, Target | None] = {}
+    results = []
+    try:
+        for entry in reversed(pending(directory, include_live)):
+            try:
+                fault = build(entry.kind, entry.params)
+                if not fault.needs_lab:
+                    target: Target | None = Target(None, entry.lab)
+                elif entry.lab not in labs:
+                    target = labs[entry.lab] = _lab_target(entry.lab)
+                else:
+                    target = labs[entry.lab]
+            except Exception as exc:  # noqa: BLE001 - one bad entry must not stop the others
+                results.append(Recovery(entry, f"failed: {entry.lab}: {exc}"))
+                continue
+            results.append(_undo(entry, fault, target))
+    finally:
+        for found in labs.values():
+            if found is not None:
+                found.close()
+    clear_finished(directory)
+    return results
+
+
+def _undo(entry: Entry, fault: Fault, target: Target | None) -> Recovery:
     if target is None:
         mark_restored(entry)
         return Recovery(entry, "lab is down")
     try:
-        stamps = build(entry.kind, entry.params).restore(target)
+        stamps = fault.restore(target)
     except Exception as exc:  # noqa: BLE001 - one bad entry must not stop the others
         return Recovery(entry, f"failed: {exc}")
     mark_restored(entry)
     return Recovery(entry, "restored", stamps)
-
-
-def recover(directory: Path | None = None, include_live: bool = False) -> list[Recovery]:
-    """Restore every fault the journal holds, newest first, idempotently (restoring what is
-    already restored changes nothing); then remove the journal files with nothing left.
-    Runs still alive are left alone unless `include_live`."""
-    targets: dict[str, Target | None] = {}
-    results = []
-    try:
-        for entry in reversed(pending(directory, include_live)):
-            if entry.lab not in targets:
-                try:
-                    targets[entry.lab] = _target(entry.lab)
-                except HarnessError as exc:
-                    results.append(Recovery(entry, f"failed: lab {entry.lab}: {exc}"))
-                    continue
-            results.append(_undo(entry, targets[entry.lab]))
-    finally:
-        for target in targets.values():
-            if target is not None:
-                target.close()
-    clear_finished(directory)
-    return results

@@ -1,4 +1,5 @@
-"""A running lab as faults act on it: names resolved, one open netlink socket per namespace."""
+"""A network as faults act on it: names resolved, one open netlink socket per namespace of
+the built-in lab. On real devices (no lab) only faults acting through NAPALM can run."""
 
 from __future__ import annotations
 
@@ -29,13 +30,23 @@ class Target:
     """Resolves a fault's node and link names in a lab, and sends its netlink requests.
 
     Sockets and interface indexes are looked up by `check` (through `socket`/`ifindex`) and
-    kept, so the timed call of `inject`/`restore` is only the request itself.
+    kept, so the timed call of `inject`/`restore` is only the request itself. `built_in` is
+    the lab, or None for a network of real devices named `name`.
     """
 
-    def __init__(self, lab: Lab) -> None:
-        self.lab = lab
+    def __init__(self, built_in: Lab | None, name: str = "") -> None:
+        self.built_in = built_in
+        self.name = name or (built_in.name if built_in else "")
         self._sockets: dict[tuple[str, int], NetlinkSocket] = {}
         self._index: dict[Endpoint, int] = {}
+
+    @property
+    def lab(self) -> Lab:
+        """The built-in lab; FaultError on real devices (the fault acts on a lab's kernel)."""
+        if self.built_in is None:
+            raise FaultError(f"network {self.name} is not the built-in lab: only faults made "
+                             "through NAPALM (planned-drain, interface-shutdown) run there")
+        return self.built_in
 
     def router(self, node: str) -> FrrSpec:
         """The node's FRR spec; FaultError if it is unknown or not a router."""

@@ -29,6 +29,9 @@ def _pre(text: str) -> str:
     return f"<pre>{escape(text)}</pre>"
 
 
+NETWORKS = {"lab": "the built-in lab", "devices": "real devices, through NAPALM and SSH"}
+
+
 def headline(r: Results) -> str:
     met = r["sla_met"]
     word = "SLA met" if met else "SLA MISSED"
@@ -36,7 +39,8 @@ def headline(r: Results) -> str:
               + ("and it did" if not met else "but it did NOT")) if r["expect"] == "fail" else ""
     lines = [f'<p class="verdict {"passed" if met else "failed"}"><strong>{word}</strong>'
              f'{" (" + escape(expect) + ")" if expect else ""}: scenario '
-             f'<code>{escape(r["scenario"])}</code> on <code>{escape(r["topology"])}</code>, '
+             f'<code>{escape(r["scenario"])}</code> on <code>{escape(r["topology"])}</code> '
+             f'({NETWORKS.get(r.get("network", "lab"), "?")}), '
              f'outcome {"as expected" if r["outcome_as_expected"] else "NOT as expected"}.</p>']
     if r.get("aborted"):
         lines.append(f'<p class="failed">Hard abort: {escape(r["aborted"])}</p>')

@@ -3,13 +3,11 @@ fault while redundancy is already degraded (failing a core then is the outage we
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
 from harness.errors import HarnessError
 from harness.faults import Fault
-from harness.lab import Lab
-from harness.lab.shell import run
+from harness.network import Network
 from harness.scenario.load import CriticalFlow
 from harness.topology import Link, Topology
 
@@ -62,31 +60,13 @@ def paths_cut(topology: Topology, flows: list[CriticalFlow], faults: list[Fault]
         topology, cf.flow.src, cf.flow.dst, nodes, links)]
 
 
-def degraded(lab: Lab) -> list[str]:
-    """What is already down in the lab: links not up at both ends, routers without FRR."""
-    down = []
-    oper: dict[str, dict[str, str]] = {}
-    for node in lab.topology.nodes:
-        out = run(["ip", "-n", lab.ns(node), "-j", "link", "show"], check=False).stdout
-        oper[node] = {i["ifname"]: i.get("operstate", "") for i in json.loads(out or "[]")}
-    for lk in lab.topology.links:
-        if not all(oper[e.node].get(e.interface) == "UP" for e in (lk.a, lk.b)):
-            down.append(f"link {lk} is down")
-    for router in lab.topology.routers:
-        running = set(lab.frr(router.name).pids())
-        missing = [d for d in router.frr.daemons if d not in running]  # type: ignore[union-attr]
-        if missing:
-            down.append(f"{router.name}: {', '.join(missing)} not running")
-    return down
-
-
-def check_gate(lab: Lab, flows: list[CriticalFlow], faults: list[Fault],
+def check_gate(network: Network, flows: list[CriticalFlow], faults: list[Fault],
                allow_last_path_cut: bool) -> None:
-    already = degraded(lab)
+    already = network.degraded()
     if already:
         raise GateRefused("redundancy is already degraded, refusing to inject: "
                           + "; ".join(already))
-    cut = paths_cut(lab.topology, flows, faults)
+    cut = paths_cut(network.topology, flows, faults)
     if cut and not allow_last_path_cut:
         raise GateRefused(f"the fault would cut the last path of critical flow(s) "
                           f"{', '.join(cut)}; refusing (safety.allow_last_path_cut is for "

@@ -12,7 +12,6 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.devices import DeviceSpec
 from harness.errors import HarnessError, InputError
 from harness.faults import FAULTS, Fault, build
 from harness.faults.napalm_change import NapalmChange
@@ -42,27 +41,23 @@ class LoadedScenario:
     flows: list[CriticalFlow]
     faults: list[Fault]
 
+    @property
+    def on_devices(self) -> bool:
+        """Whether it runs on real devices (it names probe hosts), not on the built-in lab."""
+        return bool(self.spec.probes)
+
     def real_devices(self) -> list[str]:
         """The devices outside the built-in lab this scenario would change."""
-        out = []
-        for fault in self.faults:
-            if isinstance(fault, NapalmChange):
-                spec = DeviceSpec.model_validate(fault.device or {})
-                if not spec.is_lab:
-                    out.append(f"{fault.node} ({spec.driver} at {spec.host})")
-        return out
+        return [f"{f.node} ({f.spec.driver} at {f.spec.host})" for f in self.faults
+                if isinstance(f, NapalmChange) and not f.needs_lab]
 
 
-def refuse_real_devices(loaded: LoadedScenario) -> None:
-    """Changing a real device while the probes and the convergence check run in the built-in
-    lab would measure the wrong network: refused (--dry-run shows the changes) until probe
-    endpoints on real hosts exist."""
+def require_commit(loaded: LoadedScenario, commit: bool) -> None:
+    """A run that changes real devices needs an explicit go (--commit)."""
     real = loaded.real_devices()
-    if real:
-        raise HarnessError(f"{loaded.path}: would change real devices: {', '.join(real)}; runs "
-                           "against real devices are not supported yet (the probes and the "
-                           "convergence check need the built-in lab); --dry-run shows the "
-                           "configuration that would be pushed")
+    if real and not commit:
+        raise HarnessError(f"{loaded.path}: would change real devices: {', '.join(real)}; give "
+                           "--commit to run it (--dry-run shows every change)")
 
 
 def _line(doc: Any, loc: tuple[int | str, ...]) -> int | None:
@@ -142,7 +137,51 @@ def load_scenario(path: Path | str) -> LoadedScenario:
                              f"unknown node {node!r} in topology {topology.name}")
     faults = [_fault(path, doc["faults"], i, _with_device(f.model_dump(), spec), topology)
               for i, f in enumerate(spec.faults)]
+    _check_network(path, doc, spec, topology, flows, faults)
     return LoadedScenario(path=path, spec=spec, topology=topology, flows=flows, faults=faults)
+
+
+def _check_network(path: Path, doc: LineDict, spec: Scenario, topology: Topology,
+                   flows: list[CriticalFlow], faults: list[Fault]) -> None:
+    """One network per run: the built-in lab (no `probes:`), or real devices, where every
+    flow end has a probe host, every device is real and every fault goes through NAPALM."""
+    if spec.probes:
+        _check_devices_run(path, doc, spec, topology, flows)
+    for i, fault in enumerate(faults):
+        why = ""
+        if not spec.probes and not fault.needs_lab:
+            assert isinstance(fault, NapalmChange)
+            why = (f"{fault.node}'s device ({fault.spec.driver} at {fault.spec.host}) is not "
+                   "the built-in lab: name the hosts that probe that network in `probes:` to "
+                   "run on real devices")
+        elif spec.probes and fault.needs_lab:
+            why = (f"{getattr(fault, 'node', '')} has no entry in `devices:`"
+                   if isinstance(fault, NapalmChange) else
+                   f"{fault.kind} acts on the built-in lab's kernel; on real devices use "
+                   "planned-drain or interface-shutdown (through NAPALM)")
+        if why:
+            raise InputError(path, doc["faults"].line_of(i), f"faults[{i}]", why)
+
+
+def _check_devices_run(path: Path, doc: LineDict, spec: Scenario, topology: Topology,
+                       flows: list[CriticalFlow]) -> None:
+    probes = doc["probes"]
+    for node in spec.probes:
+        if node not in topology.nodes:
+            raise InputError(path, probes.line_of(node), f"probes.{node}",
+                             f"unknown node {node!r} in topology {topology.name}")
+    for end, name in ((end, cf.flow.name) for cf in flows for end in (cf.flow.src, cf.flow.dst)):
+        if end not in spec.probes:
+            raise InputError(path, probes.line, "probes",
+                             f"no probe host for {end} (an end of flow {name})")
+    if not spec.devices:
+        raise InputError(path, probes.line, "devices", "a run on real devices needs the "
+                         "routers in `devices:` (their state is read through NAPALM)")
+    for node, device in spec.devices.items():
+        if device.is_lab:
+            raise InputError(path, doc["devices"].line_of(node), f"devices.{node}",
+                             "the built-in lab's FRR (driver frr on localhost) cannot be part "
+                             "of a run on real devices")
 
 
 def _included_flows(path: Path, doc: LineDict, j: int,

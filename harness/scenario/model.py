@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Literal
 
@@ -75,6 +76,17 @@ class Safety(_Strict):
     hard_limit_factor: float = Field(10.0, ge=1)
 
 
+class ProbeHost(_Strict):
+    """A Linux host where a node's probes run, reached over SSH (python3 >= 3.9, iproute2,
+    root; nothing is installed there). Keys or an ssh agent only: ssh runs in batch mode."""
+
+    ssh: str = Field(description="what ssh takes: [user@]host, or a Host of ssh_config")
+    port: int | None = Field(None, ge=1, le=65535)
+    address: IPv4Address = Field(description="the address the probes use on that host (not "
+                                 "its management address)")
+    python: str = "python3"
+
+
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="names the "
                       "evidence pack: letters, digits, '.', '_', '-'")
@@ -82,6 +94,11 @@ class Scenario(_Strict):
     topology: Path
     devices: dict[str, DeviceSpec] = Field({}, description="NAPALM access per node "
                                            "(default: the built-in lab's FRR, locally)")
+    probes: dict[str, ProbeHost] = Field({}, description="a run on real devices: the SSH "
+                                         "host probing for each flow end (without it the "
+                                         "scenario runs on the built-in lab)")
+    ssh_config: Path | None = Field(None, description="ssh config for the probe hosts (jump "
+                                    "host, keys, users), relative to the scenario file")
     sla_classes: dict[str, SLA] = {}
     flows_from: list[Path] = Field([], description="files with more flows (a `flows:` list)")
     flows: list[FlowSpec] = []

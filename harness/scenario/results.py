@@ -32,6 +32,7 @@ class RunResult:
     scenario: str
     topology: str
     expect: str
+    network: str = "lab"  # "lab": the built-in lab; "devices": real devices (NAPALM, SSH)
     started_ns: int = 0
     fault_ns: int = 0
     restore_ns: int = 0

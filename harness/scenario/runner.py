@@ -1,6 +1,7 @@
-"""Run a scenario on the built-in lab: preflight, snapshot, probes, fault, hold, restore,
-failback, postflight, verdicts. Every fault is journaled before it is injected and restored
-on every way out (Guard); a critical flow past its hard limit restores at once."""
+"""Run a scenario on a network (the built-in lab or real devices): preflight, snapshot,
+probes, fault, hold, restore, failback, postflight, verdicts. Every fault is journaled
+before it is injected and restored on every way out (Guard); a critical flow past its hard
+limit restores at once."""
 
 from __future__ import annotations
 
@@ -10,13 +11,12 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 
 from harness.errors import HarnessError, LabError
-from harness.faults import Guard, Stamp, recover
-from harness.lab import Lab
+from harness.faults import Guard, Stamp, Target, recover
+from harness.network import Network, Snapshot
 from harness.probes.analysis import check, phase
-from harness.probes.endpoints import NetnsEndpoint
 from harness.probes.session import Live, ProbeRun, ProbeSession
 from harness.scenario import snapshot
-from harness.scenario.context import devices_facts, run_context
+from harness.scenario.context import run_context
 from harness.scenario.gate import check_gate
 from harness.scenario.load import CriticalFlow, LoadedScenario
 from harness.scenario.results import FlowVerdict, RunResult
@@ -36,50 +36,48 @@ class BaselineNotClean(HarnessError):
 
 
 class ScenarioRunner:
-    def __init__(self, loaded: LoadedScenario, lab: Lab, workdir: Path,
+    def __init__(self, loaded: LoadedScenario, network: Network, workdir: Path,
                  progress: Progress = print, tick: Tick | None = None) -> None:
         self.s = loaded
         self.tick = tick
-        self.lab = lab
+        self.network = network
         self.workdir = workdir
         self.progress = progress
         self.result = RunResult(scenario=loaded.spec.name, topology=loaded.topology.name,
-                                expect=loaded.spec.expect)
+                                network=network.kind, expect=loaded.spec.expect)
         self.limits = {label: cf.hard_limit_ms for cf in loaded.flows if cf.critical
                        for label, _, _ in cf.flow.directions()}
-        self.before: snapshot.Snapshot = {}
-        self.after: snapshot.Snapshot = {}
+        self.before: Snapshot = {}
+        self.after: Snapshot = {}
 
     def preflight(self) -> None:
         """Undo what a crashed run left, wait for convergence, apply the redundancy gate."""
         for rec in recover():
             self.progress(f"recovered from an earlier run: {rec.entry.kind} ({rec.outcome})")
-        self.lab.wait_converged(timeout=self.s.spec.timings.converge_timeout_s)
-        check_gate(self.lab, self.s.flows, self.s.faults, self.s.spec.safety.allow_last_path_cut)
+        self.network.wait_converged(timeout=self.s.spec.timings.converge_timeout_s)
+        check_gate(self.network, self.s.flows, self.s.faults,
+                   self.s.spec.safety.allow_last_path_cut)
 
     def run(self) -> RunResult:
         t = self.result.timings_s
         start = time.monotonic()
         timings = self.s.spec.timings
         flows = [cf.flow for cf in self.s.flows]
-
-        def endpoint(node: str) -> NetnsEndpoint:
-            return NetnsEndpoint(node, self.lab.ns(node))
-        with ProbeSession(flows, endpoint, self.workdir / "probes",
+        with ProbeSession(flows, self.network.endpoint, self.workdir / "probes",
                           max_seconds=timings.baseline_s + timings.hold_s + timings.failback_s
                           + timings.converge_timeout_s + 600) as probes, \
                 ThreadPoolExecutor(max_workers=2) as pool:
             agents = pool.submit(probes.prepare)  # beside the preflight: nothing is sent yet
             try:
                 self.preflight()
-                self.before = snapshot.take(self.lab)
+                self.before = self.network.snapshot()
             finally:
                 wait([agents])
             agents.result()
-            facts = pool.submit(devices_facts, self.lab, self.s.spec.devices)  # read-only
+            facts = pool.submit(self.network.facts)  # read-only
             self.result.context = run_context()
             t["preflight"] = time.monotonic() - start
-            with Guard(self.lab) as guard:
+            with Guard(Target(self.network.lab, self.network.name)) as guard:
                 probes.start()
                 self.result.started_ns = time.time_ns()
                 self._baseline(probes, timings.baseline_s, also=facts.done)
@@ -96,14 +94,14 @@ class ScenarioRunner:
                 self._watch(probes, "failback", timings.failback_s, abort=False)
                 self.progress("failback: waiting for the network to reconverge (probes running)")
                 try:
-                    self.lab.wait_converged(timeout=timings.converge_timeout_s)
+                    self.network.wait_converged(timeout=timings.converge_timeout_s)
                 except LabError as exc:  # reported with the results, never hidden
                     self.result.state_diff.append(f"not restored: {exc}")
                 tail = time.monotonic()
                 self._tail(probes, time.time_ns())
                 t["failback_tail"] = time.monotonic() - tail
                 start = time.monotonic()
-                after = pool.submit(snapshot.take, self.lab)  # reconverged: beside the stop
+                after = pool.submit(self.network.snapshot)  # reconverged: beside the stop
                 run = probes.stop()
                 self.after = after.result()
         self.result.probe_problems = run.problems

@@ -1,0 +1,49 @@
+"""What the runner needs of a network: probe endpoints, convergence, state, facts."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from harness.lab import Lab
+from harness.probes.endpoints import ProbeEndpoint
+from harness.topology import Topology
+
+# node -> part ("ospf", "fib", "interfaces", ...) -> sorted text lines, stable across reads
+Snapshot = dict[str, dict[str, list[str]]]
+
+
+class Network(Protocol):
+    """A network a scenario can be run on. Reading it changes nothing; faults change it
+    through a `Target` (`lab` is the built-in lab when it is one: faults acting on a lab's
+    kernel need it)."""
+
+    @property
+    def name(self) -> str:
+        """Names the network in the journal and the results."""
+
+    @property
+    def kind(self) -> str:
+        """`lab` (the built-in lab) or `devices` (reached through NAPALM and SSH)."""
+
+    @property
+    def topology(self) -> Topology: ...
+
+    @property
+    def lab(self) -> Lab | None: ...
+
+    def endpoint(self, node: str) -> ProbeEndpoint:
+        """Where the probes of a flow's `node` run."""
+
+    def wait_converged(self, timeout: float) -> None:
+        """Return once routing has converged; LabError naming what is pending after `timeout`."""
+
+    def degraded(self) -> list[str]:
+        """What is down that should be up (a link, a daemon, an adjacency, a device)."""
+
+    def snapshot(self) -> Snapshot:
+        """Each router's state, to compare before and after a run."""
+
+    def facts(self) -> dict[str, dict[str, Any]]:
+        """Each router's NAPALM facts (an unreachable one says why under `error`)."""
+
+    def close(self) -> None: ...

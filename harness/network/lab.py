@@ -1,0 +1,99 @@
+"""The built-in lab as a scenario's network: probes in its namespaces, state read locally
+(FRR's JSON through vtysh, the kernel's links and routes)."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from harness.devices import DeviceSpec, device_facts
+from harness.lab import Lab
+from harness.lab.converge import fib
+from harness.lab.shell import run
+from harness.network.base import Snapshot
+from harness.probes.endpoints import NetnsEndpoint
+from harness.topology import Node, Topology
+
+
+class LabNetwork:
+    kind = "lab"
+
+    def __init__(self, lab: Lab, inventory: dict[str, DeviceSpec] | None = None) -> None:
+        self._lab = lab
+        self.inventory = inventory or {}
+
+    @property
+    def name(self) -> str:
+        return self._lab.name
+
+    @property
+    def topology(self) -> Topology:
+        return self._lab.topology
+
+    @property
+    def lab(self) -> Lab:
+        return self._lab
+
+    def endpoint(self, node: str) -> NetnsEndpoint:
+        return NetnsEndpoint(node, self._lab.ns(node))
+
+    def wait_converged(self, timeout: float) -> None:
+        self._lab.wait_converged(timeout=timeout)
+
+    def degraded(self) -> list[str]:
+        """Links not up at both ends, routers with an FRR daemon not running."""
+        down = []
+        oper: dict[str, dict[str, str]] = {}
+        for node in self.topology.nodes:
+            out = run(["ip", "-n", self._lab.ns(node), "-j", "link", "show"], check=False).stdout
+            oper[node] = {i["ifname"]: i.get("operstate", "") for i in json.loads(out or "[]")}
+        for lk in self.topology.links:
+            if not all(oper[e.node].get(e.interface) == "UP" for e in (lk.a, lk.b)):
+                down.append(f"link {lk} is down")
+        for router in self.topology.routers:
+            running = set(self._lab.frr(router.name).pids())
+            missing = [d for d in router.frr.daemons  # type: ignore[union-attr]
+                       if d not in running]
+            if missing:
+                down.append(f"{router.name}: {', '.join(missing)} not running")
+        return down
+
+    def snapshot(self) -> Snapshot:
+        """Each router's OSPF and BFD neighbours and kernel FIB, the routers read in
+        parallel."""
+        routers = self.topology.routers
+        with ThreadPoolExecutor(max_workers=max(1, len(routers))) as pool:
+            return dict(zip((r.name for r in routers), pool.map(self._router, routers),
+                            strict=True))
+
+    def _router(self, router: Node) -> dict[str, list[str]]:
+        daemons = router.frr.daemons if router.frr else ()
+        bfdd = "bfdd" in daemons
+        ospf, *bfd = self._lab.frr(router.name).vtysh_jsons(
+            "show ip ospf neighbor json", *(["show bfd peers json"] if bfdd else []))
+        return {
+            "ospf": sorted(f"{rid} {e.get('ifaceName', '')} {e.get('state', '')}"
+                           for rid, entries in ospf.get("neighbors", {}).items()
+                           for e in entries),
+            "bfd": sorted(f"{p.get('peer')} {p.get('interface', '')} {p.get('status')}"
+                          for p in (bfd[0] if bfd else None) or []),
+            "fib": fib(self._lab, router.name).splitlines(),
+        }
+
+    def facts(self) -> dict[str, dict[str, Any]]:
+        """NAPALM facts of every router through the scenario's inventory (the lab's FRR
+        locally where it names none), in parallel."""
+        def one(node: str) -> dict[str, Any]:
+            spec = self.inventory.get(node) or DeviceSpec()
+            try:
+                facts = device_facts(node, spec, self._lab)
+            except Exception as exc:  # any driver's error; connect() hides the password
+                facts = {"error": str(exc) or type(exc).__name__}
+            return {"driver": spec.driver, **facts}
+        nodes = [r.name for r in self.topology.routers]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            return dict(zip(nodes, pool.map(one, nodes), strict=True))
+
+    def close(self) -> None:
+        pass
