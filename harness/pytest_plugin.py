@@ -171,7 +171,7 @@ class ScenarioFile(pytest.File):
         from harness.scenario.network import network_for
         from harness.scenario.runner import ScenarioRunner
         loaded = load_scenario(self.path)
-        require_commit(loaded, self.config.getoption("failover_commit"))
+        require_commit(loaded, self.config.getoption("failover_commit"), "--failover-commit")
         lab = None
         if not loaded.on_devices:
             labs = self.config.stash[LABS]

@@ -3,11 +3,13 @@ scenario is one line naming file, line and field. (Runs are in test_report_lab.p
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from conftest import ROOT
+from test_scenario_load import _real_core1
 
 from harness.scenario.load import load_scenario
 
@@ -48,3 +50,16 @@ def test_scenario_option_collects_only_that_scenario() -> None:
     ids = [line for line in proc.stdout.splitlines() if "::" in line]
     assert proc.returncode == 0 and len(ids) == 15, proc.stdout
     assert all(i.startswith("scenarios/core1-drain.yml::") for i in ids)
+
+
+def test_a_scenario_on_real_devices_needs_failover_commit(tmp_path: Path) -> None:
+    path = _real_core1(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--scenario", str(path), "-q",
+                           "-p", "no:cacheprovider", "-c", "/dev/null", f"--rootdir={tmp_path}",
+                           f"--failover-reports={tmp_path / 'reports'}"], capture_output=True,
+                          text=True, cwd=tmp_path, env={**os.environ, "FAILOVER_JOURNAL_DIR":
+                                                        str(tmp_path / "journal")})
+    assert proc.returncode == 1 and "15 failed" in proc.stdout, proc.stdout
+    assert "would change real devices: core1 (eos at core1.mgmt.example); give " \
+        "--failover-commit to run it" in proc.stdout
+    assert not (tmp_path / "journal").exists() and not (tmp_path / "reports").exists()

@@ -52,12 +52,12 @@ class LoadedScenario:
                 if isinstance(f, NapalmChange) and not f.needs_lab]
 
 
-def require_commit(loaded: LoadedScenario, commit: bool) -> None:
-    """A run that changes real devices needs an explicit go (--commit)."""
+def require_commit(loaded: LoadedScenario, commit: bool, flag: str = "--commit") -> None:
+    """A run that changes real devices needs an explicit go (`flag`)."""
     real = loaded.real_devices()
     if real and not commit:
         raise HarnessError(f"{loaded.path}: would change real devices: {', '.join(real)}; give "
-                           "--commit to run it (--dry-run shows every change)")
+                           f"{flag} to run it (--dry-run shows every change)")
 
 
 def _line(doc: Any, loc: tuple[int | str, ...]) -> int | None:
