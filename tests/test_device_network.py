@@ -1,0 +1,116 @@
+"""DeviceNetwork's logic (convergence, the gate's view, snapshots, sessions) on a fake NAPALM
+driver that replays FRR's real OSPF text. The real thing over SSH is test_devices_run.py."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ROOT
+
+from harness.devices import DeviceSpec
+from harness.errors import HarnessError, LabError
+from harness.network import DeviceNetwork, devices
+from harness.probes.ssh_endpoint import SshEndpoint
+from harness.topology import load_topology
+
+DATA = Path(__file__).with_name("textstate_data")
+P2P = (DATA / "frr_show_ip_ospf_neighbor_p2p.raw").read_text()  # r1: both neighbours Full
+INIT = (DATA / "frr_show_ip_ospf_neighbor_init.raw").read_text()  # r1: 198.18.0.2 in Init
+ONLY_R3 = "\n".join(line for line in P2P.splitlines() if "198.18.0.2 " not in line)
+
+
+class FakeDriver:
+    """A fake NAPALM driver (unit tests only): r1 of two-path as scripted by the test."""
+
+    def __init__(self, world: dict[str, Any]) -> None:
+        self.world = world
+        world["sessions"] += 1
+
+    def get_interfaces(self) -> dict[str, dict[str, Any]]:
+        if self.world.pop("drop_session", False):
+            raise OSError("Socket is closed")
+        self.world["reads"] += 1
+        return {i: {"is_up": i not in self.world["down"]} for i in ("lo", "eth1", "eth2", "eth3")}
+
+    def cli(self, commands: list[str]) -> dict[str, str]:
+        return {commands[0]: self.world["ospf"]}
+
+    def get_route_to(self, destination: str) -> dict[str, list[dict[str, Any]]]:
+        return {f"{destination}/32": [{"protocol": "ospf", "current_active": True,
+                                       "next_hop": "198.18.2.1", "outgoing_interface": "eth1"}]}
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    state: dict[str, Any] = {"sessions": 0, "reads": 0, "down": set(), "ospf": P2P,
+                             "unreachable": False}
+
+    def connect(node: str, spec: Any) -> FakeDriver:
+        if state["unreachable"]:
+            raise HarnessError(f"{node}: cannot connect through NAPALM frr to r1: timed out")
+        return FakeDriver(state)
+    monkeypatch.setattr(devices, "connect", connect)
+    monkeypatch.setattr(devices, "POLL_S", 0.01)
+    return state
+
+
+@pytest.fixture
+def network() -> DeviceNetwork:
+    topology = load_topology(ROOT / "topologies/two-path.clab.yml")
+    probes = {h: SshEndpoint(name=h, destination=h, probe_address=a)
+              for h, a in (("h1", "198.19.1.10"), ("h2", "198.19.2.10"))}
+    return DeviceNetwork("two-path", topology, {"r1": DeviceSpec(host="r1.example")}, probes)
+
+
+def test_converged_on_two_equal_readings_then_the_reading_stands_for_the_state(
+        world: dict[str, Any], network: DeviceNetwork) -> None:
+    network.wait_converged(timeout=5)
+    assert world["reads"] == 2 and world["sessions"] == 1
+    assert network.degraded() == []
+    snap = network.snapshot()["r1"]
+    assert world["reads"] == 2  # the reading that proved convergence, not a new one
+    assert snap["ospf"] == ["198.18.0.2 eth1 full", "198.18.0.3 eth2 full"]
+    assert "198.19.2.10: 198.19.2.10/32 ospf via 198.18.2.1 eth1" in snap["routes"]
+    assert "eth1 up" in snap["interfaces"]
+
+
+def test_what_keeps_it_from_converging_is_named(world: dict[str, Any],
+                                                network: DeviceNetwork) -> None:
+    world["ospf"], world["down"] = INIT, {"eth3"}
+    with pytest.raises(LabError) as err:
+        network.wait_converged(timeout=0.2)
+    assert "r1: eth3 is down (link r1:eth3 -- h1:eth1)" in str(err.value)
+    assert "r1: OSPF neighbour 198.18.0.2 on eth1 is init" in str(err.value)
+
+
+def test_after_the_first_convergence_a_lost_adjacency_is_waited_for(
+        world: dict[str, Any], network: DeviceNetwork) -> None:
+    network.wait_converged(timeout=5)
+    world["ospf"] = ONLY_R3  # r2 gone from r1's neighbours, every interface still up
+    with pytest.raises(LabError, match="r1: OSPF neighbour 198.18.0.2 on eth1 is gone"):
+        network.wait_converged(timeout=0.2)
+    world["ospf"] = P2P
+    network.wait_converged(timeout=5)
+
+
+def test_an_unreachable_device_fails_at_once_before_the_run(world: dict[str, Any],
+                                                            network: DeviceNetwork) -> None:
+    world["unreachable"] = True
+    start = time.monotonic()
+    with pytest.raises(LabError, match="device not reachable: r1: r1: cannot connect"):
+        network.wait_converged(timeout=60)
+    assert time.monotonic() - start < 5
+
+
+def test_a_dropped_session_is_opened_again_once(world: dict[str, Any], network: DeviceNetwork,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    network.wait_converged(timeout=5)
+    world["drop_session"] = True
+    monkeypatch.setattr(devices, "FRESH_S", 0.0)  # a new reading
+    assert network.degraded() == [] and world["sessions"] == 2
