@@ -80,12 +80,13 @@ class Measured:
 
 @dataclass(frozen=True)
 class RtSenderEndpoint(NetnsEndpoint):
-    """The harness's namespace endpoint, its sender agent put under SCHED_FIFO (`ip netns
-    exec` execs the agent, so the pid is its main thread, the one that sends)."""
+    """The harness's namespace endpoint, the agent of the sending node (h1) put under
+    SCHED_FIFO (`ip netns exec` execs the agent, so the pid is its main thread; the sender it
+    forks inherits the policy)."""
 
-    def spawn(self, role: str) -> subprocess.Popen[bytes]:
-        proc = super().spawn(role)
-        if role == "send":
+    def spawn(self) -> subprocess.Popen[bytes]:
+        proc = super().spawn()
+        if self.name == "h1":
             os.sched_setscheduler(proc.pid, os.SCHED_FIFO, os.sched_param(SENDER_PRIORITY))
         return proc
 

@@ -6,22 +6,40 @@ import json
 import os
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import wait_for
 
 from harness.lab import Lab
+from harness.lab.netns import batch, delete, existing, veth_command
 from harness.lab.procs import alive
 from harness.lab.shell import run
 from harness.probes.endpoints import NetnsEndpoint
 from harness.probes.flows import Flow
-from harness.probes.session import ProbeSession
+from harness.probes.session import ProbeError, ProbeSession
 
 pytestmark = pytest.mark.lab
 
 
 def session(lab: Lab, flows: list[Flow], tmp_path: Path) -> ProbeSession:
     return ProbeSession(flows, lambda n: NetnsEndpoint(n, lab.ns(n)), tmp_path, max_seconds=60)
+
+
+def agent_processes(lab: Lab) -> list[int]:
+    """Every probe agent process in the lab's namespaces: the agents and the senders they
+    forked."""
+    pids = [int(p) for node in lab.topology.nodes
+            for p in run(["ip", "netns", "pids", lab.ns(node)]).stdout.split()]
+    return [p for p in pids if b"harness.probes.agent" in _cmdline(p)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def test_healthy_path_loses_nothing_in_either_direction(two_path: Lab, tmp_path: Path) -> None:
@@ -86,20 +104,39 @@ def test_known_blackhole_is_measured_within_tolerance(two_path: Lab, tmp_path: P
 
 
 def test_agents_are_gone_after_stop_and_after_a_failure(two_path: Lab, tmp_path: Path) -> None:
+    """One agent per node (and the sender it forks), all gone after a stop or a failure."""
     flows = [Flow(name="f", src="h1", dst="h2", direction="both")]
     probes = session(two_path, flows, tmp_path / "a")
     with probes:
         probes.start()
         pids = probes.pids
-        assert len(pids) == 4 and all(alive(p) for p in pids)
+        assert len(pids) == 2 and all(alive(p) for p in pids)
+        assert len(agent_processes(two_path)) == 4
         probes.stop()
-    assert not any(alive(p) for p in pids)
+    assert not any(alive(p) for p in pids) and not agent_processes(two_path)
     probes = session(two_path, flows, tmp_path / "b")
     with pytest.raises(RuntimeError), probes:
         probes.start()
         pids = probes.pids
         raise RuntimeError("a test failing half-way")
     assert not any(alive(p) for p in pids)
+    wait_for(lambda: not agent_processes(two_path), timeout=3.0)  # senders: PR_SET_PDEATHSIG
+
+
+def test_a_sender_killed_before_go_is_reported_at_stop(two_path: Lab, tmp_path: Path) -> None:
+    """h1's forked sender dies before "go": the stop says so at once (it does not wait out the
+    agent's stop timeout), and nothing is left running."""
+    probes = session(two_path, [Flow(name="f", src="h1", dst="h2")], tmp_path)
+    with probes:
+        probes.prepare()
+        agent = probes._agents["h1"].proc.pid
+        sender = int(Path(f"/proc/{agent}/task/{agent}/children").read_text().split()[0])
+        os.kill(sender, signal.SIGKILL)
+        wait_for(lambda: not alive(sender), timeout=3.0)  # its end of the control pipe closed
+        probes.start()
+        with pytest.raises(ProbeError, match="h1 failed: sender: the sender exited"):
+            probes.stop()
+    wait_for(lambda: not agent_processes(two_path), timeout=3.0)
 
 
 def test_receiver_overrun_is_reported_not_taken_for_network_loss(two_path: Lab,
@@ -110,7 +147,7 @@ def test_receiver_overrun_is_reported_not_taken_for_network_loss(two_path: Lab,
     with session(two_path, flows, tmp_path) as probes:
         probes.start()
         time.sleep(0.5)
-        receiver = probes._receivers["h2"].proc.pid
+        receiver = probes._agents["h2"].proc.pid  # h2 only receives
         os.kill(receiver, signal.SIGSTOP)
         time.sleep(2.0)  # the ring holds about 1 s
         os.kill(receiver, signal.SIGCONT)
@@ -119,3 +156,36 @@ def test_receiver_overrun_is_reported_not_taken_for_network_loss(two_path: Lab,
     drops = result.receiver_drops["h2"]
     assert drops > 500 and result.results[0].lost >= drops, (drops, result.results[0])
     assert len(result.problems) == 1 and "h2" in result.problems[0]
+
+
+@pytest.fixture
+def bridged_pair() -> Iterator[tuple[str, str]]:
+    """Two namespaces of this test's own, one veth between them: in the second, the veth is
+    a bridge port and the address is on the bridge (a server behind a bridge, a bond or a
+    VLAN sees each packet on two interfaces)."""
+    a, b = f"fhbr{os.getpid()}a", f"fhbr{os.getpid()}b"
+    try:
+        batch([f"netns add {a}", f"netns add {b}",
+               veth_command(a, "eth1", None, b, "eth1", None, None)])
+        batch(["addr add 198.18.250.1/24 dev eth1", "link set eth1 up"], netns=a)
+        batch(["link add br0 type bridge", "link set eth1 master br0", "link set eth1 up",
+               "addr add 198.18.250.2/24 dev br0", "link set br0 up"], netns=b)
+        yield a, b
+    finally:
+        for ns in (a, b):
+            if ns in existing():
+                delete(ns)
+
+
+def test_a_probe_through_a_bridge_is_received_once(bridged_pair: tuple[str, str],
+                                                    tmp_path: Path) -> None:
+    """The receiver's ring sees each probe on the bridge port and again on the bridge: it
+    hands it on once, so nothing counts as duplicated."""
+    a, b = bridged_pair
+    endpoints = {"a": NetnsEndpoint("a", a), "b": NetnsEndpoint("b", b)}
+    with ProbeSession([Flow(name="f", src="a", dst="b")], endpoints.__getitem__, tmp_path,
+                      max_seconds=60) as probes:
+        probes.start()
+        time.sleep(1.0)
+        r = probes.stop().results[0]
+    assert r.sent >= 900 and (r.received, r.lost, r.duplicates) == (r.sent, 0, 0), r

@@ -82,7 +82,7 @@ def test_remote_host_probes_both_ways_and_leaves_nothing(two_path: Lab, tmp_path
              Flow.for_application("pacs", "h2", "h1", "dicom")]
     with session(two_path, h2_over_ssh, tmp_path, flows) as probes:
         probes.start()
-        assert len(remote_agents(two_path)) == 2  # h2's sender and receiver run there
+        assert len(remote_agents(two_path)) == 2  # h2's agent and the sender it forked
         time.sleep(2.0)
         result = probes.stop()
     assert len(result.results) == 3

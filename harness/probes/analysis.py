@@ -12,7 +12,10 @@ interval is given beside it; both agreed within one interval on this machine
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from harness.probes.wire import SEQ_MODULO
 
@@ -62,60 +65,56 @@ class FlowResult:
         return all(o.end_ns is not None for o in self.outages)
 
 
-def _unwrap(raws: list[int], first: int) -> list[int]:
+def _unwrap(raws: np.ndarray, first: int) -> np.ndarray:
     """Sequence numbers as sent, across 32-bit wrap, relative to `first`."""
     half = SEQ_MODULO // 2
-    if first == 0 and max(raws, default=0) < half:  # no wrap near: nothing to unwrap
+    if first == 0 and (not len(raws) or raws.max() < half):  # no wrap near: nothing to unwrap
         return raws
-    out, prev = [], first
-    for raw in raws:
-        delta = (raw - prev) % SEQ_MODULO
-        prev = prev + (delta - SEQ_MODULO if delta >= half else delta)
-        out.append(prev - first)
-    return out
+    steps = np.diff(raws, prepend=first) % SEQ_MODULO
+    steps[steps >= half] -= SEQ_MODULO
+    return np.cumsum(steps)
 
 
-def analyse(name: str, arrivals: list[Arrival], sent: int, rate: float, first_send_ns: int,
-            first_seq: int = 0) -> FlowResult:
-    """Analyse one direction of a flow from its arrivals (in arrival order)."""
+def analyse(name: str, arrivals: Sequence[Arrival] | np.ndarray, sent: int, rate: float,
+            first_send_ns: int, first_seq: int = 0) -> FlowResult:
+    """Analyse one direction of a flow from its arrivals, in arrival order (`Arrival`s, or
+    an integer array of them, one per row)."""
     period = int(1e9 / rate)
-    seqs = _unwrap([a[0] for a in arrivals], first_seq)
-    first: dict[int, tuple[int, int]] = {}
-    duplicates = reordered = 0
-    highest = -1
-    for idx, (_, send_ns, recv_ns) in zip(seqs, arrivals, strict=True):
-        if idx in first:
-            duplicates += 1
-            continue
-        if idx < highest:
-            reordered += 1
-        else:
-            highest = idx
-        first[idx] = (send_ns, recv_ns)
-    received = [i for i in sorted(first) if 0 <= i < sent]
-    result = FlowResult(name=name, rate=rate, sent=sent, received=len(received),
-                        duplicates=duplicates, reordered=reordered)
-    result.outages = _outages(received, first, sent, period, first_send_ns)
-    recv_times = sorted(first[i][1] for i in received)
-    gaps = (b - a for a, b in zip(recv_times, recv_times[1:], strict=False))
-    result.max_gap_ns = max(0, max(gaps, default=period) - period)
+    table = np.asarray(arrivals, dtype=np.int64).reshape(-1, 3)
+    seqs = _unwrap(table[:, 0], first_seq)
+    unique, first = np.unique(seqs, return_index=True)  # each number's first arrival
+    in_order = seqs[np.sort(first)]  # first arrivals, as they came
+    highest = np.maximum.accumulate(np.concatenate(([-1], in_order)))[:-1]
+    inside = (unique >= 0) & (unique < sent)
+    idx, times = unique[inside], table[first[inside], 1:]  # (send ns, receive ns) each
+    result = FlowResult(name=name, rate=rate, sent=sent, received=len(idx),
+                        duplicates=len(seqs) - len(unique),
+                        reordered=int(np.count_nonzero(in_order < highest)))
+    before = np.flatnonzero(unique == -1)  # a number just before the first one counts too
+    result.outages = _outages(idx, times, table[first[before[0]], 1:] if len(before) else None,
+                              sent, period, first_send_ns)
+    recv_times = np.sort(times[:, 1])
+    result.max_gap_ns = max(0, int(np.diff(recv_times).max()) - period) \
+        if len(recv_times) > 1 else 0
     return result
 
 
-def _outages(received: list[int], first: dict[int, tuple[int, int]], sent: int, period: int,
-             first_send_ns: int) -> list[Outage]:
-    """Runs of missing sequence numbers among [0, sent)."""
+def _outages(idx: np.ndarray, times: np.ndarray, before_first: np.ndarray | None, sent: int,
+             period: int, first_send_ns: int) -> list[Outage]:
+    """Runs of missing sequence numbers among [0, sent), from the received ones (`idx`,
+    ascending) and their (send, receive) times."""
+    expected = np.concatenate(([0], idx + 1))
+    found = np.append(idx, sent)
     outages = []
-    expected = 0
-    for idx in [*received, sent]:
-        if idx > expected:
-            before = first.get(expected - 1)
-            after = first.get(idx) if idx < sent else None
-            start = before[0] + period if before else first_send_ns + expected * period
-            gap = after[1] - before[1] - period if before and after else None
-            outages.append(Outage(first_seq=expected, last_seq=idx - 1, start_ns=start,
-                                  end_ns=after[0] if after else None, gap_ns=gap))
-        expected = idx + 1
+    for at in np.flatnonzero(found > expected):
+        before = times[at - 1] if at else before_first
+        after = times[at] if at < len(idx) else None
+        first = int(expected[at])
+        start = int(before[0]) + period if before is not None else first_send_ns + first * period
+        gap = int(after[1] - before[1]) - period if before is not None and after is not None \
+            else None
+        outages.append(Outage(first_seq=first, last_seq=int(found[at]) - 1, start_ns=start,
+                              end_ns=int(after[0]) if after is not None else None, gap_ns=gap))
     return outages
 
 

@@ -4,13 +4,18 @@ is reached over SSH (`ssh_endpoint`).
 
 Wherever it runs, the agent is delivered the same way: its stdlib-only modules travel on its
 stdin ahead of its spec, and a short bootstrap runs them under `python -S -I` (no site
-packages, nothing installed there, and a start about 40 ms faster).
+packages, nothing installed there, and a start about 40 ms faster). To an interpreter that
+is this one (a namespace on this host) they travel compiled (marshal): compiling them took
+~13 ms of each agent's start-up; elsewhere, as source.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import marshal
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,44 +25,58 @@ from typing import Protocol
 from harness.errors import HarnessError
 from harness.lab.shell import run
 
+SETUP_NICE = 10
 AGENT_MODULES = ("harness.probes.wire", "harness.probes.egress", "harness.probes.agent")
 BOOTSTRAP = """\
-import json, sys, types
-modules = json.loads(sys.stdin.read(int(sys.stdin.readline())))
+import sys, types
+size, form = sys.stdin.buffer.readline().split()
+data = sys.stdin.buffer.read(int(size))
+if form == b"marshal":
+    import marshal
+    modules = marshal.loads(data)
+else:
+    import json
+    modules = [(name, compile(source, name, "exec")) for name, source in json.loads(data)]
 for name in ("harness", "harness.probes"):
     sys.modules[name] = types.ModuleType(name)
-for name, source in modules:
+for name, code in modules:
     sys.modules[name] = module = types.ModuleType(name)
-    exec(compile(source, name, "exec"), module.__dict__)
+    exec(code, module.__dict__)
 sys.modules["harness.probes.agent"].main()
 """
 
 
 @cache
-def agent_bundle() -> bytes:
-    """The agent's modules as the bootstrap reads them: a length line, then JSON."""
+def agent_bundle(compiled: bool) -> bytes:
+    """The agent's modules as the bootstrap reads them: a line with the length and the form,
+    then the modules, compiled for this interpreter (marshal) or as source (JSON)."""
     sources = []
     for name in AGENT_MODULES:
         spec = importlib.util.find_spec(name)
         assert spec is not None and spec.origin is not None
         with open(spec.origin, encoding="utf-8") as fh:
             sources.append((name, fh.read()))
-    text = json.dumps(sources)
-    return f"{len(text)}\n{text}".encode()
+    if compiled:
+        data = marshal.dumps([(name, compile(source, name, "exec", dont_inherit=True))
+                              for name, source in sources])
+        return b"%d marshal\n" % len(data) + data
+    data = json.dumps(sources).encode()
+    return b"%d json\n" % len(data) + data
 
 
-def agent_command(python: str, role: str) -> list[str]:
+def agent_command(python: str) -> list[str]:
     """The command that runs the agent from the bundle it reads first on stdin."""
-    return [python, "-S", "-I", "-c", BOOTSTRAP, role]
+    return [python, "-S", "-I", "-c", BOOTSTRAP]
 
 
-def spawn_agent(argv: list[str]) -> subprocess.Popen[bytes]:
-    """Start `argv` (which ends in `agent_command`) with the bundle already on its stdin."""
+def spawn_agent(argv: list[str], compiled: bool) -> subprocess.Popen[bytes]:
+    """Start `argv` (which ends in `agent_command`) with the bundle already on its stdin
+    (`compiled` only where the agent runs this very interpreter)."""
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE,
                             start_new_session=True)  # Ctrl-C is the harness's to handle
     assert proc.stdin is not None
-    proc.stdin.write(agent_bundle())
+    proc.stdin.write(agent_bundle(compiled))
     return proc
 
 
@@ -65,9 +84,9 @@ class ProbeEndpoint(Protocol):
     @property
     def name(self) -> str: ...
 
-    def spawn(self, role: str) -> subprocess.Popen[bytes]:
-        """Start a probe agent (`send` or `receive`) there, its stdin, stdout and stderr
-        piped here (see `agent` for the protocol)."""
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """Start the node's probe agent there (its sender and receiver), its stdin, stdout
+        and stderr piped here (see `agent` for the protocol)."""
 
     def address(self) -> str:
         """The endpoint's probe source/destination address."""
@@ -78,9 +97,16 @@ class NetnsEndpoint:
     name: str
     netns: str
 
-    def spawn(self, role: str) -> subprocess.Popen[bytes]:
-        return spawn_agent(["ip", "netns", "exec", self.netns,
-                            *agent_command(sys.executable, role)])
+    def spawn(self) -> subprocess.Popen[bytes]:
+        """The agent starts niced (SETUP_NICE) and returns to this process's priority before
+        it says ready: a scenario prepares its probes beside its preflight, whose router
+        reads are what the run waits for."""
+        proc = spawn_agent(["ip", "netns", "exec", self.netns, *agent_command(sys.executable)],
+                           compiled=True)
+        nice = os.getpriority(os.PRIO_PROCESS, 0) + SETUP_NICE
+        with contextlib.suppress(ProcessLookupError):  # it failed already: its stderr says why
+            os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
+        return proc
 
     def address(self) -> str:
         out = run(["ip", "-n", self.netns, "-j", "-4", "addr", "show", "scope", "global"]).stdout

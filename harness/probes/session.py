@@ -1,4 +1,5 @@
-"""A probe run: start receivers then senders in their nodes, mark events, stop, analyse.
+"""A probe run: start one agent per node (its receiver and its sender), mark events, stop,
+analyse.
 
     with ProbeSession(flows, endpoint_of, workdir) as probes:
         probes.start()
@@ -8,8 +9,9 @@
 
 Every agent (or the ssh client that carries it) is a child of this process, killed by its pid
 when the session closes (also on an exception); an agent also stops by itself when this
-process dies (PR_SET_PDEATHSIG, or its stdin closing) or overruns. Receivers stream their
-records here, into `workdir/recv-<node>.bin`, wherever they run.
+process dies (PR_SET_PDEATHSIG, or its stdin closing) or overruns, and its sender (a process
+it forks) dies with it. Receivers stream their records here, into `workdir/recv-<node>.bin`,
+wherever they run.
 """
 
 from __future__ import annotations
@@ -25,22 +27,26 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
 from harness.errors import HarnessError
 from harness.probes import packets
-from harness.probes.analysis import Arrival, FlowResult, analyse
+from harness.probes.analysis import FlowResult, analyse
 from harness.probes.endpoints import ProbeEndpoint
 from harness.probes.flows import Flow
-from harness.probes.wire import RECORD, STREAM_START
+from harness.probes.wire import RECORD, SEQ_MODULO, STREAM_START
 
 RECORD_DTYPE = np.dtype([("flow", "<u4"), ("seq", "<u4"), ("send_ns", "<u8"), ("recv_ns", "<u8")])
 
 READY_TIMEOUT = 15.0
 STOP_TIMEOUT = 30.0
-DRAIN_SECONDS = 0.05  # in-flight probes still arrive after the senders stop
+# Once sending has stopped, receivers stop when every direction's last probe is in, or after
+# DRAIN_MAX_S (a direction losing probes at the end): a probe in flight is not lost. A ring
+# hands a probe over within two block timeouts (40 ms) of its arrival.
+DRAIN_MAX_S = 0.25
+DRAIN_POLL_S = 0.005
 
 
 class ProbeError(HarnessError):
@@ -93,27 +99,30 @@ class Live:
 
 
 class _Agent:
-    """One running agent: its process, and for a receiver the thread that copies its records
-    into a local file."""
+    """One node's agent: its process, its stderr lines, and where it receives, the thread
+    that copies its records into a local file."""
 
-    def __init__(self, node: str, proc: subprocess.Popen[bytes], spec: dict[str, object],
-                 records: Path | None) -> None:
-        self.node, self.proc = node, proc
+    def __init__(self, node: str, proc: subprocess.Popen[bytes], records: Path | None) -> None:
+        self.node, self.proc, self.records = node, proc, records
         self.stderr: list[str] = []  # its stderr lines so far
         self._partial = b""
         self.copy_error = ""
-        assert proc.stdin is not None
-        try:
-            proc.stdin.write(json.dumps(spec).encode() + b"\n")
-            proc.stdin.flush()
-        except BrokenPipeError:  # it is gone already: await_ready says why
-            pass
         self.copier: threading.Thread | None = None
         if records is not None:
             assert proc.stdout is not None
             self.copier = threading.Thread(target=self._copy, args=(proc.stdout, records),
                                            daemon=True)
             self.copier.start()
+
+    def tell(self, line: str) -> None:
+        """A line on its stdin: the spec, "go", "stop". (If it is gone, what waits for its
+        answer says why.)"""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(line.encode() + b"\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass
 
     def _copy(self, stream: IO[bytes], path: Path) -> None:
         """Records from the stream start into `path`; on a write error, keep draining (the
@@ -149,28 +158,41 @@ class _Agent:
         self.stderr += [t for line in lines if (t := line.decode(errors="replace").strip())]
         return bool(data)
 
+    @property
+    def _last(self) -> str:
+        return self.stderr[-1] if self.stderr else "no output"
+
+    def _message(self, key: str) -> dict[str, Any] | None:
+        """The part of its summary under `key` (a JSON line on stderr), if said yet."""
+        return next((d[key] for line in self.stderr if line.startswith("{")
+                     for d in [_json(line)] if isinstance(d, dict) and key in d), None)
+
     def await_ready(self) -> None:
         deadline = time.monotonic() + READY_TIMEOUT
         while "ready" not in self.stderr:
             if not self._read_stderr(deadline):  # it exited, or never answered
-                self.proc.kill()
-                self.proc.wait()
+                self.kill()
                 raise ProbeError(f"probe agent on {self.node} did not start: "
                                  f"{self.stderr[-1] if self.stderr else 'no answer'}")
         self.stderr.remove("ready")
 
-    def go(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(b"go\n")
-        self.proc.stdin.flush()
+    def sent(self) -> dict[str, Any]:
+        """Its sender's summary, once told to "stop"."""
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while (summary := self._message("send")) is None:
+            if not self._read_stderr(deadline):
+                raise ProbeError(f"probe agent on {self.node} failed: {self._last}")
+        if "error" in summary:
+            raise ProbeError(f"probe agent on {self.node} failed: sender: {summary['error']}")
+        return summary
 
     def stop(self) -> None:
         """Ask it to stop (closing its stdin works through SSH too)."""
         if self.proc.stdin is not None and not self.proc.stdin.closed:
             self.proc.stdin.close()
 
-    def summary(self) -> dict[str, object]:
-        """Wait for it to finish; its JSON summary (the last JSON line on stderr)."""
+    def received(self) -> dict[str, Any]:
+        """Wait for it to finish; its receiver's summary ({} if it receives nothing)."""
         self.stop()
         deadline = time.monotonic() + STOP_TIMEOUT
         while self._read_stderr(deadline):  # until it closes stderr: it has exited
@@ -180,12 +202,11 @@ class _Agent:
         self.proc.wait()
         if self.copier is not None:
             self.copier.join()
-        summary = next((d for line in reversed(self.stderr) if line.startswith("{")
-                        for d in [_json(line)] if isinstance(d, dict)), None)
-        if self.proc.returncode != 0 or not isinstance(summary, dict):
+        summary = self._message("receive")
+        if self.proc.returncode != 0 or (summary is None and self.records is not None):
             raise ProbeError(f"probe agent on {self.node} failed (exit {self.proc.returncode}):"
-                             f" {self.stderr[-1] if self.stderr else 'no output'}")
-        return summary
+                             f" {self._last}")
+        return summary or {}
 
     def kill(self) -> None:
         if self.proc.poll() is None:
@@ -194,10 +215,14 @@ class _Agent:
 
 
 def _by_flow(data: bytes) -> Iterator[tuple[int, np.ndarray]]:
-    """Whole records (`wire.RECORD`) grouped by flow id, each group in arrival order."""
-    records = np.frombuffer(data, dtype=RECORD_DTYPE)
-    for flow_id in np.unique(records["flow"]):
-        yield int(flow_id), records[records["flow"] == flow_id]
+    """The whole records (`wire.RECORD`) in `data`, grouped by flow id, each group in arrival
+    order."""
+    records = np.frombuffer(data, dtype=RECORD_DTYPE, count=len(data) // RECORD.size)
+    order = np.argsort(records["flow"], kind="stable")
+    ids = records["flow"][order]
+    for part in np.split(order, np.flatnonzero(ids[1:] != ids[:-1]) + 1):
+        if len(part):
+            yield int(records["flow"][part[0]]), records[part]
 
 
 def _json(line: str) -> object:
@@ -218,13 +243,13 @@ class ProbeRun:
     raw_files: list[Path] = field(default_factory=list)
     sender_late_max_ms: float = 0.0
     framed: list[str] = field(default_factory=list)  # directions sent as frames at the end
-    receiver_drops: dict[str, int] = field(default_factory=dict)  # node -> probes its ring lost
+    receiver_drops: dict[str, int] = field(default_factory=dict)  # node -> packets its ring lost
     record_errors: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
         """What makes the measurement itself unsound (not the network's doing)."""
-        return [f"the receiver on {node} could not keep up: its ring dropped {n} probes, "
+        return [f"the receiver on {node} could not keep up: its ring dropped {n} probe packets, "
                 "which count as lost here although the network delivered them"
                 for node, n in self.receiver_drops.items() if n] + self.record_errors
 
@@ -246,8 +271,7 @@ class ProbeSession:
                            for i, (f, (label, s, d)) in enumerate(
                                (f, d) for f in flows for d in f.directions())]
         self.events: list[Event] = []
-        self._senders: dict[str, _Agent] = {}
-        self._receivers: dict[str, _Agent] = {}
+        self._agents: dict[str, _Agent] = {}
         self._started_ns = 0
         self._tail: dict[Path, int] = {}
         self.live: dict[str, Live] = {d.label: Live() for d in self.directions}
@@ -261,26 +285,20 @@ class ProbeSession:
 
     # -- lifecycle -------------------------------------------------------------------------
     def prepare(self) -> None:
-        """Start every agent and wait until each is set up; nothing is sent yet. (It may run
-        beside other preparations: it only touches this session's agents.)"""
+        """Start every node's agent and wait until each is set up; nothing is sent yet. (It
+        may run beside other preparations: it only touches this session's agents.)"""
         self.workdir.mkdir(parents=True, exist_ok=True)
-        addr = {n: self.endpoint_of(n).address() for d in self.directions for n in (d.src, d.dst)}
-        by_dst: dict[str, list[_Direction]] = defaultdict(list)
-        by_src: dict[str, list[_Direction]] = defaultdict(list)
-        for d in self.directions:
-            by_dst[d.dst].append(d)
-            by_src[d.src].append(d)
+        nodes = list(dict.fromkeys(n for d in self.directions for n in (d.dst, d.src)))
+        receivers = {d.dst for d in self.directions}
         try:
-            for node, dirs in by_dst.items():
-                self._receivers[node] = _Agent(node, self.endpoint_of(node).spawn("receive"), {
-                    "udp_ports": sorted({d.flow.port for d in dirs if d.flow.protocol == "udp"}),
-                    "rate": sum(d.flow.rate for d in dirs), "max_seconds": self.max_seconds + 30},
-                    self.workdir / f"recv-{node}.bin")
-            for node, dirs in by_src.items():  # they set up beside the receivers
-                self._senders[node] = _Agent(node, self.endpoint_of(node).spawn("send"), {
-                    "max_seconds": self.max_seconds,
-                    "flows": [self._sender_flow(d, addr) for d in dirs]}, None)
-            for agent in [*self._receivers.values(), *self._senders.values()]:
+            for node in nodes:  # the interpreters start while the specs are made
+                self._agents[node] = _Agent(node, self.endpoint_of(node).spawn(),
+                                            self.workdir / f"recv-{node}.bin"
+                                            if node in receivers else None)
+            addr = {node: self.endpoint_of(node).address() for node in nodes}
+            for node, agent in self._agents.items():
+                agent.tell(json.dumps(self._spec(node, addr)))
+            for agent in self._agents.values():
                 agent.await_ready()
         except BaseException:
             self.close()
@@ -288,10 +306,10 @@ class ProbeSession:
 
     def start(self) -> None:
         """Start sending (preparing first if `prepare` was not called)."""
-        if not self._senders:
+        if not self._agents:
             self.prepare()
-        for agent in self._senders.values():  # every receiver is listening
-            agent.go()
+        for node in self._senders:  # every receiver is listening
+            self._agents[node].tell("go")
         self._started_ns = time.time_ns()
 
     def mark(self, label: str) -> Event:
@@ -301,40 +319,54 @@ class ProbeSession:
         return event
 
     def poll(self) -> dict[str, Live]:
-        """Read what the receivers wrote since the last poll (they flush every 100 ms)."""
-        labels = {d.id: d.label for d in self.directions}
-        for path in self.workdir.glob("recv-*.bin"):
-            with path.open("rb") as fh:
-                fh.seek(self._tail.get(path, 0))
-                data = fh.read()
-            usable = len(data) - len(data) % RECORD.size
-            self._tail[path] = self._tail.get(path, 0) + usable
-            for flow_id, mine in _by_flow(data[:usable]):
-                self.live[labels[flow_id]].add(mine["seq"], mine["recv_ns"])
+        """Read what the receivers wrote since the last poll (one write per ring block: at
+        least every 40 ms while probes arrive)."""
+        self._read_new()
         return self.live
 
     def stop(self) -> ProbeRun:
-        """Stop senders, let in-flight probes land, stop receivers, analyse every direction."""
+        """Stop sending, let the probes in flight land, stop receiving, analyse every
+        direction."""
         try:
-            sent = self._finish(self._senders)
+            for node in self._senders:
+                self._agents[node].tell("stop")
+            sent = {node: self._agents[node].sent() for node in self._senders}
             stopped = time.time_ns()
-            time.sleep(DRAIN_SECONDS)
-            received = self._finish(self._receivers)
+            self._drain(sent)
+            for agent in self._agents.values():
+                agent.stop()
+            received = {node: agent.received() for node, agent in self._agents.items()}
         finally:
             self.close()
         return self._analyse(sent, received, stopped)
 
     def close(self) -> None:
         """Kill every agent still running, by the pid this session started."""
-        for agent in [*self._senders.values(), *self._receivers.values()]:
+        for agent in self._agents.values():
             agent.kill()
 
     @property
     def pids(self) -> list[int]:
         """The pids of the agents (or their ssh clients) this session started."""
-        return [a.proc.pid for a in [*self._senders.values(), *self._receivers.values()]]
+        return [a.proc.pid for a in self._agents.values()]
 
     # -- helpers ---------------------------------------------------------------------------
+    @property
+    def _senders(self) -> list[str]:
+        return list(dict.fromkeys(d.src for d in self.directions))
+
+    def _spec(self, node: str, addr: dict[str, str]) -> dict[str, object]:
+        """What `node`'s agent sends and receives."""
+        out = [d for d in self.directions if d.src == node]
+        into = [d for d in self.directions if d.dst == node]
+        spec: dict[str, object] = {"max_seconds": self.max_seconds}
+        if out:
+            spec["send"] = {"flows": [self._sender_flow(d, addr) for d in out]}
+        if into:
+            spec["receive"] = {"rate": sum(d.flow.rate for d in into), "udp_ports": sorted(
+                {d.flow.port for d in into if d.flow.protocol == "udp"})}
+        return spec
+
     def _sender_flow(self, d: _Direction, addr: dict[str, str]) -> dict[str, object]:
         f = d.flow
         sport = f.sport or 49152 + d.id
@@ -344,33 +376,61 @@ class ProbeSession:
         return {"id": d.id, "src": src, "dst": dst, "packet": packet.hex(), "header_offset": offset,
                 "rate": f.rate}
 
-    @staticmethod
-    def _finish(agents: dict[str, _Agent]) -> dict[str, dict[str, object]]:
-        """Stop every agent, then read each one's JSON summary."""
-        for agent in agents.values():
-            agent.stop()
-        return {node: agent.summary() for node, agent in agents.items()}
+    @property
+    def _record_files(self) -> list[Path]:
+        return sorted(a.records for a in self._agents.values()
+                      if a.records is not None and a.records.exists())
 
-    def _analyse(self, sent: dict[str, dict[str, object]],
-                 received: dict[str, dict[str, object]], stopped_ns: int) -> ProbeRun:
-        arrivals: dict[int, list[Arrival]] = defaultdict(list)
-        files = sorted(self.workdir.glob("recv-*.bin"))
+    def _read_new(self) -> list[tuple[int, np.ndarray]]:
+        """The records written since the last read, by direction id; the live views follow."""
+        labels = {d.id: d.label for d in self.directions}
+        new = []
+        for path in self._record_files:
+            with path.open("rb") as fh:
+                fh.seek(self._tail.get(path, 0))
+                data = fh.read()
+            self._tail[path] = self._tail.get(path, 0) + len(data) - len(data) % RECORD.size
+            for flow_id, mine in _by_flow(data):
+                if flow_id not in labels:  # not this session's probe
+                    continue
+                self.live[labels[flow_id]].add(mine["seq"], mine["recv_ns"])
+                new.append((flow_id, mine))
+        return new
+
+    def _drain(self, sent: dict[str, dict[str, Any]]) -> None:
+        """Wait until the last probe of every direction that sent any has been received,
+        DRAIN_MAX_S at most."""
+        last = {d.id: (n - 1) % SEQ_MODULO for d in self.directions
+                if (n := int(sent[d.src]["flows"][str(d.id)]["sent"]))}
+        deadline = time.monotonic() + DRAIN_MAX_S
+        while last and time.monotonic() < deadline:
+            time.sleep(DRAIN_POLL_S)
+            for flow_id, mine in self._read_new():
+                if flow_id in last and bool((mine["seq"] == last[flow_id]).any()):
+                    del last[flow_id]
+
+    def _analyse(self, sent: dict[str, dict[str, Any]], received: dict[str, dict[str, Any]],
+                 stopped_ns: int) -> ProbeRun:
+        files = self._record_files
+        arrivals: dict[int, list[np.ndarray]] = defaultdict(list)
         for path in files:
-            data = path.read_bytes()
-            for flow_id, mine in _by_flow(data[:len(data) - len(data) % RECORD.size]):
-                arrivals[flow_id] += mine[["seq", "send_ns", "recv_ns"]].tolist()
+            for flow_id, mine in _by_flow(path.read_bytes()):
+                arrivals[flow_id].append(mine)
         results, framed = [], []
         for d in self.directions:
-            info = sent[d.src]["flows"][str(d.id)]  # type: ignore[index]
-            results.append(analyse(d.label, arrivals.get(d.id, []), sent=int(info["sent"]),
-                                   rate=d.flow.rate, first_send_ns=int(info["first_ns"])))
+            info = sent[d.src]["flows"][str(d.id)]
+            mine = np.concatenate(arrivals[d.id]) if d.id in arrivals else \
+                np.empty(0, RECORD_DTYPE)
+            results.append(analyse(d.label, np.column_stack(
+                (mine["seq"], mine["send_ns"], mine["recv_ns"])).astype(np.int64),
+                sent=int(info["sent"]), rate=d.flow.rate, first_send_ns=int(info["first_ns"])))
             if info["frames"]:
                 framed.append(d.label)
-        late = max(float(s.get("late_max_ns", 0)) for s in sent.values()) / 1e6  # type: ignore[arg-type]
+        late = max((float(s.get("late_max_ns", 0)) for s in sent.values()), default=0.0) / 1e6
         return ProbeRun(results=results, events=list(self.events), started_ns=self._started_ns,
                         stopped_ns=stopped_ns, raw_files=files, sender_late_max_ms=late,
                         framed=framed,
-                        receiver_drops={node: int(r.get("ring_drops", 0))  # type: ignore[call-overload]
-                                        for node, r in received.items()},
-                        record_errors=[a.copy_error for a in self._receivers.values()
+                        receiver_drops={node: int(r.get("ring_drops", 0))
+                                        for node, r in received.items() if r},
+                        record_errors=[a.copy_error for a in self._agents.values()
                                        if a.copy_error])

@@ -44,9 +44,9 @@ class SshEndpoint:
         return ["ssh", "-T", *config, "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", *port,
                 *options, "--", self.destination, remote]
 
-    def spawn(self, role: str) -> subprocess.Popen[bytes]:
-        remote = f"exec {shlex.join(agent_command(self.python, role))}"
-        return spawn_agent(self.ssh_command(remote))
+    def spawn(self) -> subprocess.Popen[bytes]:
+        remote = f"exec {shlex.join(agent_command(self.python))}"
+        return spawn_agent(self.ssh_command(remote), compiled=False)  # its Python is its own
 
 
 def parse_remote(text: str) -> SshEndpoint:

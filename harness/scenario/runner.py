@@ -24,8 +24,9 @@ from harness.scenario.results import FlowVerdict, RunResult
 Progress = Callable[[str], None]
 # (phase, seconds left, per direction: probes received so far and current outage in ms)
 Tick = Callable[[str, float, dict[str, tuple[int, float]]], None]
-TICK_S = 0.1
-LIVE_LAG_MS = 150  # receivers flush every 100 ms
+TICK_S = 0.1  # the live view's refresh
+WAIT_TICK_S = 0.02  # a wait for clean traffic looks this often: it ends no later than that
+LIVE_LAG_MS = 60  # a receiver hands a probe on within two ring block timeouts (40 ms)
 FAILBACK_TAIL_S = 1.0  # after reconvergence, watch this long at most...
 TAIL_CLEAN_S = 0.3  # ...or until every direction has delivered this long cleanly after it
 BASELINE_GRACE_S = 10.0  # startup transients (first ARP, agents settling) may use this much
@@ -47,6 +48,8 @@ class ScenarioRunner:
                                 network=network.kind, expect=loaded.spec.expect)
         self.limits = {label: cf.hard_limit_ms for cf in loaded.flows if cf.critical
                        for label, _, _ in cf.flow.directions()}
+        self.periods_ms = {label: 1e3 / cf.flow.rate for cf in loaded.flows
+                           for label, _, _ in cf.flow.directions()}
         self.before: Snapshot = {}
         self.after: Snapshot = {}
 
@@ -119,7 +122,7 @@ class ScenarioRunner:
         end = time.monotonic() + FAILBACK_TAIL_S
         clean_ns = int(TAIL_CLEAN_S * 1e9)
         while time.monotonic() < end:
-            time.sleep(TICK_S)
+            time.sleep(WAIT_TICK_S)
             if all(live.last_recv_ns >= converged_ns + clean_ns
                    and live.last_recv_ns - live.clean_since_ns >= clean_ns
                    for live in probes.poll().values()):
@@ -135,9 +138,9 @@ class ScenarioRunner:
         deadline = time.monotonic() + seconds + BASELINE_GRACE_S
         next_report = time.monotonic() + seconds + 1.0
         while True:
-            time.sleep(TICK_S)
+            time.sleep(WAIT_TICK_S)
             now = time.time_ns()
-            problems = {label: _dirty(live, now, seconds)
+            problems = {label: _dirty(live, now, seconds, self.periods_ms[label])
                         for label, live in probes.poll().items()}
             problems = {label: why for label, why in problems.items() if why}
             if not problems and also():
@@ -158,9 +161,9 @@ class ScenarioRunner:
             time.sleep(max(0.0, min(TICK_S, end - time.monotonic())))
             now = time.time_ns()
             seen = probes.poll()
-            losing = {label: (now - live.last_recv_ns) / 1e6 - LIVE_LAG_MS
-                      for label, live in seen.items()
-                      if (now - live.last_recv_ns) / 1e6 > LIVE_LAG_MS + 50}
+            overdue = {label: _overdue_ms(live, now, self.periods_ms[label])
+                       for label, live in seen.items()}
+            losing = {label: ms for label, ms in overdue.items() if ms > 50}
             if self.tick:
                 self.tick(what, end - time.monotonic(),
                           {k: (v.received, losing.get(k, 0.0)) for k, v in seen.items()})
@@ -194,13 +197,18 @@ class ScenarioRunner:
                            result=r)
 
 
-def _dirty(live: Live, now_ns: int, seconds: float) -> str:
+def _overdue_ms(live: Live, now_ns: int, period_ms: float) -> float:
+    """How long past its due time (one probe period and the receiver's lag) the direction's
+    next probe is."""
+    return (now_ns - live.last_recv_ns) / 1e6 - LIVE_LAG_MS - period_ms
+
+
+def _dirty(live: Live, now_ns: int, seconds: float, period_ms: float) -> str:
     """Why a direction's baseline is not clean yet ('' when it is)."""
     if not live.received:
         return "no probe received"
-    stale_ms = (now_ns - live.last_recv_ns) / 1e6
-    if stale_ms > LIVE_LAG_MS + 100:
-        return f"nothing received for {stale_ms:.0f} ms"
+    if _overdue_ms(live, now_ns, period_ms) > 100:
+        return f"nothing received for {(now_ns - live.last_recv_ns) / 1e6:.0f} ms"
     clean_s = (now_ns - live.clean_since_ns) / 1e9
     if clean_s < seconds:
         return (f"clean for {clean_s:.1f} s only ({live.lost} probes lost so far)"
