@@ -59,6 +59,21 @@ def test_healthy_path_loses_nothing_in_either_direction(two_path: Lab, tmp_path:
     assert sorted(result.framed) == sorted(r.name for r in result.results)  # the fast path
 
 
+def test_two_sessions_on_the_same_hosts_keep_their_probes_apart(two_path: Lab,
+                                                                  tmp_path: Path) -> None:
+    """Two runs probing the same hosts at once (two engineers, one probe host): each
+    receiver sees both runs' probes, and each run counts only its own."""
+    flows = [Flow(name="f", src="h1", dst="h2", direction="both")]
+    with session(two_path, flows, tmp_path / "a") as one, \
+            session(two_path, flows, tmp_path / "b") as other:
+        one.start()
+        other.start()
+        time.sleep(1.0)
+        results = [*one.stop().results, *other.stop().results]
+    for r in results:
+        assert r.sent >= 900 and (r.received, r.lost, r.duplicates) == (r.sent, 0, 0), r
+
+
 def test_sender_follows_its_gateway_to_a_new_mac(two_path: Lab, tmp_path: Path) -> None:
     """h1's gateway r1 changes its MAC and announces it (gratuitous ARP): frames must go to the
     new MAC within milliseconds, where a sender that kept the old one would lose every probe."""

@@ -14,12 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import jsonschema
+import numpy as np
 import pytest
 from browser import render
 from conftest import hospital_lab, scenario_for
 
 from harness import schemas
 from harness.lab import Lab
+from harness.probes.session import RECORD_DTYPE
 from harness.report.manifest import generate_key, verify
 
 pytestmark = pytest.mark.lab
@@ -87,6 +89,12 @@ def test_cli_run_writes_a_signed_pack_without_the_password(hospital: Lab,
     assert results["sla_met"] and results["devices"]["core1"]["os_version"]
     neighbours = results["devices"]["core1"]["ospf_neighbors"]  # CLI text through TextFSM
     assert len(neighbours) == 3 and {n["state"] for n in neighbours} == {"full"}, neighbours
+    records = np.frombuffer(b"".join(gzip.decompress(p.read_bytes())
+                                     for p in (pack / "raw").glob("recv-*.bin.gz")), RECORD_DTYPE)
+    for flow in results["flows"]:  # an auditor recounts each direction from the raw records
+        r = flow["result"]
+        seqs = np.unique(records["seq"][records["flow"] == r["probe_id"]])
+        assert np.count_nonzero(seqs < r["sent"]) == r["received"] > 0, r["name"]
 
     page = render(pack / "report.html", ["table.verdicts", "svg.timeline", "#results-table"],
                   wait_for="#results-table tbody.results-table-row")

@@ -47,6 +47,7 @@ class FlowResult:
     reordered: int
     outages: list[Outage] = field(default_factory=list)
     max_gap_ns: int = 0     # largest receive gap minus one interval
+    probe_id: int = 0  # the flow id in its probes' headers (and in raw records)
 
     @property
     def lost(self) -> int:

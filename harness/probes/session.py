@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import select
 import subprocess
 import threading
@@ -42,6 +43,7 @@ RECORD_DTYPE = np.dtype([("flow", "<u4"), ("seq", "<u4"), ("send_ns", "<u8"), ("
 
 READY_TIMEOUT = 15.0
 STOP_TIMEOUT = 30.0
+MAX_DIRECTIONS = 0xFFFF  # a flow id's low half
 # Once sending has stopped, receivers stop when every direction's last probe is in, or after
 # DRAIN_MAX_S (a direction losing probes at the end): a probe in flight is not lost. A ring
 # hands a probe over within two block timeouts (40 ms) of its arrival.
@@ -61,7 +63,8 @@ class Event:
 
 @dataclass(frozen=True)
 class _Direction:
-    id: int
+    id: int  # the flow id its probes carry: this session's tag | index
+    index: int  # 1, 2, ... in the order of the flows
     label: str
     flow: Flow
     src: str
@@ -267,9 +270,13 @@ class ProbeSession:
         self.endpoint_of = endpoint_of
         self.workdir = workdir
         self.max_seconds = max_seconds
-        self.directions = [_Direction(id=i + 1, label=label, flow=f, src=s, dst=d)
-                           for i, (f, (label, s, d)) in enumerate(
-                               (f, d) for f in flows for d in f.directions())]
+        ends = [(f, d) for f in flows for d in f.directions()]
+        if len(ends) > MAX_DIRECTIONS:
+            raise ProbeError(f"{len(ends)} flow directions: one probe run takes "
+                             f"{MAX_DIRECTIONS} at most")
+        tag = secrets.randbits(16) << 16  # runs that share a host keep their probes apart
+        self.directions = [_Direction(id=tag | i, index=i, label=label, flow=f, src=s, dst=d)
+                           for i, (f, (label, s, d)) in enumerate(ends, start=1)]
         self.events: list[Event] = []
         self._agents: dict[str, _Agent] = {}
         self._started_ns = 0
@@ -369,7 +376,7 @@ class ProbeSession:
 
     def _sender_flow(self, d: _Direction, addr: dict[str, str]) -> dict[str, object]:
         f = d.flow
-        sport = f.sport or 49152 + d.id
+        sport = f.sport or 49152 + d.index % 16384  # the ephemeral range
         src = f.src_addr if d.src == f.src and f.src_addr else addr[d.src]
         dst = f.dst_addr if d.dst == f.dst and f.dst_addr else addr[d.dst]
         packet, offset = packets.build(d.id, src, dst, f.protocol, sport, f.port, f.dscp, f.size)
@@ -421,9 +428,11 @@ class ProbeSession:
             info = sent[d.src]["flows"][str(d.id)]
             mine = np.concatenate(arrivals[d.id]) if d.id in arrivals else \
                 np.empty(0, RECORD_DTYPE)
-            results.append(analyse(d.label, np.column_stack(
+            result = analyse(d.label, np.column_stack(
                 (mine["seq"], mine["send_ns"], mine["recv_ns"])).astype(np.int64),
-                sent=int(info["sent"]), rate=d.flow.rate, first_send_ns=int(info["first_ns"])))
+                sent=int(info["sent"]), rate=d.flow.rate, first_send_ns=int(info["first_ns"]))
+            result.probe_id = d.id
+            results.append(result)
             if info["frames"]:
                 framed.append(d.label)
         late = max((float(s.get("late_max_ns", 0)) for s in sent.values()), default=0.0) / 1e6

@@ -2,6 +2,10 @@
 
     magic "FOPB" | flow id u32 | sequence u32 | send time u64 (ns, CLOCK_REALTIME)
 
+A flow id is a random tag per probe run (high 16 bits) and the direction's index (low 16):
+receivers see every probe that reaches their host, and two runs sharing a host each count
+only their own.
+
 Receivers write one record per packet: flow id, sequence, send time, kernel receive time,
 after STREAM_START (a login shell on a remote host may print something first).
 """

@@ -4,7 +4,8 @@
     report.html    pytest-html report rendered from results.json (for a person)
     junit.xml      the same verdicts for CI tools
     timeline.svg   outage windows per flow direction, fault and restore instants
-    raw/           probe records as received, gzip (24-byte records: see harness/probes/wire)
+    raw/           probe records as received, gzip (24-byte records: see harness/probes/wire;
+                   a direction's flow id is its result's probe_id in results.json)
     snapshots/     routers' OSPF/BFD/FIB before and after, and their difference
     config/        each configuration diff the harness pushed, one file per change
     inputs/        the scenario, its flow files, the topology and router configs, as run
