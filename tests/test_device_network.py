@@ -33,7 +33,9 @@ class FakeDriver:
         if self.world.pop("drop_session", False):
             raise OSError("Socket is closed")
         self.world["reads"] += 1
-        return {i: {"is_up": i not in self.world["down"]} for i in ("lo", "eth1", "eth2", "eth3")}
+        flap = self.world["reads"] % 2 == 0  # an access port going up and down: no link
+        return {i: {"is_up": i not in self.world["down"]} for i in ("lo", "eth1", "eth2", "eth3")} \
+            | {"access7": {"is_up": flap}}
 
     def cli(self, commands: list[str]) -> dict[str, str]:
         return {commands[0]: self.world["ospf"]}

@@ -213,3 +213,65 @@ def test_journal_dir_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch,
     assert journal_mod.journal_dir() == tmp_path
     monkeypatch.delenv(journal_mod.ENV)
     assert journal_mod.journal_dir() == Path("/run/failover/journal")
+
+
+class FakeEosDevice:
+    """A fake (for this logic test only) of what NAPALM's EOS driver does with commit
+    sessions: a commit-confirm is pending under its session's name, and `rollback` aborts it
+    only when the driver names that session (else CommitError, as napalm.eos does)."""
+
+    def __init__(self) -> None:
+        self.pending: set[str] = set()
+        self.running = "interface Ethernet1\n"
+
+    def driver(self, *_: object) -> FakeEosDriver:
+        return FakeEosDriver(self)
+
+
+class FakeEosDriver:
+    def __init__(self, device: FakeEosDevice) -> None:
+        self.device, self.config_session = device, None
+        self.candidate = ""
+
+    def load_merge_candidate(self, config: str) -> None:
+        self.config_session = self.config_session or "napalm_123456"
+        self.candidate = config
+
+    def compare_config(self) -> str:
+        return self.candidate
+
+    def commit_config(self, revert_in: int | None = None) -> None:
+        self.device.pending.add(str(self.config_session))
+        self.device.running += self.candidate
+
+    def has_pending_commit(self) -> bool:
+        return bool(self.device.pending)
+
+    def get_config(self, retrieve: str) -> dict[str, str]:
+        return {retrieve: self.device.running}
+
+    def rollback(self) -> None:
+        if self.config_session not in self.device.pending:
+            raise RuntimeError("Current config session not found as pending commit-confirm")
+        self.device.pending.discard(self.config_session)
+        self.device.running = "interface Ethernet1\n"
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_eos_change_is_rolled_back_from_another_process(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """EOS aborts a pending commit only by its session's name: a restore rebuilt from the
+    journal (another process, another driver) names the session the inject used."""
+    device = FakeEosDevice()
+    monkeypatch.setattr("harness.faults.napalm_change.connect", device.driver)
+    spec = {"driver": "eos", "host": "core1.example", "username": "netops",
+            "password_env": "CORE_PW"}
+    fault = build("interface-shutdown", {"node": "core1", "interfaces": ["Ethernet1"],
+                                         "device": spec})
+    fault.inject(Target(None, "hospital"))
+    assert device.pending and "shutdown" in device.running
+    again = build(fault.kind, fault.journal_entry()["params"])  # as `failover recover` does
+    again.restore(Target(None, "hospital"))
+    assert not device.pending and "shutdown" not in device.running

@@ -112,14 +112,21 @@ PROBES = "probes:\n" + "".join(f"  {h}: {{ssh: root@{h}.mgmt.example, address: 1
                                for i, h in enumerate(HOSTS, 1))
 
 
+OTHER_ROUTERS = "".join(f"  {r}: {{driver: eos, host: {r}.mgmt.example, password_env: PW}}\n"
+                        for r in ("core2", "dist-dc", "dist-care"))
+
+
 def _real_core1(tmp_path: Path, driver: str = "eos", probes: str = PROBES) -> Path:
+    """core1-uplink-shutdown on real devices: every router an eos device (core1's `driver`),
+    the topology's interface names the devices' own."""
     text = (ROOT / "scenarios/core1-uplink-shutdown.yml").read_text()
     device = f"{{driver: {driver}, host: core1.mgmt.example, password_env: CORE_PW}}"
     text = text.replace("{driver: frr, host: localhost}", device)
+    text = text.replace("devices:\n", "devices:\n" + OTHER_ROUTERS)
     text = text.replace("../topologies", str(ROOT / "topologies")).replace(
         "flows/hospital", str(ROOT / "scenarios/flows/hospital"))
     path = tmp_path / "real.yml"
-    path.write_text(text.replace("interfaces: [eth2]", "interfaces: [Ethernet2]") + probes)
+    path.write_text(text + probes)
     return path
 
 
@@ -146,7 +153,7 @@ def test_a_run_on_real_devices_needs_commit_and_touches_nothing_without(tmp_path
     assert not (tmp_path / "journal").exists()  # refused before anything was journaled
     plan = subprocess.run([sys.executable, "-m", "harness", "run", str(path), "--dry-run"],
                           env=env, capture_output=True, text=True)
-    assert plan.returncode == 0 and "interface Ethernet2\n       shutdown" in plan.stdout
+    assert plan.returncode == 0 and "interface eth2\n       shutdown" in plan.stdout
     assert "(real devices)" in plan.stdout and "probes of ed: over ssh to root@ed.mgmt" \
         in plan.stdout
 
@@ -158,13 +165,18 @@ def test_a_run_on_real_devices_needs_commit_and_touches_nothing_without(tmp_path
      "probes.nosuch", "unknown node 'nosuch'"),
     (lambda t: t.replace("address: 198.18.9.1}", "address: ed.example}"),
      "probes.ed.address", "valid IPv4 address"),
-    (lambda t: t.replace("interface-shutdown, node: core1, interfaces: [Ethernet2], "
+    (lambda t: t.replace("interface-shutdown, node: core1, interfaces: [eth2], "
                          "revert_in: 600", "node-power-loss, node: core1"),
      "faults[0]", "node-power-loss acts on the built-in lab's kernel"),
-    (lambda t: t.replace("node: core1, interfaces", "node: core2, interfaces"),
-     "faults[0]", "core2 has no entry in `devices:`"),
-    (lambda t: t.replace("devices:\n", "devices:\n  core2: {driver: frr}\n"),
+    (lambda t: t.replace("  dist-dc: {driver: eos, host: dist-dc.mgmt.example, "
+                         "password_env: PW}\n", ""),
+     "devices", "reads every router through NAPALM: no entry for dist-dc"),
+    (lambda t: t.replace("core2: {driver: eos, host: core2.mgmt.example, password_env: PW}",
+                         "core2: {driver: frr}"),
      "devices.core2", "the built-in lab's FRR (driver frr on localhost) cannot be part"),
+    (lambda t: t.replace("interfaces: [eth2]", "interfaces: [Ethernet2]"),
+     "faults[0].interfaces", "core1 has no link on Ethernet2 in topology hospital-core "
+     "(its links: eth1, eth2, eth3)"),
 ])
 def test_a_run_on_real_devices_is_checked_whole(tmp_path: Path, change: Any, where: str,
                                                 message: str) -> None:

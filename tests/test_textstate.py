@@ -100,6 +100,15 @@ def test_nxos_over_ssh_reads_like_nxapi() -> None:
         ospf_neighbors(FakeDevice(text), "nxos")
 
 
+def test_two_way_reads_as_2way_however_spelled() -> None:
+    """NX-OS prints 2-Way between DROthers as TWOWAY/DROTHER (the captured output, one row
+    edited so): the steady state of a broadcast segment, not a pending adjacency."""
+    text = raw("cisco_nxos_show_ip_ospf_neighbor").replace(
+        "192.168.1.8       1 FULL/ -    ", "192.168.1.8       1 TWOWAY/DROTHER")
+    assert [n.state for n in ospf_neighbors(FakeDevice(text), "nxos")] == \
+        ["2way", "full", "full"]
+
+
 def test_driver_without_template_is_a_clear_error() -> None:
     device = FakeDevice(raw("juniper_junos_show_ospf_neighbor"))
     with pytest.raises(HarnessError, match="no TextFSM template for OSPF neighbours on "

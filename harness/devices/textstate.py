@@ -67,5 +67,11 @@ def ospf_neighbors(device: CliDevice, driver: str) -> list[OspfNeighbor]:
             for row in rows]
 
 
+_SPELLINGS = {"twoway": "2way", "2ways": "2way"}  # NX-OS, IOS-XR and others
+
+
 def _state(shown: str) -> str:
-    return shown.split("/")[0].strip().lower().replace("-", "")
+    """The OSPF state as RFC 2328 names it, lower case: full, 2way, init, ... ("FULL/DR",
+    "2WAY/DROTHER", "TWOWAY/DROTHER", "Full" all read as their state)."""
+    state = shown.split("/")[0].strip().lower().replace("-", "")
+    return _SPELLINGS.get(state, state)

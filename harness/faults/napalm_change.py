@@ -10,8 +10,9 @@ the device's configuration, in the syntax of its NAPALM driver."""
 from __future__ import annotations
 
 import difflib
+import secrets
 from abc import abstractmethod
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from harness.devices import DeviceSpec, connect
@@ -37,6 +38,9 @@ class NapalmChange(Fault):
     node: str
     revert_in: int = 600  # seconds: longer than any hold; the device's own safety net
     device: dict[str, Any] | None = None  # the inventory entry (credentials by reference)
+    # EOS commits in a named configuration session, and its driver aborts a pending one only
+    # by that name: chosen before the fault is journaled, so any process can roll it back
+    commit_session: str = field(default_factory=lambda: f"failover_{secrets.token_hex(4)}")
 
     @abstractmethod
     def config(self) -> str:
@@ -64,6 +68,12 @@ class NapalmChange(Fault):
         except HarnessError as exc:
             raise FaultError(str(exc)) from None
 
+    def _in_session(self, driver: Any) -> Any:
+        """The driver, working in this fault's commit session where the driver names one."""
+        if self.driver_name == "eos":
+            driver.config_session = self.commit_session
+        return driver
+
     def check(self, target: Target) -> None:
         if self.needs_lab:
             target.router(self.node)
@@ -78,7 +88,7 @@ class NapalmChange(Fault):
     def inject(self, target: Target) -> list[Stamp]:
         driver = self._driver(target)
         try:
-            driver.load_merge_candidate(config=self.config())
+            self._in_session(driver).load_merge_candidate(config=self.config())
             diff = driver.compare_config()
             stamp = timed(f"{self.node}: commit {self.kind} (revert in {self.revert_in} s)",
                           lambda: driver.commit_config(revert_in=self.revert_in))
@@ -93,7 +103,8 @@ class NapalmChange(Fault):
         try:
             if driver.has_pending_commit():
                 before = driver.get_config(retrieve="running")["running"]
-                stamp = timed(f"{self.node}: roll the {self.kind} back", driver.rollback)
+                stamp = timed(f"{self.node}: roll the {self.kind} back",
+                              self._in_session(driver).rollback)
                 after = driver.get_config(retrieve="running")["running"]
                 return [_with_diff(stamp, "".join(difflib.unified_diff(  # changed lines only
                     before.splitlines(True), after.splitlines(True), "running", "rolled back",

@@ -2,8 +2,9 @@
 TextFSM where NAPALM has no getter), probes on Linux hosts reached over SSH. Nothing here
 needs the built-in lab, a namespace or vtysh on this machine.
 
-Converged means, on two readings in a row that are equal: every router reachable; every
-interface the topology gives a router up; every OSPF neighbour Full (or 2-Way, between
+Converged means, on two readings in a row that are equal (of the interfaces, only the
+topology's links count): every router reachable; every interface the topology gives a router
+up; every OSPF neighbour Full (or 2-Way, between
 DROthers); every router with an active route to every probe address; and, after the
 first convergence, every OSPF adjacency seen then present again (what "restored" means).
 A device that cannot be read before the first convergence is an error at once; later (a
@@ -16,6 +17,7 @@ import threading
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from harness.devices import DeviceSpec, connect, facts_of
@@ -130,9 +132,12 @@ class DeviceNetwork:
         def one(node: str) -> DeviceState | str:
             spec = self.inventory[node]
             try:
-                return self._with_driver(node, lambda d: read_state(d, spec.driver, addresses))
+                state = self._with_driver(node, lambda d: read_state(d, spec.driver, addresses))
             except Exception as exc:  # unreachable, or the driver's own error: reported
                 return str(exc) or type(exc).__name__
+            links = {lk.end(node).interface for lk in self.topology.links_of(node)}
+            return replace(state, interfaces={name: up for name, up in state.interfaces.items()
+                                              if name in links})  # not an access port's flap
         reading: Reading = self._each(one)
         self._last = (time.monotonic(), reading)
         return reading

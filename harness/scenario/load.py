@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from harness.errors import HarnessError, InputError
 from harness.faults import FAULTS, Fault, build
-from harness.faults.napalm_change import NapalmChange
+from harness.faults.napalm_change import InterfaceShutdown, NapalmChange
 from harness.probes.analysis import SLA
 from harness.probes.flows import APPLICATIONS, DSCP, Flow
 from harness.redact import find_secret
@@ -161,6 +161,20 @@ def _check_network(path: Path, doc: LineDict, spec: Scenario, topology: Topology
                    "planned-drain or interface-shutdown (through NAPALM)")
         if why:
             raise InputError(path, doc["faults"].line_of(i), f"faults[{i}]", why)
+        if isinstance(fault, InterfaceShutdown):
+            _check_interfaces(path, doc["faults"][i], i, fault, topology)
+
+
+def _check_interfaces(path: Path, raw: Any, i: int, fault: InterfaceShutdown,
+                      topology: Topology) -> None:
+    """Interfaces to shut are the topology's (on a device too: its links, as the redundancy
+    gate sees them; a name it does not know would be a cut the gate cannot judge)."""
+    have = {lk.end(fault.node).interface for lk in topology.links_of(fault.node)}
+    missing = [name for name in fault.interfaces if name not in have]
+    if missing:
+        raise InputError(path, raw.line_of("interfaces"), f"faults[{i}].interfaces",
+                         f"{fault.node} has no link on {', '.join(missing)} in topology "
+                         f"{topology.name} (its links: {', '.join(sorted(have)) or 'none'})")
 
 
 def _check_devices_run(path: Path, doc: LineDict, spec: Scenario, topology: Topology,
@@ -174,9 +188,11 @@ def _check_devices_run(path: Path, doc: LineDict, spec: Scenario, topology: Topo
         if end not in spec.probes:
             raise InputError(path, probes.line, "probes",
                              f"no probe host for {end} (an end of flow {name})")
-    if not spec.devices:
-        raise InputError(path, probes.line, "devices", "a run on real devices needs the "
-                         "routers in `devices:` (their state is read through NAPALM)")
+    missing = [r.name for r in topology.routers if r.name not in spec.devices]
+    if missing:
+        raise InputError(path, doc["devices"].line if "devices" in doc else probes.line,
+                         "devices", f"a run on real devices reads every router through "
+                         f"NAPALM: no entry for {', '.join(missing)}")
     for node, device in spec.devices.items():
         if device.is_lab:
             raise InputError(path, doc["devices"].line_of(node), f"devices.{node}",

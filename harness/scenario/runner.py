@@ -17,7 +17,7 @@ from harness.probes.analysis import check, phase
 from harness.probes.session import Live, ProbeRun, ProbeSession
 from harness.scenario import snapshot
 from harness.scenario.context import run_context
-from harness.scenario.gate import check_gate
+from harness.scenario.gate import GateRefused, check_gate
 from harness.scenario.load import CriticalFlow, LoadedScenario
 from harness.scenario.results import FlowVerdict, RunResult
 
@@ -55,8 +55,14 @@ class ScenarioRunner:
 
     def preflight(self) -> None:
         """Undo what a crashed run left, wait for convergence, apply the redundancy gate."""
+        failed = []
         for rec in recover():
             self.progress(f"recovered from an earlier run: {rec.entry.kind} ({rec.outcome})")
+            if not rec.ok:
+                failed.append(f"{rec.entry.description}: {rec.outcome}")
+        if failed:  # what still stands could be the redundancy the fault relies on
+            raise GateRefused("an earlier run's fault is still in place, nothing injected: "
+                              f"{'; '.join(failed)} (see `failover recover`)")
         self.network.wait_converged(timeout=self.s.spec.timings.converge_timeout_s)
         check_gate(self.network, self.s.flows, self.s.faults,
                    self.s.spec.safety.allow_last_path_cut)
