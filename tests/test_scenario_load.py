@@ -107,6 +107,21 @@ def test_a_napalm_fault_gets_its_nodes_inventory_entry(tmp_path: Path) -> None:
         "driver": "frr", "username": "admin", "password_env": "CORE_PW"}
 
 
+@pytest.mark.parametrize(("driver", "message"), [
+    ("iosxr", "NAPALM driver 'iosxr' cannot commit with commit-confirm"),
+    ("eos", "planned-drain on NAPALM driver 'eos': give `drain` and `undrain` in its"),
+])
+def test_a_drain_needs_commit_confirm_and_the_drivers_syntax(tmp_path: Path, driver: str,
+                                                             message: str) -> None:
+    path = tmp_path / "drain.yml"
+    path.write_text(BASE.format(topology=ROOT / "topologies/hospital-core.clab.yml").replace(
+        "kind: node-power-loss", "kind: planned-drain").replace(
+        "name: t\n", f"name: t\ndevices: {{core1: {{driver: {driver}, host: core1.example}}}}\n"))
+    with pytest.raises(InputError, match=message) as err:
+        load_scenario(path)
+    assert ": faults[0]" in str(err.value)
+
+
 HOSTS = ("ed", "ward", "ehr", "ad", "pacs", "voip", "pbx")  # the reference flows' ends
 PROBES = "probes:\n" + "".join(f"  {h}: {{ssh: root@{h}.mgmt.example, address: 198.18.9.{i}}}\n"
                                for i, h in enumerate(HOSTS, 1))
@@ -189,7 +204,7 @@ def test_a_run_on_real_devices_is_checked_whole(tmp_path: Path, change: Any, whe
 
 
 def test_interface_shutdown_knows_its_drivers_syntax_and_its_links(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="no shutdown syntax for NAPALM driver 'nxos'"):
+    with pytest.raises(InputError, match="NAPALM driver 'nxos' cannot commit with commit-"):
         load_scenario(_real_core1(tmp_path, driver="nxos"))  # no revert_in in NAPALM's nxos
     loaded = load_scenario(ROOT / "scenarios/core1-uplink-shutdown.yml")
     nodes, links = fault_scope(loaded.topology, loaded.faults)

@@ -25,7 +25,8 @@ MAX_METRIC = "router ospf\n max-metric router-lsa administrative\nexit\n"
 UNDO_MAX_METRIC = "router ospf\n no max-metric router-lsa administrative\nexit\n"
 
 # driver -> (shut, undo) templates for one interface {i}; only drivers whose NAPALM commit
-# takes `revert_in` and answers `has_pending_commit` (nxos, iosxr and ios do not)
+# takes `revert_in` and answers `has_pending_commit` (nxos, iosxr and ios do not): the
+# drivers any NAPALM fault accepts
 SHUTDOWN: dict[str, tuple[str, str]] = {
     "frr": ("interface {i}\n shutdown\nexit\n", "interface {i}\n no shutdown\nexit\n"),
     "eos": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
@@ -49,6 +50,11 @@ class NapalmChange(Fault):
     @abstractmethod
     def undo(self) -> str:
         """What undoes it when no revert is pending any more but the change still stands."""
+
+    def __post_init__(self) -> None:
+        require(self.driver_name in SHUTDOWN, f"{self.kind}: NAPALM driver "
+                f"{self.driver_name!r} cannot commit with commit-confirm (revert_in) and say "
+                f"what is pending; drivers that can: {', '.join(SHUTDOWN)}")
 
     @property
     def spec(self) -> DeviceSpec:
@@ -130,6 +136,13 @@ class PlannedDrain(NapalmChange):
     drain: str = MAX_METRIC
     undrain: str = UNDO_MAX_METRIC  # applied when no revert is pending but the drain stands
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(self.driver_name == "frr" or (self.drain != MAX_METRIC
+                                               and self.undrain != UNDO_MAX_METRIC),
+                f"planned-drain on NAPALM driver {self.driver_name!r}: give `drain` and "
+                "`undrain` in its configuration syntax (the default is FRR's)")
+
     def config(self) -> str:
         return self.drain
 
@@ -148,9 +161,8 @@ class InterfaceShutdown(NapalmChange):
     interfaces: list[str]
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         require(bool(self.interfaces), "interface-shutdown: name at least one interface")
-        require(self.driver_name in SHUTDOWN, f"interface-shutdown: no shutdown syntax for "
-                f"NAPALM driver {self.driver_name!r} (known: {', '.join(SHUTDOWN)})")
 
     def _each(self, template: str) -> str:
         return "".join(template.format(i=i) for i in self.interfaces)
