@@ -282,6 +282,7 @@ class ProbeSession:
         self._started_ns = 0
         self._tail: dict[Path, int] = {}
         self.live: dict[str, Live] = {d.label: Live() for d in self.directions}
+        self._labels = {d.id: d.label for d in self.directions}
 
     def __enter__(self) -> ProbeSession:
         return self
@@ -390,8 +391,7 @@ class ProbeSession:
 
     def _read_new(self) -> list[tuple[int, np.ndarray]]:
         """The records written since the last read, by direction id; the live views follow."""
-        labels = {d.id: d.label for d in self.directions}
-        new = []
+        labels, new = self._labels, []
         for path in self._record_files:
             with path.open("rb") as fh:
                 fh.seek(self._tail.get(path, 0))
