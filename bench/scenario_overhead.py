@@ -25,13 +25,13 @@ from typing import Any
 
 import yaml
 
+from harness.engine.runner import ScenarioRunner
 from harness.errors import HarnessError
 from harness.faults.journal import ENV as JOURNAL_ENV
 from harness.lab import Lab
 from harness.lab.teardown import teardown
 from harness.network import LabNetwork
 from harness.scenario.load import load_scenario
-from harness.scenario.runner import ScenarioRunner
 from harness.topology import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent

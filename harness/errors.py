@@ -18,5 +18,13 @@ class InputError(HarnessError):
         super().__init__(f"{where}: {field}: {message}" if field else f"{where}: {message}")
 
 
-class LabError(HarnessError):
-    """The lab could not be built, reached or torn down."""
+class NetworkError(HarnessError):
+    """The network could not be reached, read or brought to converge (lab or devices)."""
+
+
+class LabError(NetworkError):
+    """The built-in lab could not be built, reached or torn down."""
+
+
+class DeviceError(NetworkError):
+    """A real device could not be reached or read (NAPALM, SSH)."""

@@ -14,10 +14,11 @@ report.html and junit.xml are rendered that way.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import yaml
@@ -25,9 +26,6 @@ from pytest_html import extras
 
 from harness.errors import HarnessError
 from harness.report.html import changes, outages, sections
-
-if TYPE_CHECKING:  # the lab, runner and NAPALM are imported when a scenario runs, not before
-    from harness.lab import Lab
 
 
 @dataclass(frozen=True)
@@ -42,8 +40,8 @@ class Run:
 
 
 RUNS = pytest.StashKey[list[Run]]()
-KEY = pytest.StashKey[Any]()  # the signing key (None: packs are unsigned)
-LABS = pytest.StashKey[dict[Path, "Lab"]]()
+LABS = pytest.StashKey[Any]()  # the session's LabPool (the engine loads when a scenario runs)
+MAX_SCENARIO_BYTES = 1 << 20  # a larger YAML file is not a scenario (and not parsed to see)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -62,11 +60,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    """Nothing here reads the signing key or the network: a session that collects no scenario
+    is not changed by this plugin (the key is read when a scenario is about to run)."""
     config.stash[RUNS] = []
-    config.stash[LABS] = {}
-    if not config.getoption("failover_replay"):  # a bad key is refused before any run
-        from harness.report.manifest import load_signing_key
-        config.stash[KEY] = load_signing_key(config.getoption("signing_key"))
     config.addinivalue_line("markers", "failover: a test collected from a scenario file")
     scenarios = [str(p) for p in config.getoption("scenario")]
     if scenarios:  # only these, unless test paths were also named on the command line
@@ -75,8 +71,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for lab in config.stash.get(LABS, {}).values():  # labs this session brought up
-        lab.down()
+    labs = config.stash.get(LABS, None)
+    if labs is not None:  # the labs this session brought up
+        labs.close()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -93,20 +90,21 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 def _is_scenario(path: Path) -> bool:
-    """A scenario file names a topology and faults (flow files and topologies do not); the
-    copies inside evidence packs (`<pack>/inputs/`) are records, not tests."""
+    """A scenario file names a topology and faults at its top level (flow files, topologies and
+    other projects' YAML do not); the copies inside evidence packs (`<pack>/inputs/`) are
+    records, not tests."""
     if (path.parent.parent / "MANIFEST").is_file():
         return False
     try:
-        doc = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError):
+        if not path.is_file() or path.stat().st_size > MAX_SCENARIO_BYTES:
+            return False
+        text = path.read_text(errors="replace")
+        if not all(re.search(rf"^{key}\s*:", text, re.M) for key in ("faults", "topology")):
+            return False  # a cheap look before parsing
+        doc = yaml.safe_load(text)
+    except (OSError, ValueError, yaml.YAMLError, RecursionError):
         return False  # not ours to judge: `failover validate` names the error
     return isinstance(doc, dict) and "faults" in doc and "topology" in doc
-
-
-def items_per_run(results: dict[str, Any]) -> int:
-    """The tests a run becomes: preflight, each critical flow direction, outcome, restore."""
-    return 3 + sum(1 for v in results["flows"] if v["critical"])
 
 
 class ScenarioFile(pytest.File):
@@ -159,40 +157,20 @@ class ScenarioFile(pytest.File):
         return self.results
 
     def _run(self) -> dict[str, Any]:
-        from harness.lab import Lab
-        from harness.report.manifest import write_manifest
-        from harness.report.pack import (
-            discard_unfinished,
-            new_pack,
-            render_report,
-            write_pack,
-        )
-        from harness.scenario.load import load_scenario, require_commit
-        from harness.scenario.network import network_for
-        from harness.scenario.runner import ScenarioRunner
+        from harness.engine import LabPool, LineProgress, RunOptions, run_scenario
+        from harness.scenario.load import load_scenario
         loaded = load_scenario(self.path)
-        require_commit(loaded, self.config.getoption("failover_commit"), "--failover-commit")
-        lab = None
-        if not loaded.on_devices:
-            labs = self.config.stash[LABS]
-            lab = labs.get(loaded.topology.path) or Lab(loaded.topology)
-            if not lab.is_up():
-                lab.up()
-                labs[loaded.topology.path] = lab
-        pack = new_pack(self.config.getoption("failover_reports"), loaded.spec.name)
-        network = network_for(loaded, lab)
-        runner = ScenarioRunner(loaded, network, pack, progress=self._progress)
-        try:
-            with discard_unfinished(pack):
-                result = runner.run()
-        finally:
-            network.close()
-        data = write_pack(pack, loaded, result, runner.before, runner.after)
-        render_report(pack)
-        write_manifest(pack, self.config.stash[KEY])
-        self.config.stash[RUNS].append(Run(data, loaded.path.read_text(), pack))
-        self._progress(f"evidence pack: {pack}")
-        return data
+        options = RunOptions(reports=self.config.getoption("failover_reports"),
+                             signing_key=self.config.getoption("signing_key"),
+                             commit=self.config.getoption("failover_commit"),
+                             commit_flag="--failover-commit")
+        labs = self.config.stash.setdefault(LABS, LabPool())
+        outcome = run_scenario(loaded, options, LineProgress(self._progress), labs)
+        self.config.stash[RUNS].append(Run(outcome.data, loaded.path.read_text(), outcome.pack))
+        self._progress(f"evidence pack: {outcome.pack}")
+        if isinstance(outcome.stopped, KeyboardInterrupt | SystemExit):
+            raise outcome.stopped  # the pack is written: now stop as asked
+        return outcome.data
 
     def _progress(self, message: str) -> None:
         reporter = self.config.pluginmanager.get_plugin("terminalreporter")
@@ -245,7 +223,12 @@ class FlowSLA(ScenarioItem):
         self.direction = direction
 
     def verdict(self) -> dict[str, Any]:
-        return next(v for v in self.results()["flows"] if v["direction"] == self.direction)
+        results = self.results()
+        found = [v for v in results["flows"] if v["direction"] == self.direction]
+        if not found:
+            raise FailoverCheckFailed(f"{self.direction}: not measured (run incomplete: "
+                                      f"{results.get('incomplete') or 'no verdict'})")
+        return found[0]
 
     def runtest(self) -> None:
         v = self.verdict()
@@ -268,6 +251,8 @@ class Outcome(ScenarioItem):
 
     def runtest(self) -> None:
         r = self.results()
+        if r.get("incomplete"):
+            raise FailoverCheckFailed(f"run INCOMPLETE: {r['incomplete']}")
         if r.get("probe_problems"):
             raise FailoverCheckFailed("measurement not sound: " + "; ".join(r["probe_problems"]))
         if not r["outcome_as_expected"]:
@@ -278,6 +263,9 @@ class Outcome(ScenarioItem):
 
 class Restore(ScenarioItem):
     def runtest(self) -> None:
+        left = self.results().get("not_restored", [])
+        if left:
+            raise FailoverCheckFailed("fault NOT restored: " + "; ".join(left))
         diff = self.results().get("state_diff", [])
         if diff:
             raise FailoverCheckFailed("network not back as it was: " + "; ".join(diff[:5])
@@ -292,22 +280,55 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     if call.when == "call" and isinstance(item, FlowSLA | Preflight) \
             and item.parent.results is not None:
         r = item.parent.results
-        fragment = outages(item.verdict(), r["fault_ns"]) if isinstance(item, FlowSLA) \
-            else changes(r)
+        measured = [v for v in r["flows"] if isinstance(item, FlowSLA)
+                    and v["direction"] == item.direction]
+        fragment = outages(measured[0], r["fault_ns"]) if measured else changes(r)
         report.extras = [*getattr(report, "extras", []),  # type: ignore[attr-defined]
                          extras.html(fragment)]
     return report
 
 
-# -- pytest-html -------------------------------------------------------------------------------
-def pytest_html_report_title(report: Any) -> None:
-    report.title = "Failover evidence"
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """A session with scenarios gets their report sections (pytest-html hooks registered only
+    then: other sessions' reports are left as they are); in replay mode the results are
+    already there, so the summary can show them."""
+    if not any(isinstance(item, ScenarioItem) for item in session.items):
+        return
+    if session.config.pluginmanager.hasplugin("html"):
+        session.config.pluginmanager.register(HtmlReport(), "failover-html")
+    if session.config.getoption("failover_replay"):
+        for item in session.items:
+            if isinstance(item, Preflight) and item.parent.results is not None:
+                svg = item.path.with_name("timeline.svg")
+                session.config.stash[RUNS].append(Run(
+                    item.parent.results, item.parent.scenario_text(),
+                    svg=svg.read_text() if svg.is_file() else None))
 
 
-def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str],
-                                session: pytest.Session) -> None:
-    for run in session.config.stash.get(RUNS, []):
-        prefix.extend(sections(run.results, run.text, run.svg))
+class HtmlReport:
+    """pytest-html hooks for a session that runs (or replays) scenarios."""
+
+    @staticmethod
+    def pytest_html_report_title(report: Any) -> None:
+        report.title = "Failover evidence"
+
+    @staticmethod
+    def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str],
+                                    session: pytest.Session) -> None:
+        for run in session.config.stash.get(RUNS, []):
+            prefix.extend(sections(run.results, run.text, run.svg))
+
+    @staticmethod
+    def pytest_html_results_table_header(cells: list[str]) -> None:
+        cells.insert(2, "<th>failover / failback outage ms (SLA)</th>")
+
+    @staticmethod
+    def pytest_html_results_table_row(report: pytest.TestReport, cells: list[str]) -> None:
+        props = dict(report.user_properties)
+        text = (f"{props['failover_outage_ms']:.1f} / {props['failback_outage_ms']:.1f} "
+                f"({props['sla_ms']:.0f})" if "sla_ms" in props else "")
+        cells.insert(2, f"<td>{text}</td>")
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -317,27 +338,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     for r, pack in packs:
         verdict = "SLA met   " if r["sla_met"] else "SLA MISSED"
         control = " (control: expected)" if r["expect"] == "fail" and not r["sla_met"] else ""
-        terminalreporter.write_line(f"{verdict} {pack / 'report.html'}{control}")
-
-
-def pytest_html_results_table_header(cells: list[str]) -> None:
-    cells.insert(2, "<th>failover / failback outage ms (SLA)</th>")
-
-
-def pytest_html_results_table_row(report: pytest.TestReport, cells: list[str]) -> None:
-    props = dict(report.user_properties)
-    text = (f"{props['failover_outage_ms']:.1f} / {props['failback_outage_ms']:.1f} "
-            f"({props['sla_ms']:.0f})" if "sla_ms" in props else "")
-    cells.insert(2, f"<td>{text}</td>")
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """In replay mode the results are already there: the summary can show them."""
-    if session.config.getoption("failover_replay"):
-        for item in session.items:
-            if isinstance(item, Preflight) and item.parent.results is not None:
-                svg = item.path.with_name("timeline.svg")
-                session.config.stash[RUNS].append(Run(
-                    item.parent.results, item.parent.scenario_text(),
-                    svg=svg.read_text() if svg.is_file() else None))
+        incomplete = " (run INCOMPLETE)" if r.get("incomplete") else ""
+        terminalreporter.write_line(f"{verdict} {pack / 'report.html'}{control}{incomplete}")

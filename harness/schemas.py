@@ -8,8 +8,9 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from harness.faults.schema import faults_schema
 from harness.scenario.model import Scenario
-from harness.scenario.results import RunResult
+from harness.scenario.results import NOT_IN_RESULTS, RunResult
 
 DIR = Path(__file__).resolve().parents[1] / "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -17,14 +18,21 @@ RESULTS_ID = "failover-harness/results/1"
 
 
 def scenario_schema() -> dict[str, Any]:
+    """Scenario files, each fault kind registered now with its own parameters."""
     schema = Scenario.model_json_schema()
     schema.update({"$schema": DRAFT, "title": "failover-harness scenario"})
+    fault, defs = faults_schema()
+    schema["$defs"].update(defs)
+    schema["$defs"]["FaultSpec"] = {**fault, "description": "a fault: its kind, and that "
+                                    "kind's parameters"}
     return schema
 
 
 def results_schema() -> dict[str, Any]:
     """RunResult's fields, plus the verdicts `RunResult.to_dict` adds."""
     schema = TypeAdapter(RunResult).json_schema(mode="serialization")
+    for name in NOT_IN_RESULTS:
+        del schema["properties"][name]
     schema.update({"$schema": DRAFT, "title": "failover-harness results.json",
                    "description": "One scenario run: per flow direction, the failover and "
                    "failback outage against its SLA; instants are CLOCK_REALTIME ns."})
@@ -32,9 +40,11 @@ def results_schema() -> dict[str, Any]:
     schema["properties"].update({
         "schema": {"const": RESULTS_ID},
         "sla_met": {**boolean, "description": "every critical flow within its SLA"},
+        "complete": {**boolean, "description": "the run went to its end (not `incomplete`) "
+                     "and every fault was restored (`not_restored` empty)"},
         "outcome_as_expected": {**boolean, "description": "sla_met, or for a control "
                                 "scenario (expect: fail) its opposite; and state restored"}})
-    schema["required"] += ["schema", "sla_met", "outcome_as_expected"]
+    schema["required"] += ["schema", "complete", "sla_met", "outcome_as_expected"]
     defs = schema["$defs"]
     defs["FlowVerdict"]["properties"]["passed"] = {**boolean,
                                                    "description": "failover and failback"}

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT
 
 from harness.devices import DeviceSpec
-from harness.errors import HarnessError, LabError
+from harness.errors import DeviceError, HarnessError
 from harness.network import DeviceNetwork, devices
 from harness.probes.ssh_endpoint import SshEndpoint
 from harness.topology import load_topology
@@ -85,7 +85,7 @@ def test_converged_on_two_equal_readings_then_the_reading_stands_for_the_state(
 def test_what_keeps_it_from_converging_is_named(world: dict[str, Any],
                                                 network: DeviceNetwork) -> None:
     world["ospf"], world["down"] = INIT, {"eth3"}
-    with pytest.raises(LabError) as err:
+    with pytest.raises(DeviceError) as err:
         network.wait_converged(timeout=0.2)
     assert "r1: eth3 is down (link r1:eth3 -- h1:eth1)" in str(err.value)
     assert "r1: OSPF neighbour 198.18.0.2 on eth1 is init" in str(err.value)
@@ -95,7 +95,7 @@ def test_after_the_first_convergence_a_lost_adjacency_is_waited_for(
         world: dict[str, Any], network: DeviceNetwork) -> None:
     network.wait_converged(timeout=5)
     world["ospf"] = ONLY_R3  # r2 gone from r1's neighbours, every interface still up
-    with pytest.raises(LabError, match="r1: OSPF neighbour 198.18.0.2 on eth1 is gone"):
+    with pytest.raises(DeviceError, match="r1: OSPF neighbour 198.18.0.2 on eth1 is gone"):
         network.wait_converged(timeout=0.2)
     world["ospf"] = P2P
     network.wait_converged(timeout=5)
@@ -105,7 +105,7 @@ def test_an_unreachable_device_fails_at_once_before_the_run(world: dict[str, Any
                                                             network: DeviceNetwork) -> None:
     world["unreachable"] = True
     start = time.monotonic()
-    with pytest.raises(LabError, match="device not reachable: r1: r1: cannot connect"):
+    with pytest.raises(DeviceError, match="device not reachable: r1: r1: cannot connect"):
         network.wait_converged(timeout=60)
     assert time.monotonic() - start < 5
 

@@ -20,12 +20,12 @@ import yaml
 from conftest import wait_for
 from sshd import relay, sshd
 
+from harness.engine.runner import ScenarioRunner
 from harness.faults import Journal, Target, pending, recover
 from harness.lab import Lab
 from harness.probes.endpoints import NetnsEndpoint
 from harness.scenario.load import load_scenario
 from harness.scenario.network import network_for
-from harness.scenario.runner import ScenarioRunner
 from napalm_frr.transport import LocalTransport
 
 pytestmark = pytest.mark.lab

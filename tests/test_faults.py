@@ -14,14 +14,14 @@ from typing import ClassVar
 import pytest
 from conftest import private_copy
 
-from harness.faults import FAULTS, Fault, FaultError, Guard, Journal, Stamp, Target, build
+from harness.faults import FAULTS, Fault, FaultError, Guard, Journal, Scope, Stamp, Target, build
 from harness.faults import journal as journal_mod
 from harness.faults.base import timed
 from harness.faults.daemon_crash import RoutingDaemonCrash
 from harness.faults.link_cut import LinkCut
 from harness.faults.node_power_loss import NodePowerLoss
 from harness.lab import Lab
-from harness.topology import load_topology
+from harness.topology import Topology, load_topology
 
 EXAMPLES = {
     "link-cut": {"link": "r1:eth1"},
@@ -53,6 +53,9 @@ class Recorder(Fault):
 
     def check(self, target: Target) -> None:
         pass
+
+    def scope(self, topology: Topology) -> Scope:
+        return Scope()
 
     def inject(self, target: Target) -> list[Stamp]:
         self.log.append(f"inject {self.name}")
@@ -265,7 +268,7 @@ def test_an_eos_change_is_rolled_back_from_another_process(
     """EOS aborts a pending commit only by its session's name: a restore rebuilt from the
     journal (another process, another driver) names the session the inject used."""
     device = FakeEosDevice()
-    monkeypatch.setattr("harness.faults.napalm_change.connect", device.driver)
+    monkeypatch.setattr("harness.faults.target.connect", device.driver)
     spec = {"driver": "eos", "host": "core1.example", "username": "netops",
             "password_env": "CORE_PW"}
     fault = build("interface-shutdown", {"node": "core1", "interfaces": ["Ethernet1"],

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from harness.engine.runner import ScenarioRunner
 from harness.scenario.gate import GateRefused
 from harness.scenario.load import load_scenario
-from harness.scenario.runner import ScenarioRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,8 +34,7 @@ def test_a_fault_left_by_an_earlier_run_that_cannot_be_undone_refuses_the_run(
     (tmp_path / "journal" / "old.jsonl").write_text("".join(json.dumps(r) + "\n"
                                                             for r in records))
     loaded = load_scenario(ROOT / "scenarios/core1-power-loss.yml")
-    runner = ScenarioRunner(loaded, UntouchedNetwork(), tmp_path / "work",  # type: ignore[arg-type]
-                            progress=lambda _: None)
+    runner = ScenarioRunner(loaded, UntouchedNetwork(), tmp_path / "work")  # type: ignore[arg-type]
     with pytest.raises(GateRefused, match="an earlier run's fault is still in place, nothing "
                                           "injected: drain core2: failed: "):
         runner.preflight()

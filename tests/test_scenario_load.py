@@ -207,8 +207,8 @@ def test_interface_shutdown_knows_its_drivers_syntax_and_its_links(tmp_path: Pat
     with pytest.raises(InputError, match="NAPALM driver 'nxos' cannot commit with commit-"):
         load_scenario(_real_core1(tmp_path, driver="nxos"))  # no revert_in in NAPALM's nxos
     loaded = load_scenario(ROOT / "scenarios/core1-uplink-shutdown.yml")
-    nodes, links = fault_scope(loaded.topology, loaded.faults)
-    assert nodes == set() and [str(lk) for lk in links] == \
+    out = fault_scope(loaded.topology, loaded.faults)
+    assert out.nodes == set() and [str(lk) for lk in out.links] == \
         [str(loaded.topology.find_link("core1:eth2"))]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import hospital_lab, scenario_for
 
+from harness.engine.runner import BaselineNotClean, ScenarioRunner
 from harness.faults import pending
 from harness.lab import Lab
 from harness.network import LabNetwork
@@ -21,7 +22,6 @@ from harness.scenario.gate import GateRefused
 from harness.scenario.load import load_scenario
 from harness.scenario.network import network_for
 from harness.scenario.results import RunResult
-from harness.scenario.runner import BaselineNotClean, ScenarioRunner
 
 pytestmark = pytest.mark.lab
 

@@ -5,12 +5,12 @@ injects them with a journal entry first and restores them on every way out; `rec
 undoes what a crashed run left.
 """
 
-from harness.faults.base import Fault, FaultError, Stamp
+from harness.faults.base import Fault, FaultError, Scope, Stamp
 from harness.faults.guard import Guard
 from harness.faults.journal import Journal, journal_dir, pending
 from harness.faults.recover import Recovery, recover
-from harness.faults.registry import FAULTS, build
+from harness.faults.registry import FAULTS, build, register
 from harness.faults.target import Target
 
-__all__ = ["FAULTS", "Fault", "FaultError", "Guard", "Journal", "Recovery", "Stamp", "Target",
-           "build", "journal_dir", "pending", "recover"]
+__all__ = ["FAULTS", "Fault", "FaultError", "Guard", "Journal", "Recovery", "Scope", "Stamp",
+           "Target", "build", "journal_dir", "pending", "recover", "register"]

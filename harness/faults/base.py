@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.errors import HarnessError
+from harness.topology import Link, Topology
 
 if TYPE_CHECKING:
     from harness.faults.target import Target
@@ -49,6 +50,24 @@ def timed(what: str, action: Callable[[], object]) -> Stamp:
     return Stamp(what, mono, mono_end, wall, time.time_ns())
 
 
+@dataclass(frozen=True)
+class Scope:
+    """What a fault takes out of forwarding while it is in place (the redundancy gate finds
+    last paths with it, and nothing else): whole nodes, links; whether the data plane keeps
+    forwarding (a control-plane crash); whether it is silent (no carrier loss: only BFD or
+    protocol timers notice)."""
+
+    nodes: frozenset[str] = frozenset()
+    links: frozenset[Link] = frozenset()
+    keeps_forwarding: bool = False
+    silent: bool = False
+
+    def __or__(self, other: Scope) -> Scope:
+        return Scope(self.nodes | other.nodes, self.links | other.links,
+                     self.keeps_forwarding and other.keeps_forwarding,
+                     self.silent or other.silent)
+
+
 class Fault(ABC):
     """A fault kind is a dataclass of plain parameters (what a scenario file gives).
 
@@ -58,6 +77,15 @@ class Fault(ABC):
     """
 
     kind: ClassVar[str]
+    internal: ClassVar[tuple[str, ...]] = ()  # parameters the harness fills in, not a file
+
+    @abstractmethod
+    def scope(self, topology: Topology) -> Scope:
+        """What the fault takes out of forwarding in this topology (names already checked)."""
+
+    def details(self) -> list[str]:
+        """More lines for --dry-run (e.g. the configuration a fault commits)."""
+        return []
 
     @abstractmethod
     def check(self, target: Target) -> None:

@@ -8,14 +8,18 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from harness.faults import qdisc
-from harness.faults.base import Fault, Stamp
+from harness.faults.base import Fault, Scope, Stamp
 from harness.faults.links import OnLinks
 from harness.faults.target import Target
+from harness.topology import Topology
 
 
 @dataclass(kw_only=True)
 class SilentBlackhole(OnLinks, Fault):
     kind: ClassVar[str] = "silent-blackhole"
+
+    def scope(self, topology: Topology) -> Scope:
+        return Scope(links=self.links(topology), silent=True)
 
     def inject(self, target: Target) -> list[Stamp]:
         limit0 = struct.pack("=I", 0)  # struct tc_fifo_qopt

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.faults import routing
-from harness.faults.base import Fault, Stamp, require
+from harness.faults.base import Fault, Scope, Stamp, require
 from harness.faults.target import Target
+from harness.topology import Topology
 
 
 @dataclass(kw_only=True)
@@ -31,6 +31,13 @@ class RoutingDaemonCrash(Fault):
         require(self.daemons != [],
                 f"{self.kind}: daemons must not be empty (leave it out for every daemon)")
 
+    def scope(self, topology: Topology) -> Scope:
+        """With zebra killed the kernel keeps forwarding; with zebra alive it withdraws the
+        routes of the daemons that died, and the router drops out of forwarding."""
+        if self.daemons is None or "zebra" in self.daemons:
+            return Scope(keeps_forwarding=True)
+        return Scope(nodes=frozenset({self.node}))
+
     def _victims(self, target: Target) -> list[str]:
         spec = target.router(self.node)
         unknown = sorted(set(self.daemons or ()) - set(spec.daemons))
@@ -42,10 +49,10 @@ class RoutingDaemonCrash(Fault):
         self._victims(target)
 
     def inject(self, target: Target) -> list[Stamp]:
-        return routing.kill(target, self.node, self._victims(target))
+        return target.kernel.kill_frr(self.node, self._victims(target))
 
     def restore(self, target: Target) -> list[Stamp]:
-        return routing.start(target, self.node)
+        return target.kernel.start_frr(self.node, target.router(self.node).daemons)
 
     def describe(self) -> str:
         which = " ".join(self.daemons) if self.daemons else "every FRR daemon (zebra too)"

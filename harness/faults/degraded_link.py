@@ -15,11 +15,11 @@ import shutil
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.faults.base import Fault, Stamp, require
+from harness.faults.base import Fault, Scope, Stamp, require
 from harness.faults.links import OnLinks
-from harness.faults.netlink import NETLINK_NETFILTER, nft_table
 from harness.faults.target import Target, ends_text
-from harness.lab.shell import run
+from harness.lab.netlink import NETLINK_NETFILTER, nft_table
+from harness.topology import Topology
 
 TABLE_PREFIX = "failover_loss_"
 
@@ -50,22 +50,27 @@ class DegradedLink(OnLinks, Fault):
                 f"{self.kind} needs nftables (apt-get install nftables)")
         super().check(target)
         for end in self.ends(target):
-            target.socket(end.node, NETLINK_NETFILTER)
+            target.kernel.socket(end.node, NETLINK_NETFILTER)
+
+    def scope(self, topology: Topology) -> Scope:
+        """Silent; a link that drops everything is out of forwarding, a lossy one is not."""
+        return Scope(links=self.links(topology) if self.percent >= 100 else frozenset(),
+                     silent=True)
 
     def inject(self, target: Target) -> list[Stamp]:
         ends = self.ends(target)
         for end in ends:
-            run(["ip", "netns", "exec", target.lab.ns(end.node), "nft", "-f", "-"],
-                stdin=_dormant_table(end.interface, round(self.percent * 10)))
-        calls = [(target.socket(e.node, NETLINK_NETFILTER), nft_table(table_name(e.interface)))
-                 for e in ends]
-        return [target.apply(f"{ends_text(ends)} drop {self.percent:g}% (nftables)", calls)]
+            target.kernel.run(end.node, ["nft", "-f", "-"],
+                              stdin=_dormant_table(end.interface, round(self.percent * 10)))
+        calls = [(target.kernel.socket(e.node, NETLINK_NETFILTER),
+                  nft_table(table_name(e.interface))) for e in ends]
+        return [target.kernel.apply(f"{ends_text(ends)} drop {self.percent:g}% (nftables)", calls)]
 
     def restore(self, target: Target) -> list[Stamp]:
         ends = self.ends(target)
-        calls = [(target.socket(e.node, NETLINK_NETFILTER),
+        calls = [(target.kernel.socket(e.node, NETLINK_NETFILTER),
                   nft_table(table_name(e.interface), delete=True)) for e in ends]
-        return [target.apply(f"{ends_text(ends)} nftables loss removed", calls,
+        return [target.kernel.apply(f"{ends_text(ends)} nftables loss removed", calls,
                              ignore=(errno.ENOENT,))]
 
     def describe(self) -> str:

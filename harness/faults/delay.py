@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from harness.faults import qdisc
-from harness.faults.base import Fault, FaultError, Stamp, require, timed
+from harness.faults.base import Fault, FaultError, Scope, Stamp, require, timed
 from harness.faults.links import OnLinks
 from harness.faults.target import Target, ends_text
-from harness.lab.shell import run
+from harness.topology import Topology
 
 
 @functools.cache
@@ -50,15 +50,20 @@ class Delay(OnLinks, Fault):
                              f"(tc: {missing}); run on a host whose kernel has netem")
         super().check(target)
 
+    def scope(self, topology: Topology) -> Scope:
+        return Scope(silent=True)  # slower, not gone
+
     def inject(self, target: Target) -> list[Stamp]:
         self.check(target)
         ends = self.ends(target)
         jitter = [f"{self.jitter_ms:g}ms"] if self.jitter_ms else []
-        argvs = [["tc", "-n", target.lab.ns(e.node), "qdisc", "replace", "dev", e.interface,
-                  "root", "handle", qdisc.handle_text(qdisc.DELAY), "netem", "delay",
-                  f"{self.ms:g}ms", *jitter] for e in ends]
-        return [timed(f"{ends_text(ends)} netem delay {self.ms:g} ms",
-                      lambda: [run(argv) for argv in argvs])]
+        argvs = [(e.node, ["tc", "qdisc", "replace", "dev", e.interface, "root", "handle",
+                           qdisc.handle_text(qdisc.DELAY), "netem", "delay", f"{self.ms:g}ms",
+                           *jitter]) for e in ends]
+        def add() -> None:
+            for node, argv in argvs:
+                target.kernel.run(node, argv)
+        return [timed(f"{ends_text(ends)} netem delay {self.ms:g} ms", add)]
 
     def restore(self, target: Target) -> list[Stamp]:
         return [qdisc.remove(target, self.ends(target), qdisc.DELAY)]

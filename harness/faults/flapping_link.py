@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.faults.base import Fault, Stamp, require
+from harness.faults.base import Fault, Scope, Stamp, require
 from harness.faults.links import OnLinks
 from harness.faults.target import Target
+from harness.topology import Topology
 
 
 @dataclass(kw_only=True)
@@ -26,16 +27,19 @@ class FlappingLink(OnLinks, Fault):
         require(self.count >= 1, f"{self.kind}: count must be >= 1")
         require(self.period > 0, f"{self.kind}: period must be > 0 seconds")
 
+    def scope(self, topology: Topology) -> Scope:
+        return Scope(links=self.links(topology))
+
     def inject(self, target: Target) -> list[Stamp]:
         ends, stamps = self.ends(target), []
         start = time.monotonic()
         for half in range(2 * self.count):
             time.sleep(max(0.0, start + half * self.period / 2 - time.monotonic()))
-            stamps.append(target.set_links(ends, up=half % 2 == 1))
+            stamps.append(target.kernel.set_links(ends, up=half % 2 == 1))
         return stamps
 
     def restore(self, target: Target) -> list[Stamp]:
-        return [target.set_links(self.ends(target), up=True)]
+        return [target.kernel.set_links(self.ends(target), up=True)]
 
     def describe(self) -> str:
         return f"flapping-link {self.where()}: {self.count} x (down {self.period / 2:g} s, " \

@@ -6,6 +6,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from types import FrameType, TracebackType
 
 from harness.faults.base import Fault, FaultError, Stamp
@@ -14,6 +15,16 @@ from harness.faults.target import Target
 from harness.lab import Lab
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@dataclass
+class Restoration:
+    """What a restore did: its Stamps, the faults restored, and those that could not be
+    (one line each, saying why)."""
+
+    stamps: list[Stamp] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
 
 
 class Guard:
@@ -33,6 +44,7 @@ class Guard:
         self._previous: dict[int, object] = {}
         self._shield = 0
         self._deferred: int | None = None
+        self._journaled = False
 
     def __enter__(self) -> Guard:
         if threading.current_thread() is threading.main_thread():
@@ -53,6 +65,7 @@ class Guard:
         """Check, journal, inject; the Stamps of the effective calls."""
         fault.check(self.target)  # unknown node or link: FaultError, nothing written or changed
         entry = self.journal.record(self.target.name, fault)
+        self._journaled = True
         self._active.append((entry, fault))  # before inject: a half-done inject is undone too
         return fault.inject(self.target)
 
@@ -64,19 +77,34 @@ class Guard:
         with self._shielded():
             return self._restore(*found[0])
 
+    @property
+    def injected(self) -> bool:
+        """Whether any fault was journaled through this guard (and so may have changed the
+        network)."""
+        return self._journaled
+
     def restore_all(self) -> list[Stamp]:
         """Restore every fault still in place, newest first; FaultError if any could not be."""
-        stamps, failures = [], []
+        done = self.restore_remaining()
+        if done.failed:
+            raise FaultError(f"could not restore {'; '.join(done.failed)}")
+        return done.stamps
+
+    def restore_remaining(self) -> Restoration:
+        """Restore every fault still in place, newest first, each whatever happens to the
+        others. One that cannot be restored stays journaled (for `failover recover`) and is
+        no longer this guard's to restore."""
+        done = Restoration()
         with self._shielded():
             for entry, fault in reversed(list(self._active)):
                 try:
-                    stamps += self._restore(entry, fault)
+                    done.stamps += self._restore(entry, fault)
+                    done.restored.append(fault.describe())
                 except Exception as exc:  # noqa: BLE001 - every other fault is still restored
-                    failures.append(f"{fault.describe()}: {exc}")
-        if failures:
-            raise FaultError(f"could not restore {'; '.join(failures)} "
-                             f"(journal {self.journal.path}: run `failover recover`)")
-        return stamps
+                    done.failed.append(f"{fault.describe()}: {exc} (journal "
+                                       f"{self.journal.path}: run `failover recover`)")
+                    self._active.remove((entry, fault))
+        return done
 
     def _restore(self, entry: str, fault: Fault) -> list[Stamp]:
         stamps = fault.restore(self.target)

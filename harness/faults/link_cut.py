@@ -5,20 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.faults.base import Fault, Stamp
+from harness.faults.base import Fault, Scope, Stamp
 from harness.faults.links import OnLinks
 from harness.faults.target import Target
+from harness.topology import Topology
 
 
 @dataclass(kw_only=True)
 class LinkCut(OnLinks, Fault):
     kind: ClassVar[str] = "link-cut"
 
+    def scope(self, topology: Topology) -> Scope:
+        return Scope(links=self.links(topology))
+
     def inject(self, target: Target) -> list[Stamp]:
-        return [target.set_links(self.ends(target), up=False)]
+        return [target.kernel.set_links(self.ends(target), up=False)]
 
     def restore(self, target: Target) -> list[Stamp]:
-        return [target.set_links(self.ends(target), up=True)]
+        return [target.kernel.set_links(self.ends(target), up=True)]
 
     def describe(self) -> str:
         return f"link-cut {self.where()}: admin down"

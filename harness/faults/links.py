@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from harness.faults.base import require
 from harness.faults.target import Target
-from harness.topology import Endpoint
+from harness.topology import Endpoint, Link, Topology
 
 
 @dataclass(kw_only=True)
@@ -31,7 +31,14 @@ class OnLinks:
 
     def check(self, target: Target) -> None:
         for end in self.ends(target):
-            target.ifindex(end)
+            target.kernel.ifindex(end)
+
+    def links(self, topology: Topology) -> frozenset[Link]:
+        """The links the fault acts on (one end given: that end's link)."""
+        if self.node is not None:
+            return frozenset(topology.links_of(self.node))
+        assert self.link is not None
+        return frozenset({topology.find_link(self.link)})
 
     def where(self) -> str:
         if self.node is not None:

@@ -15,11 +15,11 @@ from abc import abstractmethod
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
-from harness.devices import DeviceSpec, connect
-from harness.errors import HarnessError
-from harness.faults.base import Fault, FaultError, Stamp, require, timed
+from harness.devices import DeviceSpec
+from harness.faults.base import Fault, FaultError, Scope, Stamp, require, timed
 from harness.faults.target import Target
 from harness.redact import redact
+from harness.topology import Topology
 
 MAX_METRIC = "router ospf\n max-metric router-lsa administrative\nexit\n"
 UNDO_MAX_METRIC = "router ospf\n no max-metric router-lsa administrative\nexit\n"
@@ -36,12 +36,17 @@ SHUTDOWN: dict[str, tuple[str, str]] = {
 
 @dataclass(kw_only=True)
 class NapalmChange(Fault):
+    internal: ClassVar[tuple[str, ...]] = ("device", "commit_session")
     node: str
     revert_in: int = 600  # seconds: longer than any hold; the device's own safety net
     device: dict[str, Any] | None = None  # the inventory entry (credentials by reference)
     # EOS commits in a named configuration session, and its driver aborts a pending one only
     # by that name: chosen before the fault is journaled, so any process can roll it back
     commit_session: str = field(default_factory=lambda: f"failover_{secrets.token_hex(4)}")
+
+    def details(self) -> list[str]:
+        return [f"committed with revert_in {self.revert_in} s:",
+                *(f"  {line}" for line in self.config().splitlines())]
 
     @abstractmethod
     def config(self) -> str:
@@ -69,10 +74,7 @@ class NapalmChange(Fault):
         return self.spec.is_lab
 
     def _driver(self, target: Target) -> Any:
-        try:
-            return connect(self.node, self.device, target.built_in)
-        except HarnessError as exc:
-            raise FaultError(str(exc)) from None
+        return target.napalm(self.node, self.device)
 
     def _in_session(self, driver: Any) -> Any:
         """The driver, working in this fault's commit session where the driver names one."""
@@ -132,6 +134,9 @@ class NapalmChange(Fault):
 
 @dataclass(kw_only=True)
 class PlannedDrain(NapalmChange):
+    """planned-drain: a maintenance drain committed through NAPALM (by default OSPF
+    max-metric: neighbours move traffic away while the router still forwards)."""
+
     kind: ClassVar[str] = "planned-drain"
     drain: str = MAX_METRIC
     undrain: str = UNDO_MAX_METRIC  # applied when no revert is pending but the drain stands
@@ -142,6 +147,9 @@ class PlannedDrain(NapalmChange):
                                                and self.undrain != UNDO_MAX_METRIC),
                 f"planned-drain on NAPALM driver {self.driver_name!r}: give `drain` and "
                 "`undrain` in its configuration syntax (the default is FRR's)")
+
+    def scope(self, topology: Topology) -> Scope:
+        return Scope(keeps_forwarding=True)  # traffic moves away; the router still forwards
 
     def config(self) -> str:
         return self.drain
@@ -157,12 +165,19 @@ class PlannedDrain(NapalmChange):
 
 @dataclass(kw_only=True)
 class InterfaceShutdown(NapalmChange):
+    """interface-shutdown: interfaces shut in the device's configuration, committed through
+    NAPALM with commit-confirm, in the syntax of its driver."""
+
     kind: ClassVar[str] = "interface-shutdown"
     interfaces: list[str]
 
     def __post_init__(self) -> None:
         super().__post_init__()
         require(bool(self.interfaces), "interface-shutdown: name at least one interface")
+
+    def scope(self, topology: Topology) -> Scope:
+        return Scope(links=frozenset(lk for lk in topology.links_of(self.node)
+                                     if lk.end(self.node).interface in self.interfaces))
 
     def _each(self, template: str) -> str:
         return "".join(template.format(i=i) for i in self.interfaces)
@@ -175,7 +190,7 @@ class InterfaceShutdown(NapalmChange):
 
     def check(self, target: Target) -> None:
         if self.needs_lab:
-            have = {lk.end(self.node).interface for lk in target.lab.topology.links_of(self.node)}
+            have = {lk.end(self.node).interface for lk in target.topology.links_of(self.node)}
             missing = [i for i in self.interfaces if i not in have]
             require(not missing, f"{self.node} has no interface {', '.join(missing)} "
                                  f"(interfaces: {', '.join(sorted(have))})")

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.faults import routing
-from harness.faults.base import Fault, Stamp
+from harness.faults.base import Fault, Scope, Stamp
 from harness.faults.target import Target
-from harness.topology import Endpoint
+from harness.topology import Endpoint, Topology
 
 
 @dataclass(kw_only=True)
@@ -17,28 +16,32 @@ class NodePowerLoss(Fault):
     kind: ClassVar[str] = "node-power-loss"
     node: str
 
+    def scope(self, topology: Topology) -> Scope:
+        return Scope(nodes=frozenset({self.node}))
+
     def _ends(self, target: Target) -> list[Endpoint]:
         return target.endpoints(None, self.node, one_end=False)
 
     def _router(self, target: Target) -> bool:
-        return target.lab.node(self.node).is_router
+        return target.topology.nodes[self.node].is_router
 
     def check(self, target: Target) -> None:
         for end in self._ends(target):
-            target.ifindex(end)
+            target.kernel.ifindex(end)
 
     def inject(self, target: Target) -> list[Stamp]:
-        stamps = [target.set_links(self._ends(target), up=False)]
+        stamps = [target.kernel.set_links(self._ends(target), up=False)]
         if self._router(target):
-            stamps += routing.kill(target, self.node, target.router(self.node).daemons)
+            stamps += target.kernel.kill_frr(self.node, target.router(self.node).daemons)
         return stamps
 
     def restore(self, target: Target) -> list[Stamp]:
         stamps: list[Stamp] = []
         try:
-            stamps += routing.start(target, self.node) if self._router(target) else []
+            if self._router(target):
+                stamps += target.kernel.start_frr(self.node, target.router(self.node).daemons)
         finally:  # links come back even if FRR does not start
-            stamps.append(target.set_links(self._ends(target), up=True))
+            stamps.append(target.kernel.set_links(self._ends(target), up=True))
         return stamps
 
     def describe(self) -> str:

@@ -10,8 +10,8 @@ import errno
 from collections.abc import Sequence
 
 from harness.faults.base import Stamp
-from harness.faults.netlink import root_qdisc, root_qdisc_delete
 from harness.faults.target import Target, ends_text
+from harness.lab.netlink import root_qdisc, root_qdisc_delete
 from harness.topology import Endpoint
 
 BLACKHOLE = 0xFA110000  # handle fa11:
@@ -24,14 +24,15 @@ def handle_text(handle: int) -> str:
 
 def add(target: Target, ends: Sequence[Endpoint], handle: int, kind: str,
         options: bytes) -> Stamp:
-    calls = [(target.socket(e.node), [root_qdisc(target.ifindex(e), handle, kind, options)])
+    kernel = target.kernel
+    calls = [(kernel.socket(e.node), [root_qdisc(kernel.ifindex(e), handle, kind, options)])
              for e in ends]
-    return target.apply(f"{ends_text(ends)} root qdisc {handle_text(handle)} {kind}", calls)
+    return target.kernel.apply(f"{ends_text(ends)} root qdisc {handle_text(handle)} {kind}", calls)
 
 
 def remove(target: Target, ends: Sequence[Endpoint], handle: int) -> Stamp:
     """Delete our root qdisc where it is; EINVAL means the root qdisc is not ours (gone)."""
-    calls = [(target.socket(e.node), [root_qdisc_delete(target.ifindex(e), handle)])
+    calls = [(target.kernel.socket(e.node), [root_qdisc_delete(target.kernel.ifindex(e), handle)])
              for e in ends]
-    return target.apply(f"{ends_text(ends)} root qdisc {handle_text(handle)} removed", calls,
+    return target.kernel.apply(f"{ends_text(ends)} root qdisc {handle_text(handle)} removed", calls,
                         ignore=(errno.EINVAL, errno.ENOENT))

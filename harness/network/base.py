@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from harness.lab import Lab
+from harness.faults.target import Target
 from harness.probes.endpoints import ProbeEndpoint
 from harness.topology import Topology
 
@@ -14,8 +14,7 @@ Snapshot = dict[str, dict[str, list[str]]]
 
 class Network(Protocol):
     """A network a scenario can be run on. Reading it changes nothing; faults change it
-    through a `Target` (`lab` is the built-in lab when it is one: faults acting on a lab's
-    kernel need it)."""
+    only through the `Target` it gives (`target()`)."""
 
     @property
     def name(self) -> str:
@@ -28,17 +27,18 @@ class Network(Protocol):
     @property
     def topology(self) -> Topology: ...
 
-    @property
-    def lab(self) -> Lab | None: ...
-
     def endpoint(self, node: str) -> ProbeEndpoint:
         """Where the probes of a flow's `node` run."""
 
     def wait_converged(self, timeout: float) -> None:
-        """Return once routing has converged; LabError naming what is pending after `timeout`."""
+        """Return once routing has converged; NetworkError naming what is pending after
+        `timeout`."""
 
     def degraded(self) -> list[str]:
         """What is down that should be up (a link, a daemon, an adjacency, a device)."""
+
+    def target(self) -> Target:
+        """What faults act on in this network (a new one per run: it holds open sockets)."""
 
     def snapshot(self) -> Snapshot:
         """Each router's state, to compare before and after a run."""

@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from harness.devices import DeviceSpec, connect, facts_of
 from harness.devices.state import UP_STATES, DeviceState, read_state
-from harness.errors import LabError
+from harness.errors import DeviceError
+from harness.faults.target import Target
 from harness.network.base import Snapshot
 from harness.probes.ssh_endpoint import SshEndpoint
 from harness.topology import Topology
@@ -38,7 +39,6 @@ Reading = dict[str, DeviceState | str]  # node -> its state, or why it could not
 
 class DeviceNetwork:
     kind = "devices"
-    lab = None
 
     def __init__(self, name: str, topology: Topology, inventory: Mapping[str, DeviceSpec],
                  probes: Mapping[str, SshEndpoint]) -> None:
@@ -51,6 +51,9 @@ class DeviceNetwork:
         self._adjacencies: set[tuple[str, str, str]] | None = None  # at first convergence
         self._last: tuple[float, Reading] | None = None  # when it was complete, the reading
 
+    def target(self) -> Target:
+        return Target(None, self.name, self.topology)
+
     def endpoint(self, node: str) -> SshEndpoint:
         return self.probes[node]
 
@@ -62,14 +65,14 @@ class DeviceNetwork:
             unreachable = [f"{node}: {why}" for node, why in reading.items()
                            if not isinstance(why, DeviceState)]
             if unreachable and self._adjacencies is None:  # before the run: do not wait
-                raise LabError(f"{self.name}: device not reachable: " + "; ".join(unreachable))
+                raise DeviceError(f"{self.name}: device not reachable: " + "; ".join(unreachable))
             pending = self._pending(reading)
             if not pending and reading == previous:
                 if self._adjacencies is None:
                     self._adjacencies = _adjacencies(reading)
                 return
             if time.monotonic() > deadline:
-                raise LabError(f"{self.name}: routing not converged after {timeout:.0f} s: "
+                raise DeviceError(f"{self.name}: routing not converged after {timeout:.0f} s: "
                                + ("; ".join(pending) or "the state is still changing"))
             previous = None if pending else reading
             time.sleep(POLL_S)

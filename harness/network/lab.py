@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.devices import DeviceSpec, device_facts
+from harness.faults.target import Target
 from harness.lab import Lab
 from harness.lab.converge import fib
 from harness.lab.shell import run
@@ -31,9 +32,8 @@ class LabNetwork:
     def topology(self) -> Topology:
         return self._lab.topology
 
-    @property
-    def lab(self) -> Lab:
-        return self._lab
+    def target(self) -> Target:
+        return Target(self._lab)
 
     def endpoint(self, node: str) -> NetnsEndpoint:
         return NetnsEndpoint(node, self._lab.ns(node))

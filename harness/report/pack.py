@@ -23,16 +23,15 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from harness.errors import HarnessError
 from harness.redact import redact
 from harness.report.html import chart
 from harness.scenario.load import LoadedScenario
 from harness.scenario.results import RunResult
-from harness.scenario.snapshot import Snapshot, diff
+from harness.scenario.snapshot import diff
 from harness.schemas import RESULTS_ID
 
 RAW_DIR = "probes"  # where the runner's probe session writes, inside the pack
@@ -50,24 +49,21 @@ def new_pack(root: Path, scenario: str) -> Path:
     return pack
 
 
-@contextmanager
-def discard_unfinished(pack: Path) -> Iterator[None]:
-    """A run refused or failed before its results leaves no half-written pack behind."""
-    try:
-        yield
-    except BaseException:
-        shutil.rmtree(pack, ignore_errors=True)
-        raise
+def items_per_run(results: dict[str, Any]) -> int:
+    """The tests a run becomes (in the pack's report and JUnit, as in a live pytest session):
+    preflight, each critical flow direction measured, outcome, restore."""
+    return 3 + sum(1 for v in results["flows"] if v["critical"])
 
 
-def write_pack(pack: Path, loaded: LoadedScenario, result: RunResult, before: Snapshot,
-               after: Snapshot) -> dict[str, object]:
-    """Every file of the pack but the report, JUnit and manifest; returns results.json's data."""
+def write_pack(pack: Path, loaded: LoadedScenario, result: RunResult) -> dict[str, Any]:
+    """Every file of the pack but the report, JUnit and manifest; returns results.json's data.
+    An incomplete run's pack holds what it measured."""
     data = {"schema": RESULTS_ID, **result.to_dict()}
     (pack / "results.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     _compress_raw(pack)
     snaps = pack / "snapshots"
     snaps.mkdir(exist_ok=True)
+    before, after = (result.snapshots.get(name, {}) for name in ("before", "after"))
     for name, snap in (("before", before), ("after", after)):
         (snaps / f"{name}.json").write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
     (snaps / "diff.txt").write_text("".join(f"{line}\n" for line in diff(before, after)))
@@ -119,7 +115,6 @@ REPLAY_PLUGINS = ("pytest_metadata.plugin", "pytest_html.plugin", "harness.pytes
 def render_report(pack: Path) -> None:
     """report.html and junit.xml from results.json, through the pytest plugin's replay mode
     (a separate, isolated pytest process); checks that every test of the run is in them."""
-    from harness.pytest_plugin import items_per_run
     pack = pack.resolve()
     expected = items_per_run(json.loads((pack / "results.json").read_text()))
     argv = [sys.executable, "-m", "pytest", str(pack / "results.json"), "--failover-replay",

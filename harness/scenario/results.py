@@ -6,7 +6,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.faults import Stamp
+from harness.network.base import Snapshot
 from harness.probes.analysis import FlowResult, PhaseStats, Verdict
+
+NOT_IN_RESULTS = ("snapshots",)  # travels with the result, written to the pack on its own
 
 
 @dataclass
@@ -40,12 +43,16 @@ class RunResult:
     inject_stamps: list[Stamp] = field(default_factory=list)
     restore_stamps: list[Stamp] = field(default_factory=list)
     flows: list[FlowVerdict] = field(default_factory=list)
-    aborted: str | None = None
+    aborted: str | None = None  # restored early: a critical flow passed its hard limit
+    incomplete: str | None = None  # why the run stopped before its end (interrupted, failed)
+    restored: list[str] = field(default_factory=list)  # the faults restored
+    not_restored: list[str] = field(default_factory=list)  # faults left in place, and why
     state_diff: list[str] = field(default_factory=list)
     probe_problems: list[str] = field(default_factory=list)  # the measurement is not sound
     timings_s: dict[str, float] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)  # operator, host, versions
     devices: dict[str, dict[str, Any]] = field(default_factory=dict)  # NAPALM get_facts
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)  # "before" / "after"
 
     @property
     def sla_met(self) -> bool:
@@ -55,12 +62,20 @@ class RunResult:
     @property
     def outcome_as_expected(self) -> bool:
         """Pass when expected to pass; a control scenario (expect: fail) must miss its SLA."""
-        return not self.state_diff and not self.probe_problems and (
+        return self.complete and not self.state_diff and not self.probe_problems and (
             self.sla_met if self.expect == "pass" else not self.sla_met)
+
+    @property
+    def complete(self) -> bool:
+        """The run went to its end and left nothing in place."""
+        return self.incomplete is None and not self.not_restored
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (results.json), with the verdicts the properties compute."""
         out = asdict(self)
+        for name in NOT_IN_RESULTS:
+            del out[name]
+        out["complete"] = self.complete
         out["sla_met"] = self.sla_met
         out["outcome_as_expected"] = self.outcome_as_expected
         for flow, verdict in zip(out["flows"], self.flows, strict=True):

@@ -1,4 +1,5 @@
-"""Raw netlink requests sent from this process into a lab namespace: the effective call of a fault.
+"""Raw netlink requests sent from this process into a lab namespace: the effective call of a
+fault.
 
 A socket is opened once per namespace and protocol by a short-lived thread that enters the
 namespace (the socket stays bound to it); a request is then one send() and one ack, about

@@ -1,0 +1,124 @@
+"""The one way a scenario runs, whatever the front end (CLI, pytest plugin, later sweeps and
+runbooks): commit check, signing key, lab, network, run, evidence pack, report, manifest.
+
+A run refused before it injected anything raises (HarnessError: one line, nothing changed, no
+pack). Once anything was injected, the pack is written and sealed whatever happens next, and
+the outcome's exit code says how the run ended (`harness.engine.exits`)."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.engine.exits import ExitCode
+from harness.engine.labs import LabPool
+from harness.engine.observer import RunObserver
+from harness.engine.runner import ScenarioRunner
+from harness.errors import HarnessError
+from harness.report.manifest import ManifestInfo, load_signing_key, write_manifest
+from harness.report.pack import new_pack, render_report, write_pack
+from harness.scenario.load import LoadedScenario, require_commit
+from harness.scenario.network import network_for
+from harness.scenario.results import RunResult
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    reports: Path = Path("reports")  # where the evidence pack is written
+    signing_key: Path | None = None  # None: $FAILOVER_SIGNING_KEY, or the pack is unsigned
+    commit: bool = False  # the explicit go to change real devices
+    commit_flag: str = "--commit"  # how the front end spells that go, for its refusal
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    result: RunResult
+    pack: Path
+    data: dict[str, Any]  # results.json
+    sealed: ManifestInfo
+    report_error: str | None = None  # the pack is sealed without its report, and says why
+    stopped: BaseException | None = None  # what ended the run early (KeyboardInterrupt, ...)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.result.not_restored:
+            return ExitCode.NOT_RESTORED
+        if not self.result.complete or self.report_error:
+            return ExitCode.INCOMPLETE
+        return ExitCode.OK if self.result.outcome_as_expected else ExitCode.NOT_AS_EXPECTED
+
+
+def run_scenario(loaded: LoadedScenario, options: RunOptions, observer: RunObserver,
+                 labs: LabPool) -> RunOutcome:
+    """Run a loaded scenario and write its evidence pack."""
+    require_commit(loaded, options.commit, options.commit_flag)
+    key = load_signing_key(options.signing_key)  # a bad key: refused before the network
+    with _signals_unwind():
+        lab = None if loaded.on_devices else labs.lab_for(loaded.topology, observer)
+        pack = new_pack(options.reports, loaded.spec.name)
+        network = network_for(loaded, lab)
+        runner = ScenarioRunner(loaded, network, pack, observer)
+        try:
+            result = runner.run()
+        except BaseException:
+            shutil.rmtree(pack, ignore_errors=True)  # refused: nothing changed, no pack
+            raise
+        finally:
+            network.close()
+        observer.phase("report", f"writing the evidence pack {pack}")
+        with _signals_deferred() as arrived:
+            data = write_pack(pack, loaded, result)
+            report_error = None
+            try:
+                render_report(pack)
+            except HarnessError as exc:  # the pack is still sealed: results.json is the record
+                report_error = str(exc)
+            sealed = write_manifest(pack, key)
+    observer.run_finished(result, pack)
+    return RunOutcome(result, pack, data, sealed, report_error,
+                      runner.stopped or (_as_exception(arrived[0]) if arrived else None))
+
+
+@contextmanager
+def _signals_unwind() -> Iterator[None]:
+    """SIGTERM and SIGHUP unwind the stack like Ctrl-C does (restoring on the way out: the
+    fault guard turns them into SystemExit while faults are in place)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {s: signal.signal(s, _exit_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[list[int]]:
+    """Ctrl-C, SIGTERM and SIGHUP wait while the pack is written: the signals that arrived."""
+    arrived: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield arrived
+        return
+    previous = {s: signal.signal(s, lambda n, _f: arrived.append(n))
+                for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield arrived
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _as_exception(signum: int) -> BaseException:
+    return KeyboardInterrupt() if signum == signal.SIGINT else SystemExit(128 + signum)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise _as_exception(signum)

@@ -1,0 +1,42 @@
+"""Built-in labs a front end's runs share: brought up when a run needs one, taken down when the
+front end is done with them (the CLI after its run, the pytest plugin after its session)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+from harness.engine.observer import RunObserver
+from harness.lab import Lab
+from harness.topology import Topology
+
+
+class LabPool:
+    """`with LabPool() as labs: labs.lab_for(topology)`; a lab that was already up when first
+    asked for is left up; one this pool brought up is taken down on exit unless `keep`."""
+
+    def __init__(self, keep: bool = False) -> None:
+        self.keep = keep
+        self._labs: dict[Path, Lab] = {}
+        self._brought_up: list[Lab] = []
+
+    def __enter__(self) -> LabPool:
+        return self
+
+    def __exit__(self, et: type[BaseException] | None, ev: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def lab_for(self, topology: Topology, observer: RunObserver) -> Lab:
+        """The topology's lab, up and converged."""
+        lab = self._labs.setdefault(topology.path, Lab(topology))
+        if not lab.is_up():
+            observer.phase("lab", f"bringing up lab {lab.name}")
+            lab.up(progress=lambda line: observer.phase("lab", line))
+            self._brought_up.append(lab)
+        return lab
+
+    def close(self) -> None:
+        """Take down the labs this pool brought up (unless `keep`)."""
+        while self._brought_up and not self.keep:
+            self._brought_up.pop().down()
