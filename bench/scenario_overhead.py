@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from harness.engine import RunObserver
 from harness.engine.runner import ScenarioRunner
 from harness.errors import HarnessError
 from harness.faults.journal import ENV as JOURNAL_ENV
@@ -35,8 +36,8 @@ from harness.scenario.load import load_scenario
 from harness.topology import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent
-MARKS = {"baseline": "baseline:", "inject": "injecting:", "restore": "restoring",
-         "reconverge": "failback: waiting"}  # progress lines the runner prints, in order
+MARKS = {"baseline": "baseline", "inject": "inject", "restore": "restore",
+         "reconverge": "failback"}  # the runner's phases, in order (the first news of each)
 
 
 class CallTimer:
@@ -77,19 +78,20 @@ def one_run(lab: Lab, path: Path, workdir: Path, waits: CallTimer) -> dict[str, 
     """Run the scenario once; the seconds of each part (overhead parts exclude the windows)."""
     marks: dict[str, float] = {}
 
-    def progress(line: str) -> None:
-        if "still waiting" in line:
-            print(f"  {line}", flush=True)
-        for key, prefix in MARKS.items():
-            if line.startswith(prefix):
-                marks.setdefault(key, time.monotonic())
+    class Marks(RunObserver):
+        def phase(self, name: str, detail: str) -> None:
+            if "still waiting" in detail:
+                print(f"  {detail}", flush=True)
+            for key, phase in MARKS.items():
+                if name == phase:
+                    marks.setdefault(key, time.monotonic())
 
     loaded = load_scenario(path)
     tm = loaded.spec.timings
     windows = tm.baseline_s + tm.hold_s + tm.failback_s
     calls = len(waits.seconds)
     start = time.monotonic()
-    result = ScenarioRunner(loaded, LabNetwork(lab), workdir, progress=progress).run()
+    result = ScenarioRunner(loaded, LabNetwork(lab), workdir, Marks()).run()
     total = time.monotonic() - start
     if result.aborted or result.state_diff or not result.sla_met:
         print(f"  note: aborted={result.aborted} sla_met={result.sla_met} "

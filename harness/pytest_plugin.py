@@ -63,6 +63,8 @@ def pytest_configure(config: pytest.Config) -> None:
     """Nothing here reads the signing key or the network: a session that collects no scenario
     is not changed by this plugin (the key is read when a scenario is about to run)."""
     config.stash[RUNS] = []
+    if _names_scenarios(config) and hasattr(config.hook, "pytest_html_report_title"):
+        config.pluginmanager.register(HtmlReport(), "failover-html")  # pytest-html is loaded
     config.addinivalue_line("markers", "failover: a test collected from a scenario file")
     scenarios = [str(p) for p in config.getoption("scenario")]
     if scenarios:  # only these, unless test paths were also named on the command line
@@ -89,6 +91,18 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+def _names_scenarios(config: pytest.Config) -> bool:
+    """Whether the session is about scenarios (replayed, named, or in the paths given, or
+    one folder below them): only then does it get the evidence report's pytest-html hooks,
+    which act before collection. Other sessions' reports are left as they are."""
+    if config.getoption("failover_replay") or config.getoption("scenario"):
+        return True
+    paths = [Path(arg.split("::")[0]) for arg in config.args]
+    return any(_is_scenario(found) for path in paths if path.exists()
+               for found in ([path] if path.is_file() else
+                             [*path.glob("*.y*ml"), *path.glob("*/*.y*ml")]))
+
+
 def _is_scenario(path: Path) -> bool:
     """A scenario file names a topology and faults at its top level (flow files, topologies and
     other projects' YAML do not); the copies inside evidence packs (`<pack>/inputs/`) are
@@ -104,7 +118,8 @@ def _is_scenario(path: Path) -> bool:
         doc = yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError, RecursionError):
         return False  # not ours to judge: `failover validate` names the error
-    return isinstance(doc, dict) and "faults" in doc and "topology" in doc
+    return isinstance(doc, dict) and isinstance(doc.get("topology"), str) \
+        and isinstance(doc.get("faults"), list)
 
 
 class ScenarioFile(pytest.File):
@@ -290,13 +305,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """A session with scenarios gets their report sections (pytest-html hooks registered only
-    then: other sessions' reports are left as they are); in replay mode the results are
-    already there, so the summary can show them."""
-    if not any(isinstance(item, ScenarioItem) for item in session.items):
-        return
-    if session.config.pluginmanager.hasplugin("html"):
-        session.config.pluginmanager.register(HtmlReport(), "failover-html")
+    """In replay mode the results are already there: the summary can show them."""
     if session.config.getoption("failover_replay"):
         for item in session.items:
             if isinstance(item, Preflight) and item.parent.results is not None:

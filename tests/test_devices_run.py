@@ -20,6 +20,7 @@ import yaml
 from conftest import wait_for
 from sshd import relay, sshd
 
+from harness.engine import RunObserver
 from harness.engine.runner import ScenarioRunner
 from harness.faults import Journal, Target, pending, recover
 from harness.lab import Lab
@@ -98,16 +99,16 @@ def test_a_run_on_real_devices_goes_through_napalm_and_ssh_only(
         monkeypatch.setattr(cls, name, forbidden)
     during: list[str] = []
 
-    def tick(phase: str, left: float, _: object) -> None:  # the test's own look at r1
-        if phase == "hold" and left < 1.5 and not during:
-            out = subprocess.run(["ip", "-n", ns["r1"], "-j", "route", "get", "198.19.2.10"],
-                                 capture_output=True, text=True, check=True).stdout
-            during.append(json.loads(out)[0].get("gateway", ""))
+    class LookAtR1(RunObserver):  # the test's own look at r1 during the hold
+        def tick(self, phase: str, seconds_left: float, flows: object) -> None:
+            if phase == "hold" and seconds_left < 1.5 and not during:
+                out = subprocess.run(["ip", "-n", ns["r1"], "-j", "route", "get",
+                                      "198.19.2.10"], capture_output=True, text=True,
+                                     check=True).stdout
+                during.append(json.loads(out)[0].get("gateway", ""))
     network = network_for(loaded, None)
     try:
-        runner = ScenarioRunner(loaded, network, tmp_path / "run", progress=lambda _: None,
-                                tick=tick)
-        result = runner.run()
+        result = ScenarioRunner(loaded, network, tmp_path / "run", LookAtR1()).run()
     finally:
         network.close()
     monkeypatch.undo()
@@ -122,10 +123,10 @@ def test_a_run_on_real_devices_goes_through_napalm_and_ssh_only(
         "shutdown" in result.inject_stamps[0].detail
     assert result.devices["r1"]["hostname"] == "r1"  # get_facts over SSH
     assert len(result.devices["r1"]["ospf_neighbors"]) == 2  # TextFSM over SSH
-    before = runner.before["r1"]
+    before = result.snapshots["before"]["r1"]
     assert "eth1 up" in before["interfaces"] and len(before["ospf"]) == 2
     assert any(line.startswith("198.19.2.10: ") for line in before["routes"])
-    assert runner.after == runner.before and not result.state_diff
+    assert result.snapshots["after"] == result.snapshots["before"] and not result.state_diff
     running = subprocess.run(["vtysh", "-N", ns["r1"], "-c", "show running-config"],
                              capture_output=True, text=True, check=True).stdout
     assert " shutdown" not in running  # rolled back on the device

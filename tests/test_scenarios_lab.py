@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import hospital_lab, scenario_for
 
+from harness.engine import RunObserver
 from harness.engine.runner import BaselineNotClean, ScenarioRunner
 from harness.faults import pending
 from harness.lab import Lab
@@ -40,8 +41,7 @@ def hospital(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 def run(lab: Lab, path: Path, tmp: Path) -> RunResult:
     loaded = load_scenario(path)
-    return ScenarioRunner(loaded, network_for(loaded, lab), tmp / "run",
-                          progress=lambda _: None).run()
+    return ScenarioRunner(loaded, network_for(loaded, lab), tmp / "run").run()
 
 
 def test_core1_power_loss_passes(hospital: Lab, tmp_path: Path) -> None:
@@ -80,12 +80,12 @@ def test_planned_drain_through_napalm_loses_nothing(hospital: Lab, tmp_path: Pat
     assert care_paths(hospital) == ["198.18.1.2", "198.18.1.6"]  # ECMP over core1 and core2
     during: list[list[str]] = []
 
-    def tick(phase: str, left: float, _: object) -> None:
-        if phase == "hold" and left < 2.0 and not during:
-            during.append(care_paths(hospital))
+    class LookDuringHold(RunObserver):
+        def tick(self, phase: str, seconds_left: float, flows: object) -> None:
+            if phase == "hold" and seconds_left < 2.0 and not during:
+                during.append(care_paths(hospital))
     result = ScenarioRunner(load_scenario(scenario_for(hospital, "core1-drain", tmp_path)),
-                            LabNetwork(hospital), tmp_path / "run", progress=lambda _: None,
-                            tick=tick).run()
+                            LabNetwork(hospital), tmp_path / "run", LookDuringHold()).run()
     assert during == [["198.18.1.6"]], "the drain did not move traffic off core1"
     assert result.sla_met, ([(v.direction, v.failover.lost, v.failover.first_loss_ms,
                               v.failback.lost) for v in result.flows],

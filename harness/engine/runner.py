@@ -138,6 +138,7 @@ class ScenarioRunner:
             self.result.fault_ns = self.result.fault_ns or _first(stamps, time.time_ns())
             self.observer.fault_injected(fault, stamps)
         self._watch(probes, "hold", timings.hold_s, abort=True)
+        self._say("restore", "restoring")
         self._restore(guard)
         if self.result.not_restored:
             return  # the network is left changed: no failback to watch

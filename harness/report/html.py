@@ -42,6 +42,13 @@ def headline(r: Results) -> str:
              f'<code>{escape(r["scenario"])}</code> on <code>{escape(r["topology"])}</code> '
              f'({NETWORKS.get(r.get("network", "lab"), "?")}), '
              f'outcome {"as expected" if r["outcome_as_expected"] else "NOT as expected"}.</p>']
+    if r.get("incomplete"):
+        lines.append(f'<p class="failed"><strong>Run INCOMPLETE</strong>: '
+                     f'{escape(r["incomplete"])}. What was measured until then is below.</p>')
+    lines += [f'<p class="failed"><strong>Fault NOT restored</strong>: {escape(line)}</p>'
+              for line in r.get("not_restored", [])]
+    if r.get("restored") and (r.get("incomplete") or r.get("not_restored")):
+        lines.append(f'<p>Restored: {escape("; ".join(r["restored"]))}.</p>')
     if r.get("aborted"):
         lines.append(f'<p class="failed">Hard abort: {escape(r["aborted"])}</p>')
     lines += [f'<p class="failed">Measurement not sound: {escape(p)}</p>'
