@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from harness.devices.vendors import FRR, BuiltInLab, VendorProfile, profile
 from harness.errors import HarnessError
 from harness.lab import Lab
 
@@ -24,7 +25,7 @@ class DeviceSpec(BaseModel):
     """One device of the inventory; credentials only by reference."""
 
     model_config = ConfigDict(extra="forbid")
-    driver: str = Field("frr", description="NAPALM driver (eos, junos, ios, frr, ...)")
+    driver: str = Field(FRR.driver, description="NAPALM driver (eos, junos, ios, frr, ...)")
     host: str = Field("localhost", description="address or name; localhost with the frr "
                       "driver is the built-in lab's router of the same name")
     username: str = ""
@@ -41,11 +42,24 @@ class DeviceSpec(BaseModel):
         return self
 
     @property
+    def vendor(self) -> VendorProfile:
+        return profile(self.driver)
+
+    @property
+    def lab_access(self) -> BuiltInLab | None:
+        """How the driver reaches the built-in lab's router of the same node, when this entry
+        is that router: a driver that can, on this machine, with no transport or instance
+        chosen by hand (those could reach another instance, here or elsewhere)."""
+        access = self.vendor.built_in_lab
+        if access is None or self.host not in LAB_HOSTS or \
+                access.elsewhere_args & set(self.optional_args):
+            return None
+        return access
+
+    @property
     def is_lab(self) -> bool:
-        """The built-in lab's FRR of the same node, reached locally: no transport or instance
-        chosen by hand (those could reach another FRR, on this machine or elsewhere)."""
-        return self.driver == "frr" and self.host in LAB_HOSTS and \
-            not {"transport", "pathspace", "state_dir"} & set(self.optional_args)
+        """Whether this entry is the built-in lab's router of its node (see `lab_access`)."""
+        return self.lab_access is not None
 
     def password(self) -> str:
         if self.password_env:
@@ -71,11 +85,13 @@ def connect(node: str, spec: DeviceSpec | dict[str, Any] | None = None, lab: Lab
     from napalm import get_network_driver  # imported here: NAPALM takes ~0.8 s to import
     spec = DeviceSpec.model_validate(spec or {})
     args = dict(spec.optional_args)
-    if spec.is_lab:
+    access = spec.lab_access
+    if access is not None:
         if lab is None:
-            raise HarnessError(f"{node}: its device is the built-in lab's FRR (driver frr on "
-                               f"{spec.host}), but this network is not the built-in lab")
-        args["pathspace"] = lab.ns(node)
+            raise HarnessError(f"{node}: its device is the built-in lab's router (driver "
+                               f"{spec.driver} on {spec.host}), but this network is not the "
+                               "built-in lab")
+        args[access.namespace_arg] = lab.ns(node)
     password = spec.password()
     try:
         driver = get_network_driver(spec.driver)(spec.host, spec.username, password,

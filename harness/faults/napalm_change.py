@@ -3,9 +3,10 @@ committed with `revert_in` (the device undoes the change by itself should the ha
 before the restore); restore (also from the journal, in another process) rolls the pending
 commit back, or applies the undo when the change still stands without a pending revert.
 
-`planned-drain`: a maintenance drain (default OSPF max-metric: neighbours move traffic away
-while the router still forwards; expect zero loss). `interface-shutdown`: interfaces shut in
-the device's configuration, in the syntax of its NAPALM driver."""
+`planned-drain`: a maintenance drain (by default its driver's, e.g. FRR's OSPF max-metric:
+neighbours move traffic away while the router still forwards; expect zero loss).
+`interface-shutdown`: interfaces shut in the device's configuration. The syntax of each, and
+whether the driver can commit so, come from its vendor profile (`harness.devices.vendors`)."""
 
 from __future__ import annotations
 
@@ -16,22 +17,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from harness.devices import DeviceSpec
+from harness.devices.vendors import Change, VendorProfile, drivers_with
 from harness.faults.base import Fault, FaultError, Scope, Stamp, require, timed
 from harness.faults.target import Target
 from harness.redact import redact
 from harness.topology import Topology
-
-MAX_METRIC = "router ospf\n max-metric router-lsa administrative\nexit\n"
-UNDO_MAX_METRIC = "router ospf\n no max-metric router-lsa administrative\nexit\n"
-
-# driver -> (shut, undo) templates for one interface {i}; only drivers whose NAPALM commit
-# takes `revert_in` and answers `has_pending_commit` (nxos, iosxr and ios do not): the
-# drivers any NAPALM fault accepts
-SHUTDOWN: dict[str, tuple[str, str]] = {
-    "frr": ("interface {i}\n shutdown\nexit\n", "interface {i}\n no shutdown\nexit\n"),
-    "eos": ("interface {i}\n shutdown\n", "interface {i}\n no shutdown\n"),
-    "junos": ("set interfaces {i} disable\n", "delete interfaces {i} disable\n"),
-}
 
 
 @dataclass(kw_only=True)
@@ -40,8 +30,9 @@ class NapalmChange(Fault):
     node: str
     revert_in: int = 600  # seconds: longer than any hold; the device's own safety net
     device: dict[str, Any] | None = None  # the inventory entry (credentials by reference)
-    # EOS commits in a named configuration session, and its driver aborts a pending one only
-    # by that name: chosen before the fault is journaled, so any process can roll it back
+    # for a driver that commits in a named configuration session (its profile's session_attr,
+    # e.g. EOS, which aborts a pending one only by name): chosen before the fault is
+    # journaled, so any process can roll it back
     commit_session: str = field(default_factory=lambda: f"failover_{secrets.token_hex(4)}")
 
     def details(self) -> list[str]:
@@ -57,9 +48,9 @@ class NapalmChange(Fault):
         """What undoes it when no revert is pending any more but the change still stands."""
 
     def __post_init__(self) -> None:
-        require(self.driver_name in SHUTDOWN, f"{self.kind}: NAPALM driver "
+        require(self.vendor.commit_confirm, f"{self.kind}: NAPALM driver "
                 f"{self.driver_name!r} cannot commit with commit-confirm (revert_in) and say "
-                f"what is pending; drivers that can: {', '.join(SHUTDOWN)}")
+                f"what is pending; drivers that can: {drivers_with(lambda p: p.commit_confirm)}")
 
     @property
     def spec(self) -> DeviceSpec:
@@ -70,6 +61,10 @@ class NapalmChange(Fault):
         return self.spec.driver
 
     @property
+    def vendor(self) -> VendorProfile:
+        return self.spec.vendor
+
+    @property
     def needs_lab(self) -> bool:
         return self.spec.is_lab
 
@@ -78,8 +73,8 @@ class NapalmChange(Fault):
 
     def _in_session(self, driver: Any) -> Any:
         """The driver, working in this fault's commit session where the driver names one."""
-        if self.driver_name == "eos":
-            driver.config_session = self.commit_session
+        if self.vendor.session_attr:
+            setattr(driver, self.vendor.session_attr, self.commit_session)
         return driver
 
     def check(self, target: Target) -> None:
@@ -138,15 +133,16 @@ class PlannedDrain(NapalmChange):
     max-metric: neighbours move traffic away while the router still forwards)."""
 
     kind: ClassVar[str] = "planned-drain"
-    drain: str = MAX_METRIC
-    undrain: str = UNDO_MAX_METRIC  # applied when no revert is pending but the drain stands
+    drain: str = ""  # "": the driver's default drain (its vendor profile's)
+    undrain: str = ""  # applied when no revert is pending but the drain stands
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        require(self.driver_name == "frr" or (self.drain != MAX_METRIC
-                                               and self.undrain != UNDO_MAX_METRIC),
-                f"planned-drain on NAPALM driver {self.driver_name!r}: give `drain` and "
-                "`undrain` in its configuration syntax (the default is FRR's)")
+        if default := self.vendor.drain:
+            self.drain, self.undrain = self.drain or default.apply, self.undrain or default.undo
+        require(bool(self.drain and self.undrain), f"planned-drain on NAPALM driver "
+                f"{self.driver_name!r}: give `drain` and `undrain` in its configuration syntax "
+                f"(drivers with a default drain: {drivers_with(lambda p: p.drain)})")
 
     def scope(self, topology: Topology) -> Scope:
         return Scope(keeps_forwarding=True)  # traffic moves away; the router still forwards
@@ -174,6 +170,14 @@ class InterfaceShutdown(NapalmChange):
     def __post_init__(self) -> None:
         super().__post_init__()
         require(bool(self.interfaces), "interface-shutdown: name at least one interface")
+        self._syntax()
+
+    def _syntax(self) -> Change:
+        if self.vendor.shutdown is None:
+            raise FaultError(f"interface-shutdown: no shutdown syntax known for NAPALM driver "
+                             f"{self.driver_name!r} (known for: "
+                             f"{drivers_with(lambda p: p.shutdown)})")
+        return self.vendor.shutdown
 
     def scope(self, topology: Topology) -> Scope:
         return Scope(links=frozenset(lk for lk in topology.links_of(self.node)
@@ -183,10 +187,10 @@ class InterfaceShutdown(NapalmChange):
         return "".join(template.format(i=i) for i in self.interfaces)
 
     def config(self) -> str:
-        return self._each(SHUTDOWN[self.driver_name][0])
+        return self._each(self._syntax().apply)
 
     def undo(self) -> str:
-        return self._each(SHUTDOWN[self.driver_name][1])
+        return self._each(self._syntax().undo)
 
     def check(self, target: Target) -> None:
         if self.needs_lab:
