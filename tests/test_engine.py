@@ -135,3 +135,14 @@ def test_an_unrelated_pytest_session_is_left_alone(tmp_path: Path) -> None:
     assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout + proc.stderr
     html = (tmp_path / "r.html").read_text()
     assert "Failover evidence" not in html and "failover / failback" not in html
+
+
+def test_validate_kinds_lists_every_registered_kind(meteor: type[Meteor]) -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+    out = CliRunner().invoke(app, ["validate", "--kinds"])
+    assert out.exit_code == 0, out.output
+    assert "meteor (built-in lab): a test's own fault kind" in out.output
+    assert "    routers: list[str], required" in out.output
+    assert "planned-drain (lab and real devices (NAPALM))" in out.output

@@ -13,7 +13,10 @@ from harness import schemas
 from harness.cli.common import console
 from harness.cli.views import terminal_view
 from harness.engine import MEANING, LabPool, RunOptions, RunOutcome, run_scenario
+from harness.faults import FAULTS
 from harness.faults import recover as recover_faults
+from harness.faults.registry import hint_text
+from harness.faults.schema import parameters, summary
 from harness.scenario.gate import paths_cut
 from harness.scenario.load import LoadedScenario, load_scenario
 from harness.scenario.results import RunResult
@@ -33,12 +36,28 @@ def schema(kind: Annotated[str, typer.Argument(help="scenario or results")] = "s
         print(schemas.text(kind), end="")
 
 
-def validate(scenarios: Annotated[list[Path], typer.Argument(help="scenario files")]) -> None:
+def validate(scenarios: Annotated[list[Path] | None, typer.Argument(help="scenario files")]
+             = None,
+             kinds: Annotated[bool, typer.Option(help="list the fault kinds and their "
+                                                 "parameters")] = False) -> None:
     """Check scenario files (schema, topology, nodes, links, SLAs, faults); touch nothing."""
-    for path in scenarios:
+    if kinds:
+        _kinds()
+    if not scenarios and not kinds:
+        raise typer.BadParameter("give scenario files (or --kinds)")
+    for path in scenarios or []:
         loaded = load_scenario(path)
         console.print(f"[green]ok[/] {path}: {len(loaded.flows)} flows, "
                       f"{len(loaded.faults)} fault(s) on {loaded.topology.name}")
+
+
+def _kinds() -> None:
+    for kind, cls in FAULTS.items():
+        where = "lab and real devices (NAPALM)" if cls.on_devices else "built-in lab"
+        console.print(f"{kind} ({where}): {summary(cls)}", markup=False, soft_wrap=True)
+        for name, (hint, default) in parameters(cls).items():
+            shown = "required" if default is ... else f"default {default!r}"
+            console.print(f"    {name}: {hint_text(hint)}, {shown}", markup=False)
 
 
 def _plan(loaded: LoadedScenario) -> None:

@@ -78,6 +78,7 @@ class Fault(ABC):
 
     kind: ClassVar[str]
     internal: ClassVar[tuple[str, ...]] = ()  # parameters the harness fills in, not a file
+    on_devices: ClassVar[bool] = False  # can run on real devices (through NAPALM)
 
     @abstractmethod
     def scope(self, topology: Topology) -> Scope:

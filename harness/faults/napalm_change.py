@@ -27,6 +27,7 @@ from harness.topology import Topology
 @dataclass(kw_only=True)
 class NapalmChange(Fault):
     internal: ClassVar[tuple[str, ...]] = ("device", "commit_session")
+    on_devices: ClassVar[bool] = True
     node: str
     revert_in: int = 600  # seconds: longer than any hold; the device's own safety net
     device: dict[str, Any] | None = None  # the inventory entry (credentials by reference)

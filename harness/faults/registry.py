@@ -50,6 +50,11 @@ def _fits(value: Any, hint: Any) -> bool:
     return isinstance(value, hint)
 
 
+def device_kinds() -> str:
+    """The fault kinds that can run on real devices, for messages."""
+    return ", ".join(kind for kind, cls in FAULTS.items() if cls.on_devices)
+
+
 def build(kind: str, params: Mapping[str, Any]) -> Fault:
     """A fault of this kind; FaultError naming the kind and the bad parameter otherwise."""
     cls = FAULTS.get(kind)
@@ -67,11 +72,11 @@ def build(kind: str, params: Mapping[str, Any]) -> Fault:
         raise FaultError(f"{kind}: missing parameter {', '.join(missing)}")
     for name, value in params.items():
         if not _fits(value, hints[name]):
-            raise FaultError(f"{kind}: {name} must be {_hint_text(hints[name])}, "
+            raise FaultError(f"{kind}: {name} must be {hint_text(hints[name])}, "
                              f"not {value!r}")
     return cls(**params)
 
 
-def _hint_text(hint: Any) -> str:
+def hint_text(hint: Any) -> str:
     text = hint.__name__ if isinstance(hint, type) else str(hint)
     return text.replace("NoneType", "None")

@@ -20,7 +20,7 @@ def summary(cls: type[Fault]) -> str:
     doc = cls.__doc__ or ""
     if not doc or doc.startswith(f"{cls.__name__}("):
         doc = sys.modules[cls.__module__].__doc__ or ""
-    return " ".join(doc.split("\n\n")[0].split())
+    return " ".join(doc.split("\n\n")[0].split()).removeprefix(f"{cls.kind}: ")
 
 
 def parameters(cls: type[Fault]) -> dict[str, tuple[Any, Any]]:

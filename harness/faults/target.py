@@ -31,8 +31,9 @@ class Target:
     def kernel(self) -> LabKernel:
         """The built-in lab's kernel; FaultError on real devices."""
         if self._kernel is None:
+            from harness.faults.registry import device_kinds  # the registry imports faults
             raise FaultError(f"network {self.name} is not the built-in lab: only faults made "
-                             "through NAPALM (planned-drain, interface-shutdown) run there")
+                             f"through NAPALM ({device_kinds()}) run there")
         return self._kernel
 
     @property
