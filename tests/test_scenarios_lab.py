@@ -14,7 +14,8 @@ import pytest
 from conftest import hospital_lab, scenario_for
 
 from harness.engine import RunObserver
-from harness.engine.runner import BaselineNotClean, ScenarioRunner
+from harness.engine.cycle import BaselineNotClean
+from harness.engine.runner import ScenarioRunner
 from harness.faults import pending
 from harness.lab import Lab
 from harness.network import LabNetwork

@@ -30,24 +30,30 @@ class FlowVerdict:
         return self.failover_verdict.passed and self.failback_verdict.passed
 
 
-@dataclass
-class RunResult:
+@dataclass(kw_only=True)
+class FaultWindow:
+    """One fault cycle of a run: the faults injected and restored, when, and how it ended."""
+
+    fault_ns: int = 0  # the first inject stamp's start
+    restore_ns: int = 0  # the first restore stamp's start
+    inject_stamps: list[Stamp] = field(default_factory=list)
+    restore_stamps: list[Stamp] = field(default_factory=list)
+    aborted: str | None = None  # restored early: a critical flow passed its hard limit
+    restored: list[str] = field(default_factory=list)  # the faults restored
+    not_restored: list[str] = field(default_factory=list)  # faults left in place, and why
+    state_diff: list[str] = field(default_factory=list)  # not back as before, after it
+
+
+@dataclass(kw_only=True)
+class RunResult(FaultWindow):
     scenario: str
     topology: str
     expect: str
     network: str = "lab"  # "lab": the built-in lab; "devices": real devices (NAPALM, SSH)
     started_ns: int = 0
-    fault_ns: int = 0
-    restore_ns: int = 0
     ended_ns: int = 0
-    inject_stamps: list[Stamp] = field(default_factory=list)
-    restore_stamps: list[Stamp] = field(default_factory=list)
     flows: list[FlowVerdict] = field(default_factory=list)
-    aborted: str | None = None  # restored early: a critical flow passed its hard limit
     incomplete: str | None = None  # why the run stopped before its end (interrupted, failed)
-    restored: list[str] = field(default_factory=list)  # the faults restored
-    not_restored: list[str] = field(default_factory=list)  # faults left in place, and why
-    state_diff: list[str] = field(default_factory=list)
     probe_problems: list[str] = field(default_factory=list)  # the measurement is not sound
     timings_s: dict[str, float] = field(default_factory=dict)
     context: dict[str, Any] = field(default_factory=dict)  # operator, host, versions

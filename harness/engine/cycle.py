@@ -1,0 +1,177 @@
+"""What every run does with its probes and faults, whatever shape the run has (one scenario,
+an N-1 sweep's failures one after another): wait for clean traffic; inject, hold while
+watching every flow (restoring at once past a critical flow's hard limit), restore, watch the
+failback until the network has reconverged and every flow delivers cleanly again; and judge
+a flow direction's loss in a window against its SLA."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from harness.engine.observer import FlowNow, RunObserver
+from harness.errors import HarnessError, NetworkError
+from harness.faults import Fault, Guard, Stamp
+from harness.network import Network
+from harness.probes.analysis import FlowResult, PhaseStats, phase
+from harness.probes.session import Live, ProbeSession
+from harness.scenario.load import CriticalFlow
+from harness.scenario.model import Timings
+from harness.scenario.results import FaultWindow
+
+TICK_S = 0.1  # observers' ticks while a fault holds or the failback is watched
+WAIT_TICK_S = 0.02  # a wait for clean traffic looks this often: it ends no later than that
+LIVE_LAG_MS = 60  # a receiver hands a probe on within two ring block timeouts (40 ms)
+LOSING_MS = 50  # overdue by more than this: shown as losing
+FAILBACK_TAIL_S = 1.0  # after reconvergence, watch this long at most...
+TAIL_CLEAN_S = 0.3  # ...or until every direction has delivered this long cleanly after it
+BASELINE_GRACE_S = 10.0  # startup transients (first ARP, agents settling) may use this much
+REPORT_EVERY_S = 1.0  # a wait still going says so this often
+
+
+class BaselineNotClean(HarnessError):
+    """Traffic was already failing before the fault: nothing was injected."""
+
+
+class Cycler:
+    """Fault cycles on one network with one probe session, told to an observer."""
+
+    def __init__(self, flows: Sequence[CriticalFlow], network: Network, timings: Timings,
+                 observer: RunObserver) -> None:
+        self.network = network
+        self.timings = timings
+        self.observer = observer
+        self.limits = {label: cf.hard_limit_ms for cf in flows if cf.critical
+                       for label, _, _ in cf.flow.directions()}
+        self.periods_ms = {label: 1e3 / cf.flow.rate for cf in flows
+                           for label, _, _ in cf.flow.directions()}
+
+    def say(self, phase_name: str, detail: str) -> None:
+        self.observer.phase(phase_name, detail)
+
+    def cycle(self, guard: Guard, probes: ProbeSession, faults: Sequence[Fault],
+              window: FaultWindow) -> None:
+        """Inject, hold, restore, failback, reconverge, tail (faults journaled by `guard`)."""
+        for fault in faults:
+            self.say("inject", f"injecting: {fault.describe()}")
+            stamps = guard.inject(fault)
+            window.inject_stamps += stamps
+            window.fault_ns = window.fault_ns or _first(stamps, time.time_ns())
+            self.observer.fault_injected(fault, stamps)
+        self.watch(probes, "hold", self.timings.hold_s, window)
+        self.say("restore", "restoring")
+        self.restore(guard, window)
+        if window.not_restored:
+            return  # the network is left changed: no failback to watch
+        self.watch(probes, "failback", self.timings.failback_s, None)
+        self.say("failback", "waiting for the network to reconverge (probes running)")
+        try:
+            self.network.wait_converged(timeout=self.timings.converge_timeout_s)
+        except NetworkError as exc:  # reported with the results, never hidden
+            window.state_diff.append(f"not restored: {exc}")
+        self.tail(probes, time.time_ns())
+
+    def restore(self, guard: Guard, window: FaultWindow) -> None:
+        """Restore what is still in place (a second call finds nothing to do)."""
+        done = guard.restore_remaining()
+        if not done.restored and not done.failed:
+            return
+        window.restore_stamps += done.stamps
+        window.restore_ns = window.restore_ns or _first(done.stamps, time.time_ns())
+        window.restored += done.restored
+        window.not_restored += done.failed
+        self.observer.faults_restored(done)
+
+    def baseline(self, probes: ProbeSession, seconds: float,
+                 also: Callable[[], bool] = lambda: True) -> None:
+        """Wait until every direction has been clean (no probe missing, none overdue) for
+        `seconds`, and `also` holds (the fault follows at once, so the clean window ends at
+        the fault); refuse when that does not happen within BASELINE_GRACE_S more."""
+        self.say("baseline", f"baseline: {len(probes.directions)} flow directions, "
+                             f"{seconds:g} s of clean traffic needed")
+        deadline = time.monotonic() + seconds + BASELINE_GRACE_S
+        next_report = time.monotonic() + seconds + REPORT_EVERY_S
+        while True:
+            time.sleep(WAIT_TICK_S)
+            now = time.time_ns()
+            problems = {label: _dirty(live, now, seconds, self.periods_ms[label])
+                        for label, live in probes.poll().items()}
+            problems = {label: why for label, why in problems.items() if why}
+            if not problems and also():
+                return
+            why = "; ".join(f"{k}: {v}" for k, v in problems.items())
+            if time.monotonic() > deadline:
+                raise BaselineNotClean(f"traffic is not clean before the fault, nothing "
+                                       f"injected: {why}")
+            if time.monotonic() >= next_report:
+                self.say("baseline", f"baseline: still waiting for clean traffic ({why})")
+                next_report += REPORT_EVERY_S
+
+    def watch(self, probes: ProbeSession, what: str, seconds: float,
+              abort_into: FaultWindow | None) -> None:
+        """Wait `seconds`, ticking the observer; with `abort_into`, stop early past a hard
+        limit and say so there."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            time.sleep(max(0.0, min(TICK_S, end - time.monotonic())))
+            now = time.time_ns()
+            seen = probes.poll()
+            overdue = {label: _overdue_ms(live, now, self.periods_ms[label])
+                       for label, live in seen.items()}
+            losing = {label: ms for label, ms in overdue.items() if ms > LOSING_MS}
+            self.observer.tick(what, end - time.monotonic(),
+                               {k: FlowNow(v.received, losing.get(k, 0.0))
+                                for k, v in seen.items()})
+            over = [f"{label} ({ms:.0f} ms > hard limit {self.limits[label]:.0f} ms)"
+                    for label, ms in losing.items() if label in self.limits
+                    and ms > self.limits[label]]
+            if abort_into is not None and over:
+                abort_into.aborted = "hard limit passed: " + ", ".join(over)
+                self.say(what, f"ABORT: {abort_into.aborted}; restoring now")
+                return
+
+    def tail(self, probes: ProbeSession, converged_ns: int) -> None:
+        """After reconvergence, watch until every direction has delivered cleanly for
+        TAIL_CLEAN_S of probes received after it (a failback outage right at convergence is
+        still seen to end); FAILBACK_TAIL_S at most."""
+        end = time.monotonic() + FAILBACK_TAIL_S
+        clean_ns = int(TAIL_CLEAN_S * 1e9)
+        while time.monotonic() < end:
+            time.sleep(WAIT_TICK_S)
+            if all(live.last_recv_ns >= converged_ns + clean_ns
+                   and live.last_recv_ns - live.clean_since_ns >= clean_ns
+                   for live in probes.poll().values()):
+                return
+
+
+def window_phases(result: FlowResult, window: FaultWindow, clean_from_ns: int,
+                  until_ns: int | None = None) -> tuple[PhaseStats, PhaseStats]:
+    """A direction's loss in a fault window: failover (from `clean_from_ns`, the start of the
+    clean traffic the fault waited for, to the restore) and failback (from the restore to
+    `until_ns`, or the end of the run)."""
+    failover = phase(result, clean_from_ns, window.restore_ns, window.fault_ns)
+    failback = phase(result, window.restore_ns, until_ns, window.restore_ns)
+    return failover, failback
+
+
+def _overdue_ms(live: Live, now_ns: int, period_ms: float) -> float:
+    """How long past its due time (one probe period and the receiver's lag) the direction's
+    next probe is."""
+    return (now_ns - live.last_recv_ns) / 1e6 - LIVE_LAG_MS - period_ms
+
+
+def _dirty(live: Live, now_ns: int, seconds: float, period_ms: float) -> str:
+    """Why a direction's baseline is not clean yet ('' when it is)."""
+    if not live.received:
+        return "no probe received"
+    if _overdue_ms(live, now_ns, period_ms) > 100:
+        return f"nothing received for {(now_ns - live.last_recv_ns) / 1e6:.0f} ms"
+    clean_s = (now_ns - live.clean_since_ns) / 1e9
+    if clean_s < seconds:
+        return (f"clean for {clean_s:.1f} s only ({live.lost} probes lost so far)"
+                if live.lost else f"receiving for {clean_s:.1f} s only")
+    return ""
+
+
+def _first(stamps: list[Stamp], default: int) -> int:
+    return stamps[0].wall_start_ns if stamps else default
