@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network
 from typing import Any, Protocol
 
 from harness.faults.target import Target
@@ -39,6 +40,10 @@ class Network(Protocol):
 
     def target(self) -> Target:
         """What faults act on in this network (a new one per run: it holds open sockets)."""
+
+    def forwarding(self) -> dict[str, list[tuple[IPv4Network, tuple[str, ...]]]]:
+        """Each node's IPv4 routes: prefix -> outgoing interfaces (several for ECMP); the
+        nodes whose tables cannot be read are left out."""
 
     def snapshot(self) -> Snapshot:
         """Each router's state, to compare before and after a run."""

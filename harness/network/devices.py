@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
 
 from harness.devices import DeviceSpec, connect, facts_of
@@ -53,6 +54,11 @@ class DeviceNetwork:
 
     def target(self) -> Target:
         return Target(None, self.name, self.topology)
+
+    def forwarding(self) -> dict[str, list[tuple[IPv4Network, tuple[str, ...]]]]:
+        """Not read from devices (NAPALM has no uniform whole-table getter): predictions
+        come from the topology."""
+        return {}
 
     def endpoint(self, node: str) -> SshEndpoint:
         return self.probes[node]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
+from ipaddress import IPv4Network
 from typing import Any
 
 from harness.devices import DeviceSpec, device_facts
@@ -58,6 +59,19 @@ class LabNetwork:
             if missing:
                 down.append(f"{router.name}: {', '.join(missing)} not running")
         return down
+
+    def forwarding(self) -> dict[str, list[tuple[IPv4Network, tuple[str, ...]]]]:
+        """Every node's IPv4 routes (main table): prefix -> outgoing interfaces (ECMP: all)."""
+        out = {}
+        for node in self.topology.nodes:
+            text = run(["ip", "-n", self._lab.ns(node), "-4", "-j", "route", "show"],
+                       check=False).stdout
+            out[node] = [(IPv4Network("0.0.0.0/0" if r["dst"] == "default" else r["dst"],
+                                      strict=False),
+                          tuple(h["dev"] for h in r.get("nexthops", [r]) if "dev" in h))
+                         for r in json.loads(text or "[]") if r.get("type", "unicast")
+                         == "unicast"]
+        return out
 
     def snapshot(self) -> Snapshot:
         """Each router's OSPF and BFD neighbours and kernel FIB, the routers read in

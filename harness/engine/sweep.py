@@ -1,0 +1,202 @@
+"""An N-1 campaign on one network: preflight once, the probes running across the whole
+campaign, then each single failure in turn as its own fault window (`Cycler`), the network
+checked back as at the start before the next one. Predicted first; a single point of failure
+is reported, not injected (unless the sweep allows it). Interrupted or failed, it restores
+what is open and keeps every window measured so far."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from ipaddress import IPv4Address
+from pathlib import Path
+
+from harness.engine.cycle import Cycler, window_phases
+from harness.engine.observer import RunObserver
+from harness.engine.runner import recover_earlier, why_stopped
+from harness.errors import HarnessError
+from harness.faults import Guard
+from harness.network import Network, Snapshot
+from harness.probes.analysis import check
+from harness.probes.session import ProbeRun, ProbeSession
+from harness.scenario import snapshot
+from harness.scenario.context import run_context
+from harness.scenario.gate import GateRefused
+from harness.scenario.load import LoadedScenario
+from harness.sweep.elements import failures
+from harness.sweep.model import SweepSpec
+from harness.sweep.predict import Prediction, flow_paths, predict
+from harness.sweep.results import Cell, FailureResult, SweepResult
+
+SAME_STATE_POLL_S = 0.5
+
+
+class NotBackAsBefore(HarnessError):
+    """The network did not come back as at the start: the next failure would carry over."""
+
+
+class SweepRunner:
+    def __init__(self, loaded: LoadedScenario, network: Network, workdir: Path,
+                 observer: RunObserver | None = None) -> None:
+        assert loaded.spec.sweep is not None
+        self.scenario = loaded
+        self.sweep: SweepSpec = loaded.spec.sweep
+        self.network = network
+        self.workdir = workdir
+        self.observer = observer or RunObserver()
+        self.timings = loaded.spec.timings
+        self.cycler = Cycler(loaded.flows, network, self.timings, self.observer)
+        self.result = SweepResult(scenario=loaded.spec.name, topology=loaded.topology.name,
+                                  network=network.kind)
+        self.stopped: BaseException | None = None
+
+    def predictions(self) -> list[Prediction]:
+        """Each failure's prediction, from the forwarding tables as they are now."""
+        topo, fwd = self.network.topology, self.network.forwarding()
+        paths = {}
+        for cf in self.scenario.flows:
+            for label, src, dst in cf.flow.directions():
+                address = self.network.endpoint(dst).address()
+                paths[label] = flow_paths(topo, fwd, src, dst, _ipv4(address))
+                self.result.prediction_source[label] = paths[label].source
+        return predict(topo, self.scenario.flows, failures(topo, self.sweep), paths)
+
+    def preflight(self) -> list[Prediction]:
+        recover_earlier(self.observer)
+        timeout = self.timings.converge_timeout_s
+        self.cycler.say("preflight", f"waiting for routing to converge (up to {timeout:.0f} s)")
+        self.network.wait_converged(timeout=timeout)
+        already = self.network.degraded()
+        if already:
+            raise GateRefused("redundancy is already degraded, refusing to sweep: "
+                              + "; ".join(already))
+        found = self.predictions()
+        spofs = [p for p in found if p.cuts]
+        self.cycler.say("preflight", f"{len(found)} single failures, {len(spofs)} of them "
+                                     "single points of failure"
+                        + ("" if not spofs or self.sweep.inject_single_points
+                           else " (reported, not injected)"))
+        return found
+
+    def run(self) -> SweepResult:
+        """The campaign; raises only when refused before anything was injected."""
+        flows = [cf.flow for cf in self.scenario.flows]
+        with ProbeSession(flows, self.network.endpoint, self.workdir / "probes",
+                          max_seconds=24 * 3600) as probes, \
+                ThreadPoolExecutor(max_workers=2) as pool:
+            agents = pool.submit(probes.prepare)
+            try:
+                found = self.preflight()
+                before = self.network.snapshot()
+            finally:
+                agents.exception()  # waits for it
+            agents.result()
+            facts = pool.submit(self.network.facts)
+            self.result.context = run_context()
+            self.observer.run_started(self.scenario.spec.name, self.network.kind)
+            with Guard(self.network.target()) as guard:
+                try:
+                    probes.start()
+                    self.result.started_ns = time.time_ns()
+                    self.cycler.baseline(probes, self.timings.baseline_s, also=facts.done)
+                    self.result.devices = facts.result()
+                    for n, prediction in enumerate(found, start=1):
+                        self._one(guard, probes, prediction, before, f"{n}/{len(found)}")
+                except BaseException as exc:
+                    if not guard.injected:
+                        raise
+                    self.stopped = exc
+                    self.result.incomplete = why_stopped(exc)
+                    self.cycler.say("restore", f"sweep stopped early: {self.result.incomplete}"
+                                               "; restoring")
+                    if self.result.failures:
+                        self.cycler.restore(guard, self.result.failures[-1])
+            run = self._finish(probes, pool, before)
+        if run is not None:
+            self._judge(run)
+        return self.result
+
+    def _one(self, guard: Guard, probes: ProbeSession, prediction: Prediction,
+             before: Snapshot, count: str) -> None:
+        failure = prediction.failure
+        window = FailureResult(element=failure.element, fault=failure.fault.describe(),
+                               kind=failure.fault.kind, cuts=list(prediction.cuts),
+                               predicted_affected=sorted(prediction.affected))
+        self.result.failures.append(window)
+        if prediction.cuts and not self.sweep.inject_single_points:
+            window.skipped = "single point of failure: it would cut the last path of " \
+                             + ", ".join(prediction.cuts)
+            self.cycler.say("sweep", f"{count} {failure.element}: {window.skipped}")
+            return
+        self.cycler.say("sweep", f"{count} {failure.element}: {failure.fault.describe()}")
+        self._back_as_before(before)
+        self.cycler.baseline(probes, self.sweep.settle_s)
+        self.cycler.cycle(guard, probes, [failure.fault], window)
+        window.end_ns = time.time_ns()
+        if window.not_restored:
+            raise HarnessError(f"{failure.element} could not be restored: the sweep stops")
+
+    def _back_as_before(self, before: Snapshot) -> None:
+        """Converged, and every router's state as at the start (nothing carries over)."""
+        deadline = time.monotonic() + self.timings.converge_timeout_s
+        while True:
+            self.network.wait_converged(timeout=self.timings.converge_timeout_s)
+            differs = snapshot.diff(before, self.network.snapshot())
+            if not differs:
+                return
+            if time.monotonic() > deadline:
+                raise NotBackAsBefore("the network is not back as at the start of the sweep: "
+                                      + "; ".join(differs[:5]))
+            time.sleep(SAME_STATE_POLL_S)
+
+    def _finish(self, probes: ProbeSession, pool: ThreadPoolExecutor,
+                before: Snapshot) -> ProbeRun | None:
+        self.cycler.say("postflight", "stopping the probes, reading the state after the sweep")
+        try:
+            after = pool.submit(self.network.snapshot)
+            run = probes.stop()
+            self.result.snapshots = {"before": before, "after": after.result()}
+        except BaseException as exc:  # noqa: BLE001 - a stop must not lose the pack
+            self._stop_early(exc, "stopping the probes")
+            self.result.snapshots = {"before": before, "after": {}}
+            return None
+        self.result.probe_problems = run.problems
+        self.result.ended_ns = run.stopped_ns
+        self.result.state_diff = snapshot.diff(before, self.result.snapshots["after"])
+        return run
+
+    def _judge(self, run: ProbeRun) -> None:
+        try:
+            self.result.directions = list(run.results)
+            for window in self.result.failures:
+                if window.fault_ns:
+                    window.cells = self._cells(window, run)
+        except BaseException as exc:  # noqa: BLE001 - the pack keeps the raw probes
+            self._stop_early(exc, "analysing the probes")
+
+    def _cells(self, window: FailureResult, run: ProbeRun) -> list[Cell]:
+        clean_from = window.fault_ns - int(self.sweep.settle_s * 1e9)
+        cells = []
+        for cf in self.scenario.flows:
+            for label, _, _ in cf.flow.directions():
+                r = run.result(label)
+                failover, failback = window_phases(r, window, clean_from,
+                                                   window.end_ns or None)
+                cells.append(Cell(direction=label, flow=cf.flow.name, critical=cf.critical,
+                                  predicted_affected=label in window.predicted_affected,
+                                  sla_ms=cf.sla.max_outage_ms,
+                                  failback_sla_ms=cf.failback_sla.max_outage_ms,
+                                  failover=failover, failback=failback,
+                                  failover_verdict=check(failover, cf.sla, r.sent),
+                                  failback_verdict=check(failback, cf.failback_sla, r.sent)))
+        return cells
+
+    def _stop_early(self, exc: BaseException, doing: str) -> None:
+        self.stopped = self.stopped or exc
+        why = f"{doing}: {why_stopped(exc)}"
+        self.result.incomplete = f"{self.result.incomplete}; {why}" \
+            if self.result.incomplete else why
+
+
+def _ipv4(address: str) -> IPv4Address:
+    return IPv4Address(address.split("/")[0])

@@ -1,0 +1,60 @@
+"""The single failures a sweep runs: each selected element of the topology (a link or a
+node) with the fault kind chosen for it, built as that kind's fault."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+
+from harness.errors import HarnessError
+from harness.faults import Fault, build
+from harness.sweep.model import Selection, SweepSpec
+from harness.topology import Link, Node, Topology
+
+
+@dataclass(frozen=True)
+class Failure:
+    element: str  # "link core1:eth1 -- core2:eth1" or "router core1"
+    fault: Fault
+
+
+def _chosen(node: Node, sel: Selection) -> bool:
+    return (sel.group is None or node.group == sel.group) \
+        and all(node.labels.get(k) == v for k, v in sel.labels.items()) \
+        and (sel.match is None or fnmatch.fnmatchcase(node.name, sel.match))
+
+
+def _links(topology: Topology, sel: Selection) -> list[Link]:
+    routers = {n.name for n in topology.routers}
+    wanted = {"router-links": lambda ends: ends <= routers,
+              "host-links": lambda ends: not ends <= routers,
+              "links": lambda ends: True}[sel.elements]
+    return [lk for lk in topology.links
+            if wanted({lk.a.node, lk.b.node})
+            and any(_chosen(topology.nodes[e.node], sel) for e in (lk.a, lk.b))]
+
+
+def _nodes(topology: Topology, sel: Selection) -> list[Node]:
+    return [n for n in topology.nodes.values()
+            if (sel.elements == "nodes" or n.is_router) and _chosen(n, sel)]
+
+
+def failures(topology: Topology, spec: SweepSpec) -> list[Failure]:
+    """Every single failure the sweep selects, in the order of its selections and of the
+    topology; HarnessError (naming the selection) when a fault cannot be built for one."""
+    out: list[Failure] = []
+    for i, sel in enumerate(spec.each):
+        if sel.elements.endswith("links"):
+            targets = [(f"link {lk}", {"link": str(lk.a)}) for lk in _links(topology, sel)]
+        else:
+            kind = "router" if sel.elements == "routers" else "node"
+            targets = [(f"{kind} {n.name}", {"node": n.name}) for n in _nodes(topology, sel)]
+        if not targets:
+            raise HarnessError(f"sweep.each[{i}]: no {sel.elements} of topology "
+                               f"{topology.name} match this selection")
+        for element, where in targets:
+            try:
+                out.append(Failure(element, build(sel.fault, {**sel.params, **where})))
+            except HarnessError as exc:
+                raise HarnessError(f"sweep.each[{i}].fault: {exc}") from None
+    return out

@@ -1,0 +1,118 @@
+"""Before anything is measured: which flows each failure should affect. A flow is predicted
+affected when some path it may take (any of its ECMP paths, read hop by hop from the nodes'
+forwarding tables; from the topology's shortest paths where the tables cannot be read)
+crosses what the failure takes out of forwarding (its declared scope). A failure that cuts
+the last path of a critical flow is a single point of failure."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from harness.faults import Scope
+from harness.scenario.gate import paths_cut
+from harness.scenario.load import CriticalFlow
+from harness.sweep.elements import Failure
+from harness.topology import Link, Topology
+
+# node -> its IPv4 routes: (prefix, outgoing interfaces; several for ECMP)
+Forwarding = Mapping[str, Sequence[tuple[ipaddress.IPv4Network, tuple[str, ...]]]]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every node and link some path of a flow direction may cross, and where that was read."""
+
+    nodes: frozenset[str]
+    links: frozenset[Link]
+    source: str  # "forwarding tables" or "topology"
+
+    def crossed_by(self, scope: Scope) -> bool:
+        return bool(self.nodes & scope.nodes or self.links & scope.links)
+
+
+def _lookup(routes: Sequence[tuple[ipaddress.IPv4Network, tuple[str, ...]]],
+            address: ipaddress.IPv4Address) -> tuple[str, ...]:
+    """Longest-prefix match: the outgoing interfaces toward `address` ((): no route)."""
+    best = max((r for r in routes if address in r[0]), key=lambda r: r[0].prefixlen,
+               default=None)
+    return best[1] if best else ()
+
+
+def _from_tables(topology: Topology, fwd: Forwarding, src: str, dst: str,
+                 address: ipaddress.IPv4Address) -> Paths | None:
+    """Hop by hop through every ECMP next hop; None when a node on the way has no table."""
+    nodes, links, todo = {src}, set(), [src]
+    while todo:
+        node = todo.pop()
+        if node == dst:
+            continue
+        if node not in fwd:
+            return None
+        ends = {lk.end(node).interface: lk for lk in topology.links_of(node)}
+        for dev in _lookup(fwd[node], address):
+            if dev in ends:
+                links.add(ends[dev])
+                nxt = ends[dev].other(node).node
+                if nxt not in nodes:
+                    nodes.add(nxt)
+                    todo.append(nxt)
+    return Paths(frozenset(nodes), frozenset(links), "forwarding tables")
+
+
+def _distances(topology: Topology, start: str, routers: set[str]) -> dict[str, int]:
+    """Hops from `start`; only routers forward (a host is an end, not a transit)."""
+    dist, todo = {start: 0}, deque([start])
+    while todo:
+        node = todo.popleft()
+        if node != start and node not in routers:
+            continue
+        for lk in topology.links_of(node):
+            nxt = lk.other(node).node
+            if nxt not in dist:
+                dist[nxt] = dist[node] + 1
+                todo.append(nxt)
+    return dist
+
+
+def _from_topology(topology: Topology, src: str, dst: str) -> Paths:
+    """Every node and link on some shortest path (by hops) from src to dst."""
+    routers = {n.name for n in topology.routers}
+    there, back = _distances(topology, src, routers), _distances(topology, dst, routers)
+    total = there.get(dst)
+    if total is None:
+        return Paths(frozenset(), frozenset(), "topology")
+    links = frozenset(lk for lk in topology.links for u, v in ((lk.a.node, lk.b.node),
+                                                                (lk.b.node, lk.a.node))
+                      if u in there and v in back and there[u] + 1 + back[v] == total
+                      and (u == src or u in routers) and (v == dst or v in routers))
+    nodes = frozenset(n for lk in links for n in (lk.a.node, lk.b.node))
+    return Paths(nodes, links, "topology")
+
+
+def flow_paths(topology: Topology, fwd: Forwarding, src: str, dst: str,
+               address: ipaddress.IPv4Address) -> Paths:
+    return _from_tables(topology, fwd, src, dst, address) or _from_topology(topology, src, dst)
+
+
+@dataclass(frozen=True)
+class Prediction:
+    failure: Failure
+    affected: frozenset[str]  # flow directions some path of which crosses the failure
+    cuts: tuple[str, ...]  # critical flows left without a path: a single point of failure
+
+
+def predict(topology: Topology, flows: Sequence[CriticalFlow], failures: Sequence[Failure],
+            paths: Mapping[str, Paths]) -> list[Prediction]:
+    """Each failure's prediction from each direction's `paths` (by label); a failure whose
+    data plane keeps forwarding (a control-plane crash) is predicted to affect none."""
+    out = []
+    for failure in failures:
+        scope = failure.fault.scope(topology)
+        affected = frozenset() if scope.keeps_forwarding else frozenset(
+            label for label, p in paths.items() if p.crossed_by(scope))
+        out.append(Prediction(failure, affected,
+                              tuple(paths_cut(topology, list(flows), [failure.fault]))))
+    return out

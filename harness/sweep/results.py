@@ -1,0 +1,123 @@
+"""An N-1 campaign's results: one failure per row, one cell per flow direction, with the
+prediction beside the measurement (results.json of a sweep pack)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.network.base import Snapshot
+from harness.probes.analysis import FlowResult, PhaseStats, Verdict
+from harness.scenario.results import FaultWindow
+
+SURVIVED_LOSS = "predicted to survive, but lost probes"
+AFFECTED_NO_LOSS = "predicted affected (on its forwarding path), but lost none"
+
+
+@dataclass
+class Cell:
+    """One flow direction through one failure."""
+
+    direction: str
+    flow: str
+    critical: bool
+    predicted_affected: bool
+    sla_ms: float
+    failback_sla_ms: float
+    failover: PhaseStats
+    failback: PhaseStats
+    failover_verdict: Verdict
+    failback_verdict: Verdict
+
+    @property
+    def passed(self) -> bool:
+        return self.failover_verdict.passed and self.failback_verdict.passed
+
+    @property
+    def outage_ms(self) -> float:
+        """The worse of failover and failback: what the heatmap shows."""
+        return max(self.failover.outage_ms, self.failback.outage_ms)
+
+    @property
+    def surprise(self) -> str | None:
+        lost = self.failover.lost + self.failback.lost
+        if lost and not self.predicted_affected:
+            return SURVIVED_LOSS
+        if not lost and self.predicted_affected:
+            return AFFECTED_NO_LOSS
+        return None
+
+
+@dataclass(kw_only=True)
+class FailureResult(FaultWindow):
+    element: str  # "link core1:eth1 -- core2:eth1", "router core1"
+    fault: str  # the fault, described
+    kind: str
+    predicted_affected: list[str] = field(default_factory=list)  # flow directions
+    cuts: list[str] = field(default_factory=list)  # critical flows without a path left: SPOF
+    skipped: str | None = None  # why it was not injected
+    end_ns: int = 0  # reconverged and clean again: the window ends
+    cells: list[Cell] = field(default_factory=list)
+
+    @property
+    def single_point(self) -> bool:
+        return bool(self.cuts)
+
+
+@dataclass(kw_only=True)
+class SweepResult:
+    scenario: str
+    topology: str
+    network: str = "lab"
+    started_ns: int = 0
+    ended_ns: int = 0
+    failures: list[FailureResult] = field(default_factory=list)
+    directions: list[FlowResult] = field(default_factory=list)  # over the whole campaign
+    prediction_source: dict[str, str] = field(default_factory=dict)  # direction -> where read
+    incomplete: str | None = None
+    probe_problems: list[str] = field(default_factory=list)
+    state_diff: list[str] = field(default_factory=list)  # after the campaign vs before it
+    context: dict[str, Any] = field(default_factory=dict)
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)  # not in results.json
+
+    @property
+    def not_restored(self) -> list[str]:
+        return [line for f in self.failures for line in f.not_restored]
+
+    @property
+    def complete(self) -> bool:
+        return self.incomplete is None and not self.not_restored
+
+    @property
+    def single_points(self) -> list[FailureResult]:
+        return [f for f in self.failures if f.single_point]
+
+    @property
+    def sla_met(self) -> bool:
+        """Every critical cell of every failure measured within its SLA, and no failure
+        aborted at a hard limit (single points of failure not injected are judged apart)."""
+        return all(c.passed for f in self.failures for c in f.cells if c.critical) \
+            and not any(f.aborted for f in self.failures)
+
+    @property
+    def outcome_as_expected(self) -> bool:
+        """The network survives every single failure: no single point of failure, every
+        critical flow within its SLA, everything restored and back as before."""
+        return self.complete and self.sla_met and not self.single_points \
+            and not self.state_diff and not self.probe_problems \
+            and not any(f.state_diff for f in self.failures)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        del out["snapshots"]
+        out.update(complete=self.complete, sla_met=self.sla_met,
+                   outcome_as_expected=self.outcome_as_expected, not_restored=self.not_restored,
+                   single_points=[f.element for f in self.single_points])
+        for f_out, failure in zip(out["failures"], self.failures, strict=True):
+            for c_out, cell in zip(f_out["cells"], failure.cells, strict=True):
+                c_out.update(passed=cell.passed, outage_ms=cell.outage_ms,
+                             surprise=cell.surprise)
+        for d_out, direction in zip(out["directions"], self.directions, strict=True):
+            d_out["lost"] = direction.lost
+        return out
