@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from harness import frrjson
 from harness.errors import LabError
 from harness.lab import netns
 from harness.lab.lab import Lab
@@ -52,15 +53,13 @@ def _adjacencies(lab: Lab) -> Rows:
     for router in lab.topology.routers:
         try:
             frr = lab.frr(router.name)
-            ospf = frr.vtysh_json("show ip ospf neighbor json").get("neighbors", {})
-            bfd = {p.get("peer"): p.get("status") for p in frr.vtysh_json("show bfd peers json")
-                   or []} if "bfdd" in router.frr.daemons else {}  # type: ignore[union-attr]
+            ospf = frrjson.ospf_neighbors(frr.vtysh_json(frrjson.OSPF_NEIGHBORS))
+            bfdd = "bfdd" in router.frr.daemons  # type: ignore[union-attr]
+            bfd = frrjson.bfd_peers(frr.vtysh_json(frrjson.BFD_PEERS)) if bfdd else []
         except LabError as exc:
             rows.append((router.name, "-", "-", f"unreachable: {exc}", "-"))
             continue
-        for rid, entries in ospf.items():
-            for entry in entries:
-                rows.append((router.name, rid, str(entry.get("ifaceName", "")).split(":")[0],
-                             str(entry.get("state", "")),
-                             str(bfd.get(entry.get("ifaceAddress"), "-"))))
+        status = {s["peer"]: s["status"] for s in bfd}
+        rows += [(router.name, n.router_id, n.interface, n.state, status.get(n.address, "-"))
+                 for n in ospf]
     return rows

@@ -7,6 +7,7 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from harness import frrjson
 from harness.devices import DeviceSpec, device_facts
 from harness.lab import Lab
 from harness.lab.converge import fib
@@ -71,13 +72,12 @@ class LabNetwork:
         daemons = router.frr.daemons if router.frr else ()
         bfdd = "bfdd" in daemons
         ospf, *bfd = self._lab.frr(router.name).vtysh_jsons(
-            "show ip ospf neighbor json", *(["show bfd peers json"] if bfdd else []))
+            frrjson.OSPF_NEIGHBORS, *([frrjson.BFD_PEERS] if bfdd else []))
         return {
-            "ospf": sorted(f"{rid} {e.get('ifaceName', '')} {e.get('state', '')}"
-                           for rid, entries in ospf.get("neighbors", {}).items()
-                           for e in entries),
-            "bfd": sorted(f"{p.get('peer')} {p.get('interface', '')} {p.get('status')}"
-                          for p in (bfd[0] if bfd else None) or []),
+            "ospf": sorted(f"{n.router_id} {n.iface} {n.state}"
+                           for n in frrjson.ospf_neighbors(ospf)),
+            "bfd": sorted(f"{s['peer']} {s['interface']} {s['status']}"
+                          for s in frrjson.bfd_peers(bfd[0] if bfd else [])),
             "fib": fib(self._lab, router.name).splitlines(),
         }
 
