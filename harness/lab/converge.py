@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness import frrjson
 from harness.errors import LabError
+from harness.lab.netns import oper_states
 from harness.lab.shell import run
 
 if TYPE_CHECKING:
@@ -89,9 +90,7 @@ def _view(lab: Lab, node: str) -> RouterView:
     spec = lab.node(node).frr
     assert spec is not None
     frr = lab.frr(node)
-    links = json.loads(run(["ip", "-n", lab.ns(node), "-j", "link", "show"]).stdout or "[]")
-    view = RouterView(fib=fib(lab, node), daemons=spec.daemons,
-                      oper={i["ifname"]: i.get("operstate", "") for i in links})
+    view = RouterView(fib=fib(lab, node), daemons=spec.daemons, oper=oper_states(lab.ns(node)))
     if "zebra" not in frr.pids():  # powered off: its links are down, nothing to ask it
         view.daemons = ()
         return view

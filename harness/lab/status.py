@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from harness import frrjson
 from harness.errors import LabError
 from harness.lab import netns
 from harness.lab.lab import Lab
-from harness.lab.shell import run
 
 Rows = list[tuple[str, ...]]
 
@@ -27,11 +25,6 @@ class LabStatus:
                  self.adjacencies)]
 
 
-def _oper_states(ns: str) -> dict[str, str]:
-    out = run(["ip", "-n", ns, "-j", "link", "show"], check=False).stdout or "[]"
-    return {i["ifname"]: i.get("operstate", "?") for i in json.loads(out)}
-
-
 def lab_status(lab: Lab) -> LabStatus:
     present = netns.existing()
     nodes: Rows = []
@@ -39,7 +32,7 @@ def lab_status(lab: Lab) -> LabStatus:
     for name, node in lab.topology.nodes.items():
         ns = lab.ns(name)
         up = ns in present
-        states[name] = _oper_states(ns) if up else {}
+        states[name] = netns.oper_states(ns, check=False) if up else {}
         daemons = ", ".join(sorted(lab.frr(name).pids())) if node.is_router else "-"
         nodes.append((name, node.kind, ns if up else f"{ns} (missing)", daemons or "none"))
     links: Rows = [(str(lk), f"{states[lk.a.node].get(lk.a.interface, 'absent')} / "

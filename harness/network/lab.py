@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -11,7 +10,7 @@ from harness import frrjson
 from harness.devices import DeviceSpec, device_facts
 from harness.lab import Lab
 from harness.lab.converge import fib
-from harness.lab.shell import run
+from harness.lab.netns import oper_states
 from harness.network.base import Snapshot
 from harness.probes.endpoints import NetnsEndpoint
 from harness.topology import Node, Topology
@@ -45,10 +44,7 @@ class LabNetwork:
     def degraded(self) -> list[str]:
         """Links not up at both ends, routers with an FRR daemon not running."""
         down = []
-        oper: dict[str, dict[str, str]] = {}
-        for node in self.topology.nodes:
-            out = run(["ip", "-n", self._lab.ns(node), "-j", "link", "show"], check=False).stdout
-            oper[node] = {i["ifname"]: i.get("operstate", "") for i in json.loads(out or "[]")}
+        oper = {node: oper_states(self._lab.ns(node), check=False) for node in self.topology.nodes}
         for lk in self.topology.links:
             if not all(oper[e.node].get(e.interface) == "UP" for e in (lk.a, lk.b)):
                 down.append(f"link {lk} is down")
