@@ -25,9 +25,9 @@ import sys
 import threading
 import time
 
-from harness.probes import sender
 from harness.probes.control import Forked, Stop, die_with_parent, niceness, say
 from harness.probes.receiver import Receiver
+from harness.probes.sender import serve
 
 TYPE_CHECKING = False  # as typing's, without importing typing (3 ms of a start-up)
 if TYPE_CHECKING:
@@ -50,8 +50,9 @@ def _control(stop: Stop, forked: Forked | None) -> None:
 
 
 def _fork_sender(spec: dict[str, Any], max_seconds: float, nice: int) -> Forked:
+    """The sender, in a process of its own (see `sender.serve`)."""
     return Forked(lambda parent, control, answers:
-                  sender.serve(spec, max_seconds, parent, nice, control, answers))
+                  serve(spec, max_seconds, parent, nice, control, answers))
 
 
 def main() -> None:
