@@ -32,6 +32,7 @@ from napalm.base import NetworkDriver, models
 from napalm.base.exceptions import CommandErrorException
 from napalm.base.netmiko_helpers import netmiko_args
 
+from harness import frrjson
 from napalm_frr import diff, facts, interfaces, protocols, routing
 from napalm_frr.config import ConfigSession
 from napalm_frr.models import BFDPeerDict, OSPFNeighborDict
@@ -227,7 +228,7 @@ class FRRDriver(NetworkDriver):
     def get_ospf_neighbors(self) -> dict[str, list[OSPFNeighborDict]]:
         """FRR extra: OSPF adjacencies per local interface ({} when ospfd is not running)."""
         try:
-            shown = self._run_commands(["show ip ospf neighbor json"], "json")[0]
+            shown = self._run_commands([frrjson.OSPF_NEIGHBORS], "json")[0]
         except DaemonNotRunning:
             return {}
         return protocols.ospf_neighbors(shown)
@@ -235,10 +236,10 @@ class FRRDriver(NetworkDriver):
     def get_bfd_peers(self) -> list[BFDPeerDict]:
         """FRR extra: BFD sessions ([] when bfdd is not running)."""
         try:
-            shown = self._run_commands(["show bfd peers json"], "json")[0]
+            shown = self._run_commands([frrjson.BFD_PEERS], "json")[0]
         except DaemonNotRunning:
             return []
-        return protocols.bfd_peers(shown or [])
+        return frrjson.bfd_peers(shown)
 
     def ping(self, destination: str, source: str = "", ttl: int = 255, timeout: int = 2,
              size: int = 100, count: int = 5, vrf: str = "",

@@ -2,6 +2,8 @@
 
 from typing import TypedDict
 
+from harness.frrjson import BFDPeerDict as BFDPeerDict  # as parsed, shared with the lab
+
 
 class OSPFNeighborDict(TypedDict):
     """One OSPF adjacency; `get_ospf_neighbors()` lists them per local interface."""
@@ -14,21 +16,3 @@ class OSPFNeighborDict(TypedDict):
     priority: int
     uptime: float  # seconds in the current state
     dead_time: float  # seconds until the adjacency times out
-
-
-class BFDPeerDict(TypedDict):
-    """One BFD session, as `get_bfd_peers()` lists them."""
-
-    peer: str
-    local_address: str
-    interface: str
-    vrf: str
-    multihop: bool
-    status: str  # up, down, init, shutdown
-    is_up: bool
-    uptime: int  # seconds up, 0 when not up
-    diagnostic: str
-    remote_diagnostic: str
-    detect_multiplier: int
-    receive_interval: int  # ms
-    transmit_interval: int  # ms

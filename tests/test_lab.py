@@ -48,6 +48,8 @@ def test_hosts_reach_each_other_over_the_primary_path(two_path: Lab) -> None:
 def test_link_down_reroutes_and_link_up_restores(two_path: Lab) -> None:
     try:
         two_path.set_link("r1:eth1", up=False)
+        assert netns_mod.oper_states(two_path.ns("r1"))["eth1"] == "DOWN"
+        assert netns_mod.oper_states(two_path.ns("r2"))["eth1"] != "UP"  # its peer is down
         wait_for(lambda: route_via(two_path, "r1", "198.19.2.10") == "198.18.2.3")  # via r3
         two_path.wait_converged(timeout=30)  # the return path (r4) too
         out = two_path.run("h1", ["ping", "-c", "2", "-i", "0.2", "-W", "1", "198.19.2.10"])
@@ -56,6 +58,8 @@ def test_link_down_reroutes_and_link_up_restores(two_path: Lab) -> None:
         two_path.set_link("r1:eth1", up=True)
     two_path.wait_converged(timeout=30)
     assert route_via(two_path, "r1", "198.19.2.10") == "198.18.2.1"
+    assert netns_mod.oper_states(two_path.ns("r1"))["eth1"] == "UP"
+    assert netns_mod.oper_states("fo-no-such-namespace", check=False) == {}
 
 
 def test_node_power_loss_and_return(two_path: Lab) -> None:

@@ -1,5 +1,6 @@
-"""napalm_frr without a device: parsers on output captured from FRR 8.4.4 (fakes), driver
-discovery and NAPALM's method signatures."""
+"""napalm_frr without a device: parsers on output captured from FRR 8.4.4 (fakes), among
+them the FRR JSON parser it shares with the lab, driver discovery and NAPALM's method
+signatures."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from napalm import get_network_driver
 from napalm.base import NetworkDriver, models
 
+from harness import frrjson
 from napalm_frr import FRRDriver, diff, facts, interfaces, protocols, routing
 from napalm_frr.models import BFDPeerDict, OSPFNeighborDict
 
@@ -129,11 +131,20 @@ def test_ospf_neighbors_per_interface() -> None:
 
 
 def test_bfd_peers() -> None:
-    result = protocols.bfd_peers(_json("bfd_peers.json"))
+    result = frrjson.bfd_peers(_json("bfd_peers.json"))
     assert {p["peer"] for p in result} == {"198.18.2.1", "198.18.2.3"}
     for peer in result:
         assert model_ok(BFDPeerDict, peer)
         assert peer["is_up"] and peer["receive_interval"] == 100
+
+
+def test_frr_json_as_the_lab_shows_it() -> None:
+    """The shared parser keeps FRR's own spellings too: the lab's status and snapshots show
+    them ("Full/-", "eth1:198.18.2.0"); a daemon that prints nothing ({}) has nothing."""
+    adj = frrjson.ospf_neighbors(_json("ospf_neighbors.json"))[0]
+    assert (adj.iface, adj.interface, adj.state, adj.adjacency) == \
+        ("eth1:198.18.2.0", "eth1", "Full/-", "Full")
+    assert frrjson.ospf_neighbors({}) == frrjson.bfd_peers({}) == []
 
 
 def test_facts_from_show_version() -> None:

@@ -19,7 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harness import frrjson
 from harness.errors import LabError
+from harness.lab.netns import oper_states
 from harness.lab.shell import run
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
 _COMMANDS = {"ospfd": ("show ip ospf interface json", "show ip route ospf json",
                        "show ip ospf json"),
-             "bfdd": ("show bfd peers json",), "bgpd": ("show bgp summary json",)}
+             "bfdd": (frrjson.BFD_PEERS,), "bgpd": ("show bgp summary json",)}
 _VOLATILE = re.compile(r"\s(nhid \d+|expires \S+|age \S+)")
 
 
@@ -88,9 +90,7 @@ def _view(lab: Lab, node: str) -> RouterView:
     spec = lab.node(node).frr
     assert spec is not None
     frr = lab.frr(node)
-    links = json.loads(run(["ip", "-n", lab.ns(node), "-j", "link", "show"]).stdout or "[]")
-    view = RouterView(fib=fib(lab, node), daemons=spec.daemons,
-                      oper={i["ifname"]: i.get("operstate", "") for i in links})
+    view = RouterView(fib=fib(lab, node), daemons=spec.daemons, oper=oper_states(lab.ns(node)))
     if "zebra" not in frr.pids():  # powered off: its links are down, nothing to ask it
         view.daemons = ()
         return view
@@ -109,9 +109,9 @@ def _view(lab: Lab, node: str) -> RouterView:
                             if k.startswith("lsa") and isinstance(v, int)}
                      for area, info in ospf.get("areas", {}).items()}
     if "bfdd" in spec.daemons:
-        peers = answer["show bfd peers json"] or []
+        peers = frrjson.bfd_peers(answer[frrjson.BFD_PEERS])
         view.bfd_total = len(peers)
-        view.pending += [f"{node} BFD to {p.get('peer')}" for p in peers if p.get("status") != "up"]
+        view.pending += [f"{node} BFD to {s['peer']}" for s in peers if not s["is_up"]]
     if "bgpd" in spec.daemons:
         summary = answer["show bgp summary json"]
         view.pending += [f"{node} BGP to {peer}" for af in summary.values()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
 from harness.lab.shell import run
@@ -49,6 +50,13 @@ def pids(netns: str) -> set[int]:
 
 def set_link(netns: str, ifname: str, up: bool) -> None:
     run(["ip", "-n", netns, "link", "set", "dev", ifname, "up" if up else "down"])
+
+
+def oper_states(netns: str, check: bool = True) -> dict[str, str]:
+    """Each interface's operational state (UP, DOWN, LOWERLAYERDOWN, ...) as the kernel
+    gives it; with `check`, LabError if it cannot be read (without, no interface)."""
+    out = run(["ip", "-n", netns, "-j", "link", "show"], check=check).stdout
+    return {i["ifname"]: i.get("operstate", "UNKNOWN") for i in json.loads(out or "[]")}
 
 
 def delete(netns: str) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
+from harness import frrjson
 from harness.errors import LabError
 from harness.lab import netns
 from harness.lab.lab import Lab
-from harness.lab.shell import run
 
 Rows = list[tuple[str, ...]]
 
@@ -26,11 +25,6 @@ class LabStatus:
                  self.adjacencies)]
 
 
-def _oper_states(ns: str) -> dict[str, str]:
-    out = run(["ip", "-n", ns, "-j", "link", "show"], check=False).stdout or "[]"
-    return {i["ifname"]: i.get("operstate", "?") for i in json.loads(out)}
-
-
 def lab_status(lab: Lab) -> LabStatus:
     present = netns.existing()
     nodes: Rows = []
@@ -38,7 +32,7 @@ def lab_status(lab: Lab) -> LabStatus:
     for name, node in lab.topology.nodes.items():
         ns = lab.ns(name)
         up = ns in present
-        states[name] = _oper_states(ns) if up else {}
+        states[name] = netns.oper_states(ns, check=False) if up else {}
         daemons = ", ".join(sorted(lab.frr(name).pids())) if node.is_router else "-"
         nodes.append((name, node.kind, ns if up else f"{ns} (missing)", daemons or "none"))
     links: Rows = [(str(lk), f"{states[lk.a.node].get(lk.a.interface, 'absent')} / "
@@ -52,15 +46,13 @@ def _adjacencies(lab: Lab) -> Rows:
     for router in lab.topology.routers:
         try:
             frr = lab.frr(router.name)
-            ospf = frr.vtysh_json("show ip ospf neighbor json").get("neighbors", {})
-            bfd = {p.get("peer"): p.get("status") for p in frr.vtysh_json("show bfd peers json")
-                   or []} if "bfdd" in router.frr.daemons else {}  # type: ignore[union-attr]
+            ospf = frrjson.ospf_neighbors(frr.vtysh_json(frrjson.OSPF_NEIGHBORS))
+            bfdd = "bfdd" in router.frr.daemons  # type: ignore[union-attr]
+            bfd = frrjson.bfd_peers(frr.vtysh_json(frrjson.BFD_PEERS)) if bfdd else []
         except LabError as exc:
             rows.append((router.name, "-", "-", f"unreachable: {exc}", "-"))
             continue
-        for rid, entries in ospf.items():
-            for entry in entries:
-                rows.append((router.name, rid, str(entry.get("ifaceName", "")).split(":")[0],
-                             str(entry.get("state", "")),
-                             str(bfd.get(entry.get("ifaceAddress"), "-"))))
+        status = {s["peer"]: s["status"] for s in bfd}
+        rows += [(router.name, n.router_id, n.interface, n.state, status.get(n.address, "-"))
+                 for n in ospf]
     return rows

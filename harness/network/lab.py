@@ -3,16 +3,16 @@
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 from typing import Any
 
+from harness import frrjson
 from harness.devices import DeviceSpec, device_facts
 from harness.faults.target import Target
 from harness.lab import Lab
 from harness.lab.converge import fib
-from harness.lab.shell import run
+from harness.lab.netns import oper_states
 from harness.network.base import Snapshot
 from harness.probes.endpoints import NetnsEndpoint
 from harness.topology import Node, Topology
@@ -45,10 +45,7 @@ class LabNetwork:
     def degraded(self) -> list[str]:
         """Links not up at both ends, routers with an FRR daemon not running."""
         down = []
-        oper: dict[str, dict[str, str]] = {}
-        for node in self.topology.nodes:
-            out = run(["ip", "-n", self._lab.ns(node), "-j", "link", "show"], check=False).stdout
-            oper[node] = {i["ifname"]: i.get("operstate", "") for i in json.loads(out or "[]")}
+        oper = {node: oper_states(self._lab.ns(node), check=False) for node in self.topology.nodes}
         for lk in self.topology.links:
             if not all(oper[e.node].get(e.interface) == "UP" for e in (lk.a, lk.b)):
                 down.append(f"link {lk} is down")
@@ -85,13 +82,12 @@ class LabNetwork:
         daemons = router.frr.daemons if router.frr else ()
         bfdd = "bfdd" in daemons
         ospf, *bfd = self._lab.frr(router.name).vtysh_jsons(
-            "show ip ospf neighbor json", *(["show bfd peers json"] if bfdd else []))
+            frrjson.OSPF_NEIGHBORS, *([frrjson.BFD_PEERS] if bfdd else []))
         return {
-            "ospf": sorted(f"{rid} {e.get('ifaceName', '')} {e.get('state', '')}"
-                           for rid, entries in ospf.get("neighbors", {}).items()
-                           for e in entries),
-            "bfd": sorted(f"{p.get('peer')} {p.get('interface', '')} {p.get('status')}"
-                          for p in (bfd[0] if bfd else None) or []),
+            "ospf": sorted(f"{n.router_id} {n.iface} {n.state}"
+                           for n in frrjson.ospf_neighbors(ospf)),
+            "bfd": sorted(f"{s['peer']} {s['interface']} {s['status']}"
+                          for s in frrjson.bfd_peers(bfd[0] if bfd else [])),
             "fib": fib(self._lab, router.name).splitlines(),
         }
 

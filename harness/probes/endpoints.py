@@ -26,7 +26,9 @@ from harness.errors import HarnessError
 from harness.lab.shell import run
 
 SETUP_NICE = 10
-AGENT_MODULES = ("harness.probes.wire", "harness.probes.egress", "harness.probes.agent")
+# The agent's modules in dependency order: each imports only the stdlib and those before it.
+AGENT_MODULES = tuple(f"harness.probes.{name}" for name in
+                      ("wire", "egress", "control", "sender", "receiver", "agent"))
 BOOTSTRAP = """\
 import sys, types
 size, form = sys.stdin.buffer.readline().split()
