@@ -11,6 +11,7 @@ from rich.table import Table
 
 from harness import schemas
 from harness.cli.common import console
+from harness.cli.sweep_views import failures_table, sweep_plan
 from harness.cli.views import terminal_view
 from harness.engine import MEANING, LabPool, RunOptions, RunOutcome, run_scenario
 from harness.faults import FAULTS
@@ -20,6 +21,7 @@ from harness.faults.schema import parameters, summary
 from harness.scenario.gate import paths_cut
 from harness.scenario.load import LoadedScenario, load_scenario
 from harness.scenario.results import RunResult
+from harness.sweep.results import SweepResult
 
 REPORTS = Path("reports")
 
@@ -47,8 +49,10 @@ def validate(scenarios: Annotated[list[Path] | None, typer.Argument(help="scenar
         raise typer.BadParameter("give scenario files (or --kinds)")
     for path in scenarios or []:
         loaded = load_scenario(path)
-        console.print(f"[green]ok[/] {path}: {len(loaded.flows)} flows, "
-                      f"{len(loaded.faults)} fault(s) on {loaded.topology.name}")
+        what = f"an N-1 sweep of {len(loaded.failures)} single failures" if loaded.spec.sweep \
+            else f"{len(loaded.faults)} fault(s)"
+        console.print(f"[green]ok[/] {escape(str(path))}: {len(loaded.flows)} flows, {what} on "
+                      f"{escape(loaded.topology.name)}")
 
 
 def _kinds() -> None:
@@ -94,7 +98,7 @@ def verdict_table(result: RunResult) -> Table:
     return table
 
 
-def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
+def run(scenario: Annotated[Path, typer.Argument(help="scenario file (faults, or a sweep)")],
         dry_run: Annotated[bool, typer.Option(help="print what would change, change nothing")]
         = False,
         commit: Annotated[bool, typer.Option(help="needed to change real devices (a scenario "
@@ -113,7 +117,7 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
     """
     loaded = load_scenario(scenario)
     if dry_run:
-        _plan(loaded)
+        (sweep_plan if loaded.spec.sweep else _plan)(loaded)
         return
     options = RunOptions(reports=reports, signing_key=signing_key, commit=commit)
     with LabPool(keep=keep_lab) as labs:
@@ -124,7 +128,9 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file")],
 
 def _summary(outcome: RunOutcome) -> None:
     result = outcome.result
-    if result.flows:
+    if isinstance(result, SweepResult):
+        console.print(failures_table(result))
+    elif result.flows:
         console.print(verdict_table(result))
     for line in result.state_diff:
         console.print(f"[yellow]state differs after the run:[/] {escape(line)}")
@@ -137,8 +143,8 @@ def _summary(outcome: RunOutcome) -> None:
     if outcome.report_error:
         console.print(f"[red]report not rendered:[/] {escape(outcome.report_error)}")
     verdict = "SLA met" if result.sla_met else "SLA MISSED"
-    expected = " (as expected: control scenario)" if result.expect == "fail" and \
-        result.outcome_as_expected else ""
+    expected = " (as expected: control scenario)" if isinstance(result, RunResult) and \
+        result.expect == "fail" and result.outcome_as_expected else ""
     console.print(f"{'[green]' if result.sla_met else '[red]'}{verdict}[/]{expected}")
     pack, sealed = outcome.pack, outcome.sealed
     console.print(f"report: {pack / 'report.html'}", markup=False)

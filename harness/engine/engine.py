@@ -20,12 +20,15 @@ from harness.engine.exits import ExitCode
 from harness.engine.labs import LabPool
 from harness.engine.observer import RunObserver
 from harness.engine.runner import ScenarioRunner
+from harness.engine.sweep import SweepRunner
 from harness.errors import HarnessError
 from harness.report.manifest import ManifestInfo, load_signing_key, write_manifest
 from harness.report.pack import new_pack, render_report, write_pack
+from harness.report.sweep_pack import write_sweep_pack
 from harness.scenario.load import LoadedScenario, require_commit
 from harness.scenario.network import network_for
 from harness.scenario.results import RunResult
+from harness.sweep.results import SweepResult
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,7 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    result: RunResult
+    result: RunResult | SweepResult
     pack: Path
     data: dict[str, Any]  # results.json
     sealed: ManifestInfo
@@ -56,14 +59,15 @@ class RunOutcome:
 
 def run_scenario(loaded: LoadedScenario, options: RunOptions, observer: RunObserver,
                  labs: LabPool) -> RunOutcome:
-    """Run a loaded scenario and write its evidence pack."""
+    """Run a loaded scenario (its faults, or its N-1 sweep) and write its evidence pack."""
     require_commit(loaded, options.commit, options.commit_flag)
     key = load_signing_key(options.signing_key)  # a bad key: refused before the network
     with _signals_unwind():
         lab = None if loaded.on_devices else labs.lab_for(loaded.topology, observer)
         pack = new_pack(options.reports, loaded.spec.name)
         network = network_for(loaded, lab)
-        runner = ScenarioRunner(loaded, network, pack, observer)
+        runner = SweepRunner(loaded, network, pack, observer) if loaded.spec.sweep \
+            else ScenarioRunner(loaded, network, pack, observer)
         try:
             result = runner.run()
         except BaseException:
@@ -73,12 +77,15 @@ def run_scenario(loaded: LoadedScenario, options: RunOptions, observer: RunObser
             network.close()
         observer.phase("report", f"writing the evidence pack {pack}")
         with _signals_deferred() as arrived:
-            data = write_pack(pack, loaded, result)
             report_error = None
-            try:
-                render_report(pack)
-            except HarnessError as exc:  # the pack is still sealed: results.json is the record
-                report_error = str(exc)
+            if isinstance(result, SweepResult):
+                data = write_sweep_pack(pack, loaded, result)
+            else:
+                data = write_pack(pack, loaded, result)
+                try:
+                    render_report(pack)
+                except HarnessError as exc:  # the pack is sealed anyway: results.json stays
+                    report_error = str(exc)
             sealed = write_manifest(pack, key)
     observer.run_finished(result, pack)
     return RunOutcome(result, pack, data, sealed, report_error,

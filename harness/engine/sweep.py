@@ -121,7 +121,9 @@ class SweepRunner:
         failure = prediction.failure
         window = FailureResult(element=failure.element, fault=failure.fault.describe(),
                                kind=failure.fault.kind, cuts=list(prediction.cuts),
-                               predicted_affected=sorted(prediction.affected))
+                               accepted=failure.element in self.sweep.accepted_single_points,
+                               predicted_affected=sorted(prediction.affected),
+                               certain=sorted(prediction.certain))
         self.result.failures.append(window)
         if prediction.cuts and not self.sweep.inject_single_points:
             window.skipped = "single point of failure: it would cut the last path of " \
@@ -184,6 +186,7 @@ class SweepRunner:
                                                    window.end_ns or None)
                 cells.append(Cell(direction=label, flow=cf.flow.name, critical=cf.critical,
                                   predicted_affected=label in window.predicted_affected,
+                                  certain=label in window.certain,
                                   sla_ms=cf.sla.max_outage_ms,
                                   failback_sla_ms=cf.failback_sla.max_outage_ms,
                                   failover=failover, failback=failback,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 from typing import Any
@@ -61,8 +62,7 @@ class LabNetwork:
         """Every node's IPv4 routes (main table): prefix -> outgoing interfaces (ECMP: all)."""
         out = {}
         for node in self.topology.nodes:
-            text = run(["ip", "-n", self._lab.ns(node), "-4", "-j", "route", "show"],
-                       check=False).stdout
+            text = self._lab.run(node, ["ip", "-4", "-j", "route", "show"], check=False)
             out[node] = [(IPv4Network("0.0.0.0/0" if r["dst"] == "default" else r["dst"],
                                       strict=False),
                           tuple(h["dev"] for h in r.get("nexthops", [r]) if "dev" in h))

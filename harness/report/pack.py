@@ -23,15 +23,17 @@ import subprocess
 import sys
 import time
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.errors import HarnessError
+from harness.faults import Stamp
 from harness.redact import redact
 from harness.report.html import chart
 from harness.scenario.load import LoadedScenario
 from harness.scenario.results import RunResult
-from harness.scenario.snapshot import diff
+from harness.scenario.snapshot import Snapshot, diff
 from harness.schemas import RESULTS_ID
 
 RAW_DIR = "probes"  # where the runner's probe session writes, inside the pack
@@ -59,24 +61,31 @@ def write_pack(pack: Path, loaded: LoadedScenario, result: RunResult) -> dict[st
     """Every file of the pack but the report, JUnit and manifest; returns results.json's data.
     An incomplete run's pack holds what it measured."""
     data = {"schema": RESULTS_ID, **result.to_dict()}
+    write_records(pack, loaded, data, result.snapshots,
+                  result.inject_stamps + result.restore_stamps)
+    if data["started_ns"]:  # a run refused before its probes started has no timeline
+        (pack / "timeline.svg").write_text(chart(data))
+    return data
+
+
+def write_records(pack: Path, loaded: LoadedScenario, data: dict[str, Any],
+                  snapshots: dict[str, Snapshot], stamps: Sequence[Stamp]) -> None:
+    """What every pack holds: results.json, the raw probes, the snapshots and their diff,
+    each configuration change pushed (from its stamp), and the inputs as run."""
     (pack / "results.json").write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n")
     _compress_raw(pack)
     snaps = pack / "snapshots"
     snaps.mkdir(exist_ok=True)
-    before, after = (result.snapshots.get(name, {}) for name in ("before", "after"))
+    before, after = (snapshots.get(name, {}) for name in ("before", "after"))
     for name, snap in (("before", before), ("after", after)):
         (snaps / f"{name}.json").write_text(json.dumps(snap, indent=1, sort_keys=True) + "\n")
     (snaps / "diff.txt").write_text("".join(f"{line}\n" for line in diff(before, after)))
     config = pack / "config"
-    for i, stamp in enumerate(s for s in result.inject_stamps + result.restore_stamps
-                              if s.detail):
+    for i, stamp in enumerate(s for s in stamps if s.detail):
         config.mkdir(exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "-", stamp.what).strip("-")[:60]
         (config / f"{i + 1:02d}-{name}.diff").write_text(stamp.detail.rstrip("\n") + "\n")
     _copy_inputs(pack / "inputs", loaded)
-    if data["started_ns"]:  # a run refused before its probes started has no timeline
-        (pack / "timeline.svg").write_text(chart(data))
-    return data
 
 
 def _compress_raw(pack: Path) -> None:

@@ -15,11 +15,13 @@ from pydantic import ValidationError
 from harness.errors import HarnessError, InputError
 from harness.faults import FAULTS, Fault, build
 from harness.faults.napalm_change import InterfaceShutdown, NapalmChange
+from harness.faults.registry import device_kinds
 from harness.probes.analysis import SLA
 from harness.probes.flows import APPLICATIONS, DSCP, Flow
 from harness.redact import find_secret
 from harness.scenario.model import SLA as SLASpec
 from harness.scenario.model import FlowSpec, Scenario
+from harness.sweep.elements import Failure, SweepError, failures
 from harness.topology import Topology, load_topology
 from harness.yamlsrc import LineDict, LineList, load_yaml
 
@@ -45,6 +47,11 @@ class LoadedScenario:
     def on_devices(self) -> bool:
         """Whether it runs on real devices (it names probe hosts), not on the built-in lab."""
         return bool(self.spec.probes)
+
+    @property
+    def failures(self) -> list[Failure]:
+        """An N-1 sweep's single failures (none for a scenario of faults)."""
+        return failures(self.topology, self.spec.sweep) if self.spec.sweep else []
 
     def real_devices(self) -> list[str]:
         """The devices outside the built-in lab this scenario would change."""
@@ -137,6 +144,8 @@ def load_scenario(path: Path | str) -> LoadedScenario:
                              f"unknown node {node!r} in topology {topology.name}")
     faults = [_fault(path, doc["faults"], i, _with_device(f.model_dump(), spec), topology)
               for i, f in enumerate(spec.faults)]
+    if spec.sweep is not None:
+        _check_sweep(path, doc, spec, topology)
     _check_network(path, doc, spec, topology, flows, faults)
     return LoadedScenario(path=path, spec=spec, topology=topology, flows=flows, faults=faults)
 
@@ -158,11 +167,29 @@ def _check_network(path: Path, doc: LineDict, spec: Scenario, topology: Topology
             why = (f"{getattr(fault, 'node', '')} has no entry in `devices:`"
                    if isinstance(fault, NapalmChange) else
                    f"{fault.kind} acts on the built-in lab's kernel; on real devices use "
-                   "planned-drain or interface-shutdown (through NAPALM)")
+                   f"{device_kinds()} (through NAPALM)")
         if why:
             raise InputError(path, doc["faults"].line_of(i), f"faults[{i}]", why)
         if isinstance(fault, InterfaceShutdown):
             _check_interfaces(path, doc["faults"][i], i, fault, topology)
+
+
+def _check_sweep(path: Path, doc: LineDict, spec: Scenario, topology: Topology) -> None:
+    """Every selection matches elements and builds its fault; on real devices, only kinds
+    made through NAPALM."""
+    assert spec.sweep is not None
+    raw = doc["sweep"]
+    each = raw.get("each") if isinstance(raw, LineDict) else None
+    try:
+        found = failures(topology, spec.sweep)
+    except SweepError as exc:
+        i = int(exc.field.split("[")[1].split("]")[0])
+        line = each.line_of(i) if isinstance(each, LineList) else raw.line
+        raise InputError(path, line, exc.field, exc.message) from None
+    lab_only = sorted({f.fault.kind for f in found if not f.fault.on_devices})
+    if spec.probes and lab_only:
+        raise InputError(path, raw.line, "sweep", f"{', '.join(lab_only)} act(s) on the "
+                         f"built-in lab's kernel; on real devices use {device_kinds()}")
 
 
 def _check_interfaces(path: Path, raw: Any, i: int, fault: InterfaceShutdown,

@@ -6,10 +6,11 @@ from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.devices.inventory import DeviceSpec
 from harness.probes.flows import APPLICATIONS, DSCP
+from harness.sweep.model import SweepSpec
 
 
 class _Strict(BaseModel):
@@ -102,8 +103,17 @@ class Scenario(_Strict):
     sla_classes: dict[str, SLA] = {}
     flows_from: list[Path] = Field([], description="files with more flows (a `flows:` list)")
     flows: list[FlowSpec] = []
-    faults: list[FaultSpec] = Field(min_length=1)
+    faults: list[FaultSpec] = Field([], description="the faults injected together (a "
+                                    "scenario gives faults or a sweep)")
+    sweep: SweepSpec | None = Field(None, description="an N-1 sweep: each element selected "
+                                    "failed alone, one after another (instead of faults)")
     timings: Timings = Timings()
     safety: Safety = Safety()
     expect: Literal["pass", "fail"] = Field("pass", description="`fail` for a control "
                                             "scenario that proves the verdict can fail")
+
+    @model_validator(mode="after")
+    def _faults_or_sweep(self) -> Scenario:
+        if bool(self.faults) == (self.sweep is not None):
+            raise ValueError("give either faults or a sweep (not both, not neither)")
+        return self

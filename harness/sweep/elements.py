@@ -12,6 +12,14 @@ from harness.sweep.model import Selection, SweepSpec
 from harness.topology import Link, Node, Topology
 
 
+class SweepError(HarnessError):
+    """A sweep selection that cannot be run: names its field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field, self.message = field, message
+        super().__init__(f"{field}: {message}")
+
+
 @dataclass(frozen=True)
 class Failure:
     element: str  # "link core1:eth1 -- core2:eth1" or "router core1"
@@ -41,7 +49,8 @@ def _nodes(topology: Topology, sel: Selection) -> list[Node]:
 
 def failures(topology: Topology, spec: SweepSpec) -> list[Failure]:
     """Every single failure the sweep selects, in the order of its selections and of the
-    topology; HarnessError (naming the selection) when a fault cannot be built for one."""
+    topology; SweepError (naming the selection) when none matches or a fault cannot be built
+    for one."""
     out: list[Failure] = []
     for i, sel in enumerate(spec.each):
         if sel.elements.endswith("links"):
@@ -50,11 +59,11 @@ def failures(topology: Topology, spec: SweepSpec) -> list[Failure]:
             kind = "router" if sel.elements == "routers" else "node"
             targets = [(f"{kind} {n.name}", {"node": n.name}) for n in _nodes(topology, sel)]
         if not targets:
-            raise HarnessError(f"sweep.each[{i}]: no {sel.elements} of topology "
-                               f"{topology.name} match this selection")
+            raise SweepError(f"sweep.each[{i}]", f"no {sel.elements} of topology "
+                             f"{topology.name} match this selection")
         for element, where in targets:
             try:
                 out.append(Failure(element, build(sel.fault, {**sel.params, **where})))
             except HarnessError as exc:
-                raise HarnessError(f"sweep.each[{i}].fault: {exc}") from None
+                raise SweepError(f"sweep.each[{i}].fault", str(exc)) from None
     return out

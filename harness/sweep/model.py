@@ -40,5 +40,10 @@ class SweepSpec(BaseModel):
     inject_single_points: bool = Field(False, description="also inject a failure that cuts "
                                        "the last path of a critical flow (by default it is "
                                        "reported as a single point of failure, not injected)")
+    accepted_single_points: list[str] = Field([], description="single points of failure "
+                                              "known and accepted (e.g. single-homed hosts' "
+                                              "router), as the report names them: 'router "
+                                              "dist-dc', 'link core1:eth1 -- core2:eth1'; the "
+                                              "sweep passes with these, not with new ones")
     settle_s: float = Field(0.5, ge=0.1, le=60, description="clean traffic required before "
                             "each failure (after the network is back as at the start)")

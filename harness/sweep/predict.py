@@ -1,8 +1,9 @@
 """Before anything is measured: which flows each failure should affect. A flow is predicted
 affected when some path it may take (any of its ECMP paths, read hop by hop from the nodes'
 forwarding tables; from the topology's shortest paths where the tables cannot be read)
-crosses what the failure takes out of forwarding (its declared scope). A failure that cuts
-the last path of a critical flow is a single point of failure."""
+crosses what the failure takes out of forwarding (its declared scope), and certainly affected
+when every one of those paths does. A failure that cuts the last path of a critical flow
+(through any link of the topology) is a single point of failure."""
 
 from __future__ import annotations
 
@@ -21,16 +22,43 @@ from harness.topology import Link, Topology
 Forwarding = Mapping[str, Sequence[tuple[ipaddress.IPv4Network, tuple[str, ...]]]]
 
 
+Hop = tuple[str, Link, str]  # from a node, over a link, to the next node
+
+
 @dataclass(frozen=True)
 class Paths:
-    """Every node and link some path of a flow direction may cross, and where that was read."""
+    """Every hop some path of a flow direction may take, and where that was read."""
 
-    nodes: frozenset[str]
-    links: frozenset[Link]
+    src: str
+    dst: str
+    hops: frozenset[Hop]
     source: str  # "forwarding tables" or "topology"
 
+    @property
+    def nodes(self) -> frozenset[str]:
+        return frozenset(n for a, _, b in self.hops for n in (a, b))
+
+    @property
+    def links(self) -> frozenset[Link]:
+        return frozenset(lk for _, lk, _ in self.hops)
+
     def crossed_by(self, scope: Scope) -> bool:
+        """Some path crosses what the failure takes out."""
         return bool(self.nodes & scope.nodes or self.links & scope.links)
+
+    def all_cross(self, scope: Scope) -> bool:
+        """Every path crosses it: none reaches dst around it."""
+        seen, todo = {self.src}, [self.src]
+        while todo:
+            node = todo.pop()
+            if node == self.dst:
+                return False
+            for a, lk, b in self.hops:
+                if a == node and lk not in scope.links and b not in scope.nodes \
+                        and b not in seen:
+                    seen.add(b)
+                    todo.append(b)
+        return bool(self.hops)
 
 
 def _lookup(routes: Sequence[tuple[ipaddress.IPv4Network, tuple[str, ...]]],
@@ -44,7 +72,8 @@ def _lookup(routes: Sequence[tuple[ipaddress.IPv4Network, tuple[str, ...]]],
 def _from_tables(topology: Topology, fwd: Forwarding, src: str, dst: str,
                  address: ipaddress.IPv4Address) -> Paths | None:
     """Hop by hop through every ECMP next hop; None when a node on the way has no table."""
-    nodes, links, todo = {src}, set(), [src]
+    hops: set[Hop] = set()
+    seen, todo = {src}, [src]
     while todo:
         node = todo.pop()
         if node == dst:
@@ -54,12 +83,12 @@ def _from_tables(topology: Topology, fwd: Forwarding, src: str, dst: str,
         ends = {lk.end(node).interface: lk for lk in topology.links_of(node)}
         for dev in _lookup(fwd[node], address):
             if dev in ends:
-                links.add(ends[dev])
                 nxt = ends[dev].other(node).node
-                if nxt not in nodes:
-                    nodes.add(nxt)
+                hops.add((node, ends[dev], nxt))
+                if nxt not in seen:
+                    seen.add(nxt)
                     todo.append(nxt)
-    return Paths(frozenset(nodes), frozenset(links), "forwarding tables")
+    return Paths(src, dst, frozenset(hops), "forwarding tables")
 
 
 def _distances(topology: Topology, start: str, routers: set[str]) -> dict[str, int]:
@@ -77,30 +106,29 @@ def _distances(topology: Topology, start: str, routers: set[str]) -> dict[str, i
     return dist
 
 
-def _from_topology(topology: Topology, src: str, dst: str) -> Paths:
+def topology_paths(topology: Topology, src: str, dst: str) -> Paths:
     """Every node and link on some shortest path (by hops) from src to dst."""
     routers = {n.name for n in topology.routers}
     there, back = _distances(topology, src, routers), _distances(topology, dst, routers)
     total = there.get(dst)
-    if total is None:
-        return Paths(frozenset(), frozenset(), "topology")
-    links = frozenset(lk for lk in topology.links for u, v in ((lk.a.node, lk.b.node),
-                                                                (lk.b.node, lk.a.node))
-                      if u in there and v in back and there[u] + 1 + back[v] == total
-                      and (u == src or u in routers) and (v == dst or v in routers))
-    nodes = frozenset(n for lk in links for n in (lk.a.node, lk.b.node))
-    return Paths(nodes, links, "topology")
+    hops = frozenset() if total is None else frozenset(
+        (u, lk, v) for lk in topology.links for u, v in ((lk.a.node, lk.b.node),
+                                                        (lk.b.node, lk.a.node))
+        if u in there and v in back and there[u] + 1 + back[v] == total
+        and (u == src or u in routers) and (v == dst or v in routers))
+    return Paths(src, dst, hops, "topology")
 
 
 def flow_paths(topology: Topology, fwd: Forwarding, src: str, dst: str,
                address: ipaddress.IPv4Address) -> Paths:
-    return _from_tables(topology, fwd, src, dst, address) or _from_topology(topology, src, dst)
+    return _from_tables(topology, fwd, src, dst, address) or topology_paths(topology, src, dst)
 
 
 @dataclass(frozen=True)
 class Prediction:
     failure: Failure
     affected: frozenset[str]  # flow directions some path of which crosses the failure
+    certain: frozenset[str]  # ...every path of which crosses it
     cuts: tuple[str, ...]  # critical flows left without a path: a single point of failure
 
 
@@ -111,8 +139,9 @@ def predict(topology: Topology, flows: Sequence[CriticalFlow], failures: Sequenc
     out = []
     for failure in failures:
         scope = failure.fault.scope(topology)
-        affected = frozenset() if scope.keeps_forwarding else frozenset(
-            label for label, p in paths.items() if p.crossed_by(scope))
-        out.append(Prediction(failure, affected,
-                              tuple(paths_cut(topology, list(flows), [failure.fault]))))
+        live = {} if scope.keeps_forwarding else paths
+        out.append(Prediction(
+            failure, frozenset(label for label, p in live.items() if p.crossed_by(scope)),
+            frozenset(label for label, p in live.items() if p.all_cross(scope)),
+            tuple(paths_cut(topology, list(flows), [failure.fault]))))
     return out
