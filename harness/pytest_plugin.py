@@ -113,13 +113,14 @@ def _is_scenario(path: Path) -> bool:
         if not path.is_file() or path.stat().st_size > MAX_SCENARIO_BYTES:
             return False
         text = path.read_text(errors="replace")
-        if not all(re.search(rf"^{key}\s*:", text, re.M) for key in ("faults", "topology")):
+        if not re.search(r"^topology\s*:", text, re.M) or \
+                not re.search(r"^(faults|sweep)\s*:", text, re.M):
             return False  # a cheap look before parsing
         doc = yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError, RecursionError):
         return False  # not ours to judge: `failover validate` names the error
     return isinstance(doc, dict) and isinstance(doc.get("topology"), str) \
-        and isinstance(doc.get("faults"), list)
+        and (isinstance(doc.get("faults"), list) or isinstance(doc.get("sweep"), dict))
 
 
 class ScenarioFile(pytest.File):
@@ -138,6 +139,9 @@ class ScenarioFile(pytest.File):
             flows = [(label, cf.critical) for cf in loaded.flows
                      for label, _, _ in cf.flow.directions()]
             expect = loaded.spec.expect
+            if loaded.spec.sweep:
+                yield from self._sweep_items(loaded.failures, [f for f, c in flows if c])
+                return
         yield Preflight.from_parent(self, name="preflight")
         for label, critical in flows:
             if not critical:
@@ -147,6 +151,18 @@ class ScenarioFile(pytest.File):
                 item.add_marker(pytest.mark.xfail(raises=FailoverCheckFailed,
                                                   reason="control scenario: may miss its SLA"))
             yield item
+        yield Outcome.from_parent(self, name="outcome")
+        yield Restore.from_parent(self, name="restore")
+
+    def _sweep_items(self, failures: list[Any], directions: list[str]) -> Iterator[pytest.Item]:
+        """An N-1 sweep: the campaign, one test per failure and critical flow direction, the
+        outcome and the restore."""
+        yield Preflight.from_parent(self, name="preflight")
+        for failure in failures:
+            for direction in directions:
+                yield SweepCell.from_parent(self, name=f"cell[{failure.element} :: "
+                                            f"{direction}]", element=failure.element,
+                                            direction=direction)
         yield Outcome.from_parent(self, name="outcome")
         yield Restore.from_parent(self, name="restore")
 
@@ -228,8 +244,37 @@ class Preflight(ScenarioItem):
     """The run: gate, clean baseline, fault injected and restored (fails when refused)."""
 
     def runtest(self) -> None:
-        if not self.results().get("inject_stamps"):
+        r = self.results()
+        if not r.get("inject_stamps") and not any(f["fault_ns"] for f in r.get("failures", [])):
             raise FailoverCheckFailed("no fault was injected")
+
+
+class SweepCell(ScenarioItem):
+    """One flow direction through one failure of an N-1 sweep."""
+
+    def __init__(self, *, element: str, direction: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.element, self.direction = element, direction
+
+    def runtest(self) -> None:
+        r = self.results()
+        [failure] = [f for f in r["failures"] if f["element"] == self.element] or [None]
+        if failure and failure["cuts"] and not failure["fault_ns"]:
+            if failure["accepted"]:
+                pytest.skip("a known single point of failure (accepted): not injected")
+            raise FailoverCheckFailed(f"single point of failure: {self.element} would leave "
+                                      f"{', '.join(failure['cuts'])} without a path")
+        cells = [c for c in (failure or {}).get("cells", []) if c["direction"] == self.direction]
+        if not cells:
+            raise FailoverCheckFailed(f"not measured (sweep incomplete: "
+                                      f"{r.get('incomplete') or 'no window'})")
+        cell = cells[0]
+        self.user_properties += [("sla_ms", cell["sla_ms"]), ("outage_ms", cell["outage_ms"]),
+                                 ("surprise", cell["surprise"] or "")]
+        if not cell["passed"]:
+            raise FailoverCheckFailed(f"{self.direction} through {self.element}: SLA missed: "
+                                      + "; ".join(cell["failover_verdict"]["reasons"]
+                                                  + cell["failback_verdict"]["reasons"]))
 
 
 class FlowSLA(ScenarioItem):
@@ -295,9 +340,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     if call.when == "call" and isinstance(item, FlowSLA | Preflight) \
             and item.parent.results is not None:
         r = item.parent.results
-        measured = [v for v in r["flows"] if isinstance(item, FlowSLA)
+        measured = [v for v in r.get("flows", []) if isinstance(item, FlowSLA)
                     and v["direction"] == item.direction]
-        fragment = outages(measured[0], r["fault_ns"]) if measured else changes(r)
+        fragment = outages(measured[0], r["fault_ns"]) if measured else \
+            changes(r) if "inject_stamps" in r else ""
         report.extras = [*getattr(report, "extras", []),  # type: ignore[attr-defined]
                          extras.html(fragment)]
     return report
@@ -325,8 +371,11 @@ class HtmlReport:
     @staticmethod
     def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
+        from harness.report.sweep_html import headline, heatmap
         for run in session.config.stash.get(RUNS, []):
-            prefix.extend(sections(run.results, run.text, run.svg))
+            prefix.extend([headline(run.results), heatmap(run.results)]
+                          if "failures" in run.results else
+                          sections(run.results, run.text, run.svg))
 
     @staticmethod
     def pytest_html_results_table_header(cells: list[str]) -> None:
@@ -336,7 +385,9 @@ class HtmlReport:
     def pytest_html_results_table_row(report: pytest.TestReport, cells: list[str]) -> None:
         props = dict(report.user_properties)
         text = (f"{props['failover_outage_ms']:.1f} / {props['failback_outage_ms']:.1f} "
-                f"({props['sla_ms']:.0f})" if "sla_ms" in props else "")
+                f"({props['sla_ms']:.0f})" if "failover_outage_ms" in props else
+                f"{props['outage_ms']:.1f} ({props['sla_ms']:.0f})" if "outage_ms" in props
+                else "")
         cells.insert(2, f"<td>{text}</td>")
 
 
@@ -346,6 +397,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_sep("-", "failover evidence packs")
     for r, pack in packs:
         verdict = "SLA met   " if r["sla_met"] else "SLA MISSED"
-        control = " (control: expected)" if r["expect"] == "fail" and not r["sla_met"] else ""
+        control = " (control: expected)" if r.get("expect") == "fail" and not r["sla_met"] \
+            else ""
         incomplete = " (run INCOMPLETE)" if r.get("incomplete") else ""
         terminalreporter.write_line(f"{verdict} {pack / 'report.html'}{control}{incomplete}")

@@ -11,6 +11,7 @@ from harness.cli.evidence import keygen, verify
 from harness.cli.lab import lab_app
 from harness.cli.probe import probe
 from harness.cli.scenario import recover, run, schema, validate
+from harness.cli.sweep import compare
 from harness.engine import exits
 from harness.errors import HarnessError
 
@@ -21,6 +22,7 @@ app.command("probe")(probe)
 app.command("run", epilog="Exit codes:\n\n" + exits.table().replace("\n", "\n\n"))(run)
 app.command("validate")(validate)
 app.command("recover")(recover)
+app.command("compare")(compare)
 app.command("schema")(schema)
 app.command("verify")(verify)
 app.command("keygen")(keygen)

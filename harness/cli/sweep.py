@@ -1,0 +1,58 @@
+"""`failover compare`: two N-1 campaigns, old and new; exit 1 on a regression."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from harness.cli.common import console
+from harness.errors import InputError
+from harness.report.manifest import load_signing_key, verify, write_manifest
+from harness.report.sweep_pack import SWEEP_ID
+from harness.sweep.compare import MIN_MS, PCT, text
+from harness.sweep.compare import compare as compare_results
+
+
+def _sweep_results(pack: Path) -> dict[str, Any]:
+    path = pack / "results.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(path, None, "", f"not a readable results.json: {exc}") from None
+    if not isinstance(data, dict) or data.get("schema") != SWEEP_ID:
+        raise InputError(path, None, "schema", f"not an N-1 sweep pack (want {SWEEP_ID})")
+    return data
+
+
+def compare(old: Annotated[Path, typer.Argument(help="the baseline campaign's pack")],
+            new: Annotated[Path, typer.Argument(help="the campaign after the change")],
+            tolerance_ms: Annotated[float, typer.Option(help="an outage up by less is noise")]
+            = MIN_MS,
+            tolerance_pct: Annotated[float, typer.Option(help="...and so is one up by less "
+                                                         "than this share")] = PCT,
+            write: Annotated[bool, typer.Option(help="write the comparison into the new pack "
+                                                "(and seal it again)")] = False,
+            signing_key: Annotated[Path | None, typer.Option(
+                help="key to sign the new pack again with --write (default: "
+                     "$FAILOVER_SIGNING_KEY)")] = None) -> None:
+    """Compare two N-1 campaigns: cells worse than the baseline beyond the tolerance (a new SLA
+    miss, an outage up by more than max(ms, %)), new single points of failure. Exit 1 on a
+    regression."""
+    result = compare_results(_sweep_results(old), _sweep_results(new), tolerance_ms,
+                             tolerance_pct)
+    report = text(result)
+    console.print(report, end="", markup=False)
+    if write:
+        key = load_signing_key(signing_key)
+        if key is None and verify(new).signed:
+            raise InputError(new, None, "", "the pack is signed: give --signing-key (or "
+                             "$FAILOVER_SIGNING_KEY) to seal it again with the comparison")
+        (new / "comparison.json").write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+        (new / "comparison.txt").write_text(report)
+        sealed = write_manifest(new, key)
+        console.print(f"written into {new} ({sealed.files} files, "
+                      f"{'signed' if sealed.signed else 'unsigned'})", markup=False)
+    raise typer.Exit(code=1 if result.regressed else 0)
