@@ -45,5 +45,5 @@ class SweepSpec(BaseModel):
                                               "router), as the report names them: 'router "
                                               "dist-dc', 'link core1:eth1 -- core2:eth1'; the "
                                               "sweep passes with these, not with new ones")
-    settle_s: float = Field(0.5, ge=0.1, le=60, description="clean traffic required before "
+    settle_s: float = Field(0.3, ge=0.1, le=60, description="clean traffic required before "
                             "each failure (after the network is back as at the start)")

@@ -1,0 +1,89 @@
+"""N-1 sweep logic without a lab (pure logic): elements selected, predictions from given
+forwarding tables, surprises, the campaign's outcome with accepted single points, and
+`compare`'s tolerance."""
+
+from __future__ import annotations
+
+import copy
+from ipaddress import IPv4Address, IPv4Network
+from typing import Any
+
+import pytest
+from conftest import ROOT
+
+from harness.scenario.load import load_scenario
+from harness.sweep.compare import compare
+from harness.sweep.elements import SweepError, failures
+from harness.sweep.model import Selection, SweepSpec
+from harness.sweep.predict import flow_paths, predict, topology_paths
+from harness.topology import load_topology
+
+HOSPITAL = ROOT / "topologies/hospital-core.clab.yml"
+
+
+def test_selections_pick_links_and_nodes_by_kind_group_label_and_name() -> None:
+    topo = load_topology(HOSPITAL)
+    spec = SweepSpec(each=[Selection(elements="router-links", fault="link-cut",
+                                     labels={"role": "core"}, match="core2"),
+                           Selection(elements="routers", fault="routing-daemon-crash",
+                                     group="distribution")])
+    found = [f.element for f in failures(topo, spec)]
+    assert found == ["link core1:eth1 -- core2:eth1", "link core2:eth2 -- dist-dc:eth2",
+                     "link core2:eth3 -- dist-care:eth2", "router dist-dc", "router dist-care"]
+    hosts = SweepSpec(each=[Selection(elements="host-links", fault="silent-blackhole")])
+    assert len(failures(topo, hosts)) == 7
+    with pytest.raises(SweepError, match=r"sweep.each\[0\]: no routers of topology"):
+        failures(topo, SweepSpec(each=[Selection(elements="routers", fault="link-cut",
+                                                 match="nosuch*")]))
+    with pytest.raises(SweepError, match=r"sweep.each\[0\].fault: unknown fault kind"):
+        failures(topo, SweepSpec(each=[Selection(elements="routers", fault="meteor")]))
+
+
+def test_predictions_follow_the_tables_and_fall_back_to_the_topology() -> None:
+    loaded = load_scenario(ROOT / "scenarios/hospital-core-n1.yml")
+    topo = loaded.topology
+    ed, ehr = IPv4Address("198.19.20.10"), IPv4Address("198.19.10.10")
+    net = IPv4Network("198.19.10.0/24")
+    default = IPv4Network("0.0.0.0/0")
+    fwd = {"ed": [(default, ("eth1",))], "dist-care": [(net, ("eth1",))],  # only via core1
+           "core1": [(net, ("eth2",))], "dist-dc": [(net, ("eth3",))]}
+    from_tables = flow_paths(topo, fwd, "ed", "ehr", ehr)
+    assert from_tables.source == "forwarding tables"
+    assert from_tables.nodes == {"ed", "dist-care", "core1", "dist-dc", "ehr"}
+    fallback = flow_paths(topo, {}, "ed", "ehr", ed)
+    assert fallback.source == "topology" and fallback == topology_paths(topo, "ed", "ehr")
+    assert {"core1", "core2"} <= fallback.nodes  # both shortest paths
+    paths = {"ed->ehr": from_tables, "fallback": fallback}
+    by = {p.failure.element: p for p in predict(topo, loaded.flows, loaded.failures, paths)}
+    assert by["router core1"].certain == {"ed->ehr"}  # its only path
+    assert by["router core1"].affected == {"ed->ehr", "fallback"}
+    assert "fallback" not in by["router core1"].certain  # core2 is a way around
+    assert by["router core2"].affected == {"fallback"}
+    assert by["link core1:eth1 -- core2:eth1"].affected == set()
+    assert by["router dist-dc"].cuts and not by["router core1"].cuts
+
+
+def cell(direction: str, outage: float, passed: bool = True) -> dict[str, Any]:
+    return {"direction": direction, "critical": True, "passed": passed, "outage_ms": outage,
+            "sla_ms": 300.0}
+
+
+def campaign(*cells: dict[str, Any], cuts: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"scenario": "s", "started_ns": 0, "incomplete": None, "failures": [
+        {"element": "router core1", "cuts": [], "cells": list(cells)},
+        {"element": "router dist-dc", "cuts": list(cuts), "cells": []}]}
+
+
+def test_compare_flags_what_got_worse_beyond_the_tolerance() -> None:
+    old = campaign(cell("a", 100.0), cell("b", 5.0), cell("c", 100.0))
+    assert not compare(old, copy.deepcopy(old)).regressed
+    within = campaign(cell("a", 120.0), cell("b", 15.0), cell("c", 100.0))  # 20 %, 10 ms
+    assert not compare(old, within).regressed
+    worse = campaign(cell("a", 121.0), cell("b", 16.0), cell("c", 400.0, passed=False),
+                     cuts=("voip",))
+    got = compare(old, worse).regressions
+    assert got == ["router core1 :: a: outage 100 -> 121 ms",
+                   "router core1 :: b: outage 5 -> 16 ms",
+                   "router core1 :: c: new SLA miss (400 ms > SLA 300 ms; was 100 ms)",
+                   "router dist-dc: new single point of failure (cuts voip)"]
+    assert compare(old, worse, min_ms=20, pct=25).regressions[0].startswith("router core1 :: c")
