@@ -5,13 +5,17 @@ forwarding tables, surprises, the campaign's outcome with accepted single points
 from __future__ import annotations
 
 import copy
+import re
 from ipaddress import IPv4Address, IPv4Network
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import ROOT
+from test_scenario_load import _real_core1
 
-from harness.scenario.load import load_scenario
+from harness.errors import HarnessError, InputError
+from harness.scenario.load import load_scenario, require_commit
 from harness.sweep.compare import compare
 from harness.sweep.elements import SweepError, failures
 from harness.sweep.model import Selection, SweepSpec
@@ -87,3 +91,25 @@ def test_compare_flags_what_got_worse_beyond_the_tolerance() -> None:
                    "router core1 :: c: new SLA miss (400 ms > SLA 300 ms; was 100 ms)",
                    "router dist-dc: new single point of failure (cuts voip)"]
     assert compare(old, worse, min_ms=20, pct=25).regressions[0].startswith("router core1 :: c")
+
+
+def _device_sweep(tmp_path: Path, fault: str) -> Path:
+    path = _real_core1(tmp_path)
+    text = re.sub(r"faults:\n(  - .*\n)+", f"sweep:\n  each:\n    - {{elements: router-links, "
+                  f"fault: {fault}, match: core1}}\n", path.read_text())
+    path.write_text(text)
+    return path
+
+
+def test_a_sweep_on_real_devices_uses_napalm_faults_and_needs_commit(tmp_path: Path) -> None:
+    loaded = load_scenario(_device_sweep(tmp_path, "interface-shutdown"))
+    shut = [f.fault for f in loaded.failures]
+    assert [(f.node, f.interfaces) for f in shut] == [  # type: ignore[attr-defined]
+        ("core1", ["eth1"]), ("core1", ["eth2"]), ("core1", ["eth3"])]
+    assert all(f.spec.host == "core1.mgmt.example" for f in shut)  # type: ignore[attr-defined]
+    with pytest.raises(HarnessError, match="would change real devices: core1 .eos at "
+                                           "core1.mgmt.example.*give --commit"):
+        require_commit(loaded, commit=False)
+    with pytest.raises(InputError, match=r": sweep: link-cut act\(s\) on the built-in lab's "
+                                         "kernel; on real devices use planned-drain"):
+        load_scenario(_device_sweep(tmp_path, "link-cut"))

@@ -23,7 +23,6 @@ from harness.scenario import snapshot
 from harness.scenario.context import run_context
 from harness.scenario.gate import GateRefused
 from harness.scenario.load import LoadedScenario
-from harness.sweep.elements import failures
 from harness.sweep.model import SweepSpec
 from harness.sweep.predict import Prediction, flow_paths, predict
 from harness.sweep.results import Cell, FailureResult, SweepResult
@@ -59,7 +58,7 @@ class SweepRunner:
                 address = self.network.endpoint(dst).address()
                 paths[label] = flow_paths(topo, fwd, src, dst, _ipv4(address))
                 self.result.prediction_source[label] = paths[label].source
-        return predict(topo, self.scenario.flows, failures(topo, self.sweep), paths)
+        return predict(topo, self.scenario.flows, self.scenario.failures, paths)
 
     def preflight(self) -> list[Prediction]:
         recover_earlier(self.observer)

@@ -51,11 +51,14 @@ class LoadedScenario:
     @property
     def failures(self) -> list[Failure]:
         """An N-1 sweep's single failures (none for a scenario of faults)."""
-        return failures(self.topology, self.spec.sweep) if self.spec.sweep else []
+        if self.spec.sweep is None:
+            return []
+        return failures(self.topology, self.spec.sweep, _devices(self.spec))
 
     def real_devices(self) -> list[str]:
         """The devices outside the built-in lab this scenario would change."""
-        return [f"{f.node} ({f.spec.driver} at {f.spec.host})" for f in self.faults
+        return [f"{f.node} ({f.spec.driver} at {f.spec.host})"
+                for f in [*self.faults, *(failure.fault for failure in self.failures)]
                 if isinstance(f, NapalmChange) and not f.needs_lab]
 
 
@@ -181,7 +184,7 @@ def _check_sweep(path: Path, doc: LineDict, spec: Scenario, topology: Topology) 
     raw = doc["sweep"]
     each = raw.get("each") if isinstance(raw, LineDict) else None
     try:
-        found = failures(topology, spec.sweep)
+        found = failures(topology, spec.sweep, _devices(spec))
     except SweepError as exc:
         i = int(exc.field.split("[")[1].split("]")[0])
         line = each.line_of(i) if isinstance(each, LineList) else raw.line
@@ -272,14 +275,19 @@ def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, spec: Scenario
         or spec.safety.hard_limit_factor * max(sla_spec.max_outage_ms, failback))
 
 
+def _devices(spec: Scenario) -> dict[str, dict[str, Any]]:
+    """Each node's inventory entry as a NAPALM fault carries it (credentials by reference)."""
+    return {node: device.model_dump(mode="json", exclude_unset=True)
+            for node, device in spec.devices.items()}
+
+
 def _with_device(params: dict[str, Any], spec: Scenario) -> dict[str, Any]:
     """A fault acting through NAPALM (a `device` parameter) gets its node's inventory entry."""
     kind = FAULTS.get(params["kind"])
     node = params.get("node")
     names = {f.name for f in fields(kind)} if kind else set()  # type: ignore[arg-type]
     if node in spec.devices and "device" in names:
-        params.setdefault("device", spec.devices[node].model_dump(mode="json",
-                                                                   exclude_unset=True))
+        params.setdefault("device", _devices(spec)[node])
     return params
 
 
