@@ -146,6 +146,7 @@ class ScenarioRunner:
         self._say("failback", "waiting for the network to reconverge (probes running)")
         try:
             self.network.wait_converged(timeout=timings.converge_timeout_s)
+            self.result.converged_ns = time.time_ns()
         except NetworkError as exc:  # reported with the results, never hidden
             self.result.state_diff.append(f"not restored: {exc}")
         tail = time.monotonic()

@@ -30,6 +30,37 @@ class FlowVerdict:
         return self.failover_verdict.passed and self.failback_verdict.passed
 
 
+@dataclass(frozen=True)
+class Recovery:
+    """How long the network took to recover, in ms; None: not seen to recover (or not
+    measured). An instant "after which every flow direction delivers cleanly" is the latest
+    end (send time of the first probe received after it) of the outage windows counted in a
+    phase, over every flow direction, critical or not.
+
+    after_fault_ms: from the fault's inject stamp to the instant after which every flow
+        direction delivered cleanly until the restore (the data plane's convergence, as traffic
+        generators report it; the routers are not read while the fault holds).
+    after_restore_ms: from the restore stamp to the first instant after which every flow
+        direction delivers cleanly to the end of the run and the network is converged (the
+        run's convergence check after the restore passed: `converged_ns`).
+    fault_to_full_ms: from the fault's inject stamp to that same instant: full recovery,
+        control plane and data plane (it includes the time the fault was held).
+    """
+
+    after_fault_ms: float | None
+    after_restore_ms: float | None
+    fault_to_full_ms: float | None
+
+
+def _recovered_at(phases: list[tuple[PhaseStats, int]]) -> int | None:
+    """The instant (ns) after which no phase lost a probe (0: none lost), from each phase's
+    stats and its event instant; None when one never recovered."""
+    if not all(stats.recovered for stats, _ in phases):
+        return None
+    return max((event + round(stats.recovery_ms * 1e6) for stats, event in phases
+                if stats.recovery_ms is not None), default=0)
+
+
 @dataclass
 class RunResult:
     scenario: str
@@ -40,6 +71,7 @@ class RunResult:
     fault_ns: int = 0
     restore_ns: int = 0
     ended_ns: int = 0
+    converged_ns: int = 0  # the network seen converged again after the restore (0: never)
     inject_stamps: list[Stamp] = field(default_factory=list)
     restore_stamps: list[Stamp] = field(default_factory=list)
     flows: list[FlowVerdict] = field(default_factory=list)
@@ -66,6 +98,23 @@ class RunResult:
             self.sla_met if self.expect == "pass" else not self.sla_met)
 
     @property
+    def recovery(self) -> Recovery:
+        """The run's recovery times (see `Recovery`); all None without a fault or flows."""
+        if not self.fault_ns or not self.flows:
+            return Recovery(None, None, None)
+        fault_at = _recovered_at([(v.failover, self.fault_ns) for v in self.flows])
+        back_at = _recovered_at([(v.failback, self.restore_ns) for v in self.flows])
+        during = fault_at is not None and (not self.restore_ns or fault_at <= self.restore_ns)
+        full_at = max(fault_at, back_at, self.converged_ns) \
+            if fault_at is not None and back_at is not None and self.converged_ns \
+            and self.restore_ns else None
+        return Recovery(
+            after_fault_ms=max(0, fault_at - self.fault_ns) / 1e6
+            if during and fault_at is not None else None,
+            after_restore_ms=(full_at - self.restore_ns) / 1e6 if full_at else None,
+            fault_to_full_ms=(full_at - self.fault_ns) / 1e6 if full_at else None)
+
+    @property
     def complete(self) -> bool:
         """The run went to its end and left nothing in place."""
         return self.incomplete is None and not self.not_restored
@@ -78,6 +127,7 @@ class RunResult:
         out["complete"] = self.complete
         out["sla_met"] = self.sla_met
         out["outcome_as_expected"] = self.outcome_as_expected
+        out["recovery"] = asdict(self.recovery)
         for flow, verdict in zip(out["flows"], self.flows, strict=True):
             flow["passed"] = verdict.passed
             flow["result"]["lost"] = verdict.result.lost
