@@ -4,10 +4,14 @@ tests. Flow directions lose probes around the fault and the restore, as core1's 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from harness.faults import Stamp
 from harness.probes.analysis import SLA, FlowResult, Outage, check, phase
+from harness.report.html import chart
+from harness.report.manifest import write_manifest
+from harness.report.pack import render_report
 from harness.scenario.results import FlowVerdict, RunResult
 from harness.schemas import RESULTS_ID
 
@@ -25,7 +29,7 @@ def outage(start_ns: int, ms: int) -> Outage:
     return Outage(first, first + ms - 1, start_ns, start_ns + ms * MS, ms * MS)
 
 
-def direction(label: str, outages: list[Outage], sla_ms: float = 300,
+def direction(label: str, outages: list[Outage], sla_ms: float = 300.0,
               critical: bool = True, recovered: bool = True) -> FlowVerdict:
     if not recovered:
         last = outages[-1]
@@ -55,7 +59,7 @@ def sample_run(flows: int = 6, expect: str = "pass", missed: int = 0,
             windows.append(outage(RESTORE + 400 * MS, 4))
         arrow = "→" if i % 2 == 0 else "←"
         verdicts.append(direction(f"app{i // 2}-ed-ehr {arrow}", windows))
-    verdicts.append(direction("printing ward-pacs →", [outage(T0 + 2 * MS, 30)], sla_ms=1000,
+    verdicts.append(direction("printing ward-pacs →", [outage(T0 + 2 * MS, 30)], sla_ms=1000.0,
                               critical=False))
     result = RunResult(
         scenario="core1-drain", topology="hospital-core", expect=expect,
@@ -82,3 +86,20 @@ def sample_results(flows: int = 6, **kwargs: Any) -> dict[str, Any]:
     """results.json of `sample_run`, as read back."""
     data = {"schema": RESULTS_ID, **sample_run(flows, **kwargs).to_dict()}
     return dict(json.loads(json.dumps(data)))
+
+
+SCENARIO_TEXT = ("name: core1-drain  # <drain> & check\n"
+                 "faults:\n  - {kind: planned-drain, node: core1}\n")
+
+
+def sealed_pack(root: Path, results: dict[str, Any]) -> Path:
+    """A pack as a run leaves it (results.json, timeline.svg, the scenario in inputs/, the
+    report, JUnit and an unsigned MANIFEST), from `results`."""
+    pack = root / f"20251204T030000Z-{results['scenario']}"
+    (pack / "inputs").mkdir(parents=True)
+    (pack / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (pack / "timeline.svg").write_text(chart(results))
+    (pack / "inputs" / f"{results['scenario']}.yml").write_text(SCENARIO_TEXT)
+    render_report(pack)
+    write_manifest(pack, None)
+    return pack

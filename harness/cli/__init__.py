@@ -10,6 +10,7 @@ from harness.cli.common import console, fail
 from harness.cli.evidence import keygen, verify
 from harness.cli.lab import lab_app
 from harness.cli.probe import probe
+from harness.cli.report import report
 from harness.cli.scenario import recover, run, schema, validate
 from harness.engine import exits
 from harness.errors import HarnessError
@@ -23,6 +24,7 @@ app.command("validate")(validate)
 app.command("recover")(recover)
 app.command("schema")(schema)
 app.command("verify")(verify)
+app.command("report")(report)
 app.command("keygen")(keygen)
 
 

@@ -44,7 +44,9 @@ def _mark(ok: bool, text: str) -> str:
 def verdict_words(r: Results) -> str:
     """The verdict in one line of plain text."""
     met = "SLA met" if r["sla_met"] else "SLA MISSED"
-    if r["expect"] == "fail":
+    if not r["flows"]:
+        met = "SLA not judged (no flow measured)"
+    elif r["expect"] == "fail":
         met += " (control scenario: expected to miss its SLA, " + (
             "and it did)" if not r["sla_met"] else "but it did NOT)")
     return f"{met}; outcome {'as expected' if r['outcome_as_expected'] else 'NOT as expected'}"
