@@ -10,6 +10,7 @@ from sample_run import MS, RESTORE, T0, direction, outage, sample_results, sampl
 
 from harness import schemas
 from harness.probes.analysis import Outage
+from harness.scenario.context import command
 from harness.scenario.results import RunResult
 
 
@@ -73,3 +74,14 @@ def test_results_json_of_a_run_follows_the_published_schema() -> None:
     assert data["recovery"] == {"after_fault_ms": pytest.approx(32),
                                 "after_restore_ms": pytest.approx(1200),
                                 "fault_to_full_ms": pytest.approx(11_200)}
+
+
+@pytest.mark.parametrize(("argv", "typed"), [
+    (["/work/x/.venv/bin/failover", "run", "scenarios/a b.yml"],
+     "failover run 'scenarios/a b.yml'"),
+    (["/usr/lib/python3/site-packages/pytest/__main__.py", "scenarios/", "-v"],
+     "python -m pytest scenarios/ -v"),
+    (["/work/x/.venv/bin/pytest", "--scenario", "s.yml"], "pytest --scenario s.yml"),
+])
+def test_the_command_is_recorded_as_typed(argv: list[str], typed: str) -> None:
+    assert command(argv) == typed
