@@ -26,13 +26,16 @@ DEFINITIONS = (
      "failover outage windows; 0 when none lost a probe. This is the convergence time traffic "
      "generators report, measured on the data plane; the routers are not read while the fault "
      "holds. 'not seen' when a direction was still losing at the restore."),
-    ("Restore to full recovery", "From the restore's stamp to the first instant after which "
-     "every flow direction delivers every probe to the end of the run and the network is "
-     "converged: the later of the end of the last failback outage window and the instant the "
+    ("Restore to every flow delivering again", "The same from the restore's stamp, to the end "
+     "of the run: the latest end of the failback outage windows."),
+    ("Restore to the network seen converged", "From the restore's stamp to the instant the "
      "harness's convergence check passed (every router answering, every adjacency of the "
-     "topology up, routes settled and as before the run). Control plane and data plane."),
-    ("Fault to full recovery", "From the fault's stamp to that same instant, so it includes "
-     "the time the fault was held before the restore."),
+     "topology up, routes settled and as before the run): the control plane was back by then. "
+     "An upper bound: the check starts after the failback watch (the scenario's failback_s)."),
+    ("Fault to full recovery", "From the fault's stamp to the first instant after which every "
+     "flow direction delivers every probe to the end of the run and the network is known "
+     "converged: control plane and data plane. It includes the time the fault was held, and is "
+     "bounded as the convergence above is."),
     ("Critical flow", "A flow whose directions are judged against their SLA; the others are "
      "measured and shown for information."),
     ("Control scenario", "A scenario expected to miss its SLA (for example both cores down): "

@@ -33,22 +33,26 @@ class FlowVerdict:
 @dataclass(frozen=True)
 class Recovery:
     """How long the network took to recover, in ms; None: not seen to recover (or not
-    measured). An instant "after which every flow direction delivers cleanly" is the latest
-    end (send time of the first probe received after it) of the outage windows counted in a
-    phase, over every flow direction, critical or not.
+    measured). "Every flow delivering again" is the latest end (send time of the first probe
+    received after it) of the outage windows counted in a phase, over every flow direction,
+    critical or not; 0 when none lost a probe.
 
-    after_fault_ms: from the fault's inject stamp to the instant after which every flow
-        direction delivered cleanly until the restore (the data plane's convergence, as traffic
-        generators report it; the routers are not read while the fault holds).
-    after_restore_ms: from the restore stamp to the first instant after which every flow
-        direction delivers cleanly to the end of the run and the network is converged (the
-        run's convergence check after the restore passed: `converged_ns`).
-    fault_to_full_ms: from the fault's inject stamp to that same instant: full recovery,
-        control plane and data plane (it includes the time the fault was held).
+    after_fault_ms: from the fault's inject stamp until every flow delivered again, before
+        the restore: the data plane's convergence, as traffic generators report it (the
+        routers are not read while the fault holds).
+    after_restore_ms: from the restore stamp until every flow delivered again, to the end of
+        the run (data plane).
+    converged_ms: from the restore stamp to the instant the run's convergence check passed
+        (`converged_ns`, control plane): an upper bound, as the check starts after the
+        failback watch (`timings.failback_s`).
+    fault_to_full_ms: from the fault's inject stamp to the first instant after which every
+        flow delivers to the end of the run and the network is known converged: full recovery,
+        control plane and data plane, bounded as `converged_ms` is (it includes the hold).
     """
 
     after_fault_ms: float | None
     after_restore_ms: float | None
+    converged_ms: float | None
     fault_to_full_ms: float | None
 
 
@@ -61,6 +65,11 @@ def _recovered_at(phases: list[tuple[PhaseStats, int]]) -> int | None:
                 if stats.recovery_ms is not None), default=0)
 
 
+def _since(at_ns: int | None, event_ns: int) -> float | None:
+    """ms from the event to an instant (0 for an instant before it: nothing was lost)."""
+    return None if at_ns is None else max(0, at_ns - event_ns) / 1e6
+
+
 @dataclass
 class RunResult:
     scenario: str
@@ -71,7 +80,7 @@ class RunResult:
     fault_ns: int = 0
     restore_ns: int = 0
     ended_ns: int = 0
-    converged_ns: int = 0  # the network seen converged again after the restore (0: never)
+    converged_ns: int = 0  # the convergence check after the restore passed (0: it did not)
     inject_stamps: list[Stamp] = field(default_factory=list)
     restore_stamps: list[Stamp] = field(default_factory=list)
     flows: list[FlowVerdict] = field(default_factory=list)
@@ -101,18 +110,19 @@ class RunResult:
     def recovery(self) -> Recovery:
         """The run's recovery times (see `Recovery`); all None without a fault or flows."""
         if not self.fault_ns or not self.flows:
-            return Recovery(None, None, None)
+            return Recovery(None, None, None, None)
         fault_at = _recovered_at([(v.failover, self.fault_ns) for v in self.flows])
-        back_at = _recovered_at([(v.failback, self.restore_ns) for v in self.flows])
         during = fault_at is not None and (not self.restore_ns or fault_at <= self.restore_ns)
-        full_at = max(fault_at, back_at, self.converged_ns) \
-            if fault_at is not None and back_at is not None and self.converged_ns \
-            and self.restore_ns else None
+        back_at = _recovered_at([(v.failback, self.restore_ns) for v in self.flows]) \
+            if self.restore_ns and fault_at is not None else None  # one still out: never
+        converged = self.converged_ns if self.restore_ns else 0
+        full_at = max(fault_at or 0, back_at, converged) \
+            if back_at is not None and converged else None
         return Recovery(
-            after_fault_ms=max(0, fault_at - self.fault_ns) / 1e6
-            if during and fault_at is not None else None,
-            after_restore_ms=(full_at - self.restore_ns) / 1e6 if full_at else None,
-            fault_to_full_ms=(full_at - self.fault_ns) / 1e6 if full_at else None)
+            after_fault_ms=_since(fault_at, self.fault_ns) if during else None,
+            after_restore_ms=_since(back_at, self.restore_ns),
+            converged_ms=_since(converged or None, self.restore_ns),
+            fault_to_full_ms=_since(full_at, self.fault_ns))
 
     @property
     def complete(self) -> bool:
