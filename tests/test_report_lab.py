@@ -103,9 +103,12 @@ def test_cli_run_writes_a_signed_pack_without_the_password(hospital: Lab,
     assert "SLA met; outcome as expected" in page.text
     assert page.count("table.verdicts tbody tr") == len(results["flows"])
     assert "fault to every flow delivering again" in page.text
-    assert results["recovery"]["after_fault_ms"] is not None
-    assert results["recovery"]["after_restore_ms"] >= \
-        (results["converged_ns"] - results["restore_ns"]) / 1e6 > 0
+    recovery = results["recovery"]  # core1's flows lose some ms, then all deliver again
+    assert 0 < recovery["after_fault_ms"] < 1000 and recovery["after_restore_ms"] is not None
+    assert recovery["converged_ms"] == pytest.approx(
+        (results["converged_ns"] - results["restore_ns"]) / 1e6) > 0
+    assert recovery["fault_to_full_ms"] >= recovery["converged_ms"] + \
+        (results["restore_ns"] - results["fault_ns"]) / 1e6
 
     (pack / "results.json").write_text(json.dumps({**results, "sla_met": False}))
     assert not verify(pack).ok  # an edited verdict no longer matches the signed manifest
