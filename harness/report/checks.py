@@ -6,9 +6,8 @@ the pack's junit.xml are these checks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-Results = dict[str, Any]
+from harness.report.html import Results
 
 
 @dataclass(frozen=True)
