@@ -4,16 +4,13 @@
 (the run itself: gate, baseline, fault, restore; fails when the run is refused), one test per
 critical flow direction (its SLA, failover and failback), and `restore` (every router back as
 it was). A control scenario (`expect: fail`) marks its flows xfail(strict): they must miss.
-Each run writes its evidence pack (reports/<UTC>-<scenario>/). With pytest-html, the report
-gets the verdict table, timeline chart, changes, state and provenance above the tests.
-
-`--failover-replay` collects a pack's results.json instead, running nothing: the pack's own
-report.html and junit.xml are rendered that way.
+Each run writes its evidence pack (reports/<UTC>-<scenario>/), whose report.html and
+junit.xml the harness writes itself. With pytest-html, the session's report gets each run's
+sections (verdict, timeline, flows, changes, state, provenance) above the tests.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -25,18 +22,19 @@ import yaml
 from pytest_html import extras
 
 from harness.errors import HarnessError
-from harness.report.html import changes, outages, sections
+from harness.report import checks
+from harness.report.html import changes, outages
+from harness.report.page import CSS, body
+from harness.report.sweep_html import sweep_body
 
 
 @dataclass(frozen=True)
 class Run:
-    """A scenario run the session saw: its results, scenario text, evidence pack (None when
-    replayed from a pack) and timeline chart (when already drawn)."""
+    """A scenario run the session saw: its results, scenario text and evidence pack."""
 
     results: dict[str, Any]
     text: str
-    pack: Path | None = None
-    svg: str | None = None
+    pack: Path
 
 
 RUNS = pytest.StashKey[list[Run]]()
@@ -55,8 +53,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(default: $FAILOVER_SIGNING_KEY; unsigned without either)")
     group.addoption("--failover-commit", action="store_true",
                     help="let scenarios on real devices (with probes: hosts) change them")
-    group.addoption("--failover-replay", action="store_true",
-                    help="collect results.json files of evidence packs; run nothing")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -79,23 +75,16 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    replay = parent.config.getoption("failover_replay")
-    if replay and file_path.name == "results.json":  # tests named by the scenario, as live
-        data = json.loads(file_path.read_text())
-        node = ScenarioFile.from_parent(parent, path=file_path,
-                                        nodeid=data.get("scenario", "results"))
-        node.results = data
-        return node
-    if not replay and file_path.suffix in (".yml", ".yaml") and _is_scenario(file_path):
+    if file_path.suffix in (".yml", ".yaml") and _is_scenario(file_path):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
 
 def _names_scenarios(config: pytest.Config) -> bool:
-    """Whether the session is about scenarios (replayed, named, or in the paths given, or
-    one folder below them): only then does it get the evidence report's pytest-html hooks,
-    which act before collection. Other sessions' reports are left as they are."""
-    if config.getoption("failover_replay") or config.getoption("scenario"):
+    """Whether the session is about scenarios (named, or in the paths given, or one folder
+    below them): only then does it get the evidence report's pytest-html hooks, which act
+    before collection. Other sessions' reports are left as they are."""
+    if config.getoption("scenario"):
         return True
     paths = [Path(arg.split("::")[0]) for arg in config.args]
     return any(_is_scenario(found) for path in paths if path.exists()
@@ -124,24 +113,20 @@ def _is_scenario(path: Path) -> bool:
 
 
 class ScenarioFile(pytest.File):
-    """One scenario run (or its results.json): the results every item of it checks."""
+    """One scenario run: the results every item of it checks."""
 
     results: dict[str, Any] | None = None
     error: str | None = None
 
     def collect(self) -> Iterator[pytest.Item]:
-        if self.results is not None:  # replayed from a pack's results.json
-            flows = [(v["direction"], v["critical"]) for v in self.results["flows"]]
-            expect = self.results["expect"]
-        else:
-            from harness.scenario.load import load_scenario
-            loaded = load_scenario(self.path)  # a broken file fails collection, one line
-            flows = [(label, cf.critical) for cf in loaded.flows
-                     for label, _, _ in cf.flow.directions()]
-            expect = loaded.spec.expect
-            if loaded.spec.sweep:
-                yield from self._sweep_items(loaded.failures, [f for f, c in flows if c])
-                return
+        from harness.scenario.load import load_scenario
+        loaded = load_scenario(self.path)  # a broken file fails collection, one line
+        flows = [(label, cf.critical) for cf in loaded.flows
+                 for label, _, _ in cf.flow.directions()]
+        expect = loaded.spec.expect
+        if loaded.spec.sweep:
+            yield from self._sweep_items(loaded.failures, [f for f, c in flows if c])
+            return
         yield Preflight.from_parent(self, name="preflight")
         for label, critical in flows:
             if not critical:
@@ -160,7 +145,7 @@ class ScenarioFile(pytest.File):
         yield Preflight.from_parent(self, name="preflight")
         for failure in failures:
             for direction in directions:
-                yield SweepCell.from_parent(self, name=f"cell[{failure.element} :: "
+                yield SweepCell.from_parent(self, name=f"cell[{failure.element} | "
                                             f"{direction}]", element=failure.element,
                                             direction=direction)
         yield Outcome.from_parent(self, name="outcome")
@@ -208,13 +193,6 @@ class ScenarioFile(pytest.File):
         if reporter is not None and self.config.getoption("verbose") > 0:
             reporter.write_line(f"    {self.path.name}: {message}")
 
-    def scenario_text(self) -> str:
-        if self.config.getoption("failover_replay"):
-            inputs = self.path.parent / "inputs"
-            found = sorted(inputs.glob("*.y*ml")) if inputs.is_dir() else []
-            return found[0].read_text() if found else ""
-        return self.path.read_text()
-
 
 class ScenarioNotRun(Exception):
     """The run was refused or failed before its verdicts (nothing was injected, or it says)."""
@@ -225,6 +203,17 @@ class ScenarioItem(pytest.Item):
 
     def results(self) -> dict[str, Any]:
         return self.parent.run_once()
+
+    def check(self) -> checks.Check:
+        raise NotImplementedError
+
+    def runtest(self) -> None:
+        found = self.check()
+        self.user_properties += found.properties
+        if found.skipped is not None:
+            pytest.skip(found.skipped)
+        if found.failure is not None:
+            raise FailoverCheckFailed(found.failure)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str:
@@ -243,10 +232,8 @@ class FailoverCheckFailed(AssertionError):
 class Preflight(ScenarioItem):
     """The run: gate, clean baseline, fault injected and restored (fails when refused)."""
 
-    def runtest(self) -> None:
-        r = self.results()
-        if not r.get("inject_stamps") and not any(f["fault_ns"] for f in r.get("failures", [])):
-            raise FailoverCheckFailed("no fault was injected")
+    def check(self) -> checks.Check:
+        return checks.preflight(self.results())
 
 
 class SweepCell(ScenarioItem):
@@ -256,80 +243,34 @@ class SweepCell(ScenarioItem):
         super().__init__(**kwargs)
         self.element, self.direction = element, direction
 
-    def runtest(self) -> None:
-        r = self.results()
-        [failure] = [f for f in r["failures"] if f["element"] == self.element] or [None]
-        if failure and failure["cuts"] and not failure["fault_ns"]:
-            if failure["accepted"]:
-                pytest.skip("a known single point of failure (accepted): not injected")
-            raise FailoverCheckFailed(f"single point of failure: {self.element} would leave "
-                                      f"{', '.join(failure['cuts'])} without a path")
-        cells = [c for c in (failure or {}).get("cells", []) if c["direction"] == self.direction]
-        if not cells:
-            raise FailoverCheckFailed(f"not measured (sweep incomplete: "
-                                      f"{r.get('incomplete') or 'no window'})")
-        cell = cells[0]
-        self.user_properties += [("sla_ms", cell["sla_ms"]), ("outage_ms", cell["outage_ms"]),
-                                 ("surprise", cell["surprise"] or "")]
-        if not cell["passed"]:
-            raise FailoverCheckFailed(f"{self.direction} through {self.element}: SLA missed: "
-                                      + "; ".join(cell["failover_verdict"]["reasons"]
-                                                  + cell["failback_verdict"]["reasons"]))
+    def check(self) -> checks.Check:
+        return checks.cell(self.results(), self.element, self.direction)
 
 
 class FlowSLA(ScenarioItem):
+    """A critical flow direction against its SLA, failover and failback."""
+
     def __init__(self, *, direction: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.direction = direction
 
-    def verdict(self) -> dict[str, Any]:
-        results = self.results()
-        found = [v for v in results["flows"] if v["direction"] == self.direction]
-        if not found:
-            raise FailoverCheckFailed(f"{self.direction}: not measured (run incomplete: "
-                                      f"{results.get('incomplete') or 'no verdict'})")
-        return found[0]
-
-    def runtest(self) -> None:
-        v = self.verdict()
-        self.user_properties += [("sla_ms", v["sla_ms"]),
-                                 ("failover_outage_ms", round(v["failover"]["outage_ms"], 3)),
-                                 ("failback_outage_ms", round(v["failback"]["outage_ms"], 3)),
-                                 ("failover_lost", v["failover"]["lost"]),
-                                 ("failback_lost", v["failback"]["lost"])]
-        reasons = v["failover_verdict"]["reasons"] + v["failback_verdict"]["reasons"]
-        if not v["passed"]:
-            raise FailoverCheckFailed(f"{self.direction}: SLA missed: " + "; ".join(reasons))
-        aborted = self.results().get("aborted")
-        if aborted:
-            raise FailoverCheckFailed(f"run aborted: {aborted}")
+    def check(self) -> checks.Check:
+        return checks.flow(self.results(), self.direction)
 
 
 class Outcome(ScenarioItem):
     """The scenario's verdict as results.json gives it: every critical flow within its SLA,
     or, for a control scenario (`expect: fail`), at least one missed."""
 
-    def runtest(self) -> None:
-        r = self.results()
-        if r.get("incomplete"):
-            raise FailoverCheckFailed(f"run INCOMPLETE: {r['incomplete']}")
-        if r.get("probe_problems"):
-            raise FailoverCheckFailed("measurement not sound: " + "; ".join(r["probe_problems"]))
-        if not r["outcome_as_expected"]:
-            want = "every critical flow within its SLA" if r["expect"] == "pass" else \
-                "a control scenario must miss its SLA, and this one did not"
-            raise FailoverCheckFailed(f"outcome not as expected: {want}")
+    def check(self) -> checks.Check:
+        return checks.outcome(self.results())
 
 
 class Restore(ScenarioItem):
-    def runtest(self) -> None:
-        left = self.results().get("not_restored", [])
-        if left:
-            raise FailoverCheckFailed("fault NOT restored: " + "; ".join(left))
-        diff = self.results().get("state_diff", [])
-        if diff:
-            raise FailoverCheckFailed("network not back as it was: " + "; ".join(diff[:5])
-                                      + (f" (+{len(diff) - 5} more)" if len(diff) > 5 else ""))
+    """Every fault restored and every router back as before."""
+
+    def check(self) -> checks.Check:
+        return checks.restore(self.results())
 
 
 @pytest.hookimpl(wrapper=True)
@@ -349,20 +290,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]
     return report
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """In replay mode the results are already there: the summary can show them."""
-    if session.config.getoption("failover_replay"):
-        for item in session.items:
-            if isinstance(item, Preflight) and item.parent.results is not None:
-                svg = item.path.with_name("timeline.svg")
-                session.config.stash[RUNS].append(Run(
-                    item.parent.results, item.parent.scenario_text(),
-                    svg=svg.read_text() if svg.is_file() else None))
-
-
 class HtmlReport:
-    """pytest-html hooks for a session that runs (or replays) scenarios."""
+    """pytest-html hooks for a session that runs scenarios."""
 
     @staticmethod
     def pytest_html_report_title(report: Any) -> None:
@@ -371,11 +300,15 @@ class HtmlReport:
     @staticmethod
     def pytest_html_results_summary(prefix: list[str], summary: list[str], postfix: list[str],
                                     session: pytest.Session) -> None:
-        from harness.report.sweep_html import headline, heatmap
-        for run in session.config.stash.get(RUNS, []):
-            prefix.extend([headline(run.results), heatmap(run.results)]
-                          if "failures" in run.results else
-                          sections(run.results, run.text, run.svg))
+        runs = session.config.stash.get(RUNS, [])
+        prefix.extend([f"<style>{CSS}</style>"] if runs else [])
+        for run in runs:
+            if "failures" in run.results:  # an N-1 sweep
+                prefix.append(sweep_body(run.results))
+                continue
+            svg = run.pack / "timeline.svg"
+            prefix.append(body(run.results, run.text,
+                               svg.read_text() if svg.is_file() else None))
 
     @staticmethod
     def pytest_html_results_table_header(cells: list[str]) -> None:
@@ -392,7 +325,7 @@ class HtmlReport:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    packs = [(run.results, run.pack) for run in config.stash.get(RUNS, []) if run.pack]
+    packs = [(run.results, run.pack) for run in config.stash.get(RUNS, [])]
     if packs:
         terminalreporter.write_sep("-", "failover evidence packs")
     for r, pack in packs:

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter
 
 from harness.faults.schema import faults_schema
 from harness.scenario.model import Scenario
-from harness.scenario.results import NOT_IN_RESULTS, RunResult
+from harness.scenario.results import NOT_IN_RESULTS, Recovery, RunResult
 
 DIR = Path(__file__).resolve().parents[1] / "schemas"
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -44,8 +44,10 @@ def results_schema() -> dict[str, Any]:
                      "and every fault was restored (`not_restored` empty)"},
         "outcome_as_expected": {**boolean, "description": "sla_met, or for a control "
                                 "scenario (expect: fail) its opposite; and state restored"}})
-    schema["required"] += ["schema", "complete", "sla_met", "outcome_as_expected"]
+    schema["required"] += ["schema", "complete", "sla_met", "outcome_as_expected", "recovery"]
     defs = schema["$defs"]
+    defs["Recovery"] = TypeAdapter(Recovery).json_schema(mode="serialization")
+    schema["properties"]["recovery"] = {"$ref": "#/$defs/Recovery"}
     defs["FlowVerdict"]["properties"]["passed"] = {**boolean,
                                                    "description": "failover and failback"}
     defs["FlowVerdict"]["required"].append("passed")

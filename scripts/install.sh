@@ -11,7 +11,8 @@ fi
 
 APT_PACKAGES=(frr frr-pythontools iproute2 nftables iputils-ping procps util-linux
               openssh-server openssh-client lldpd python3 python3-venv python3-dev gcc
-              chromium chromium-driver)  # the last two: the report's browser test
+              chromium chromium-driver  # the report in a browser, and printed to PDF
+              poppler-utils)            # the PDF's pages checked (pdftotext, pdfinfo)
 # Daemons these packages start in the root namespace on install; the lab runs its own inside
 # namespaces, so one this script installs is stopped (one already there is left alone).
 SERVICES=(frr:frr openssh-server:ssh lldpd:lldpd)

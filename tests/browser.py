@@ -31,13 +31,17 @@ FLAGS = (
 
 @dataclass
 class Page:
-    """What the browser showed: title, visible body text, console errors, selector results."""
+    """What the browser showed: title, visible body text, console errors, selector results
+    (count, visible, bottom edge of the first match in CSS pixels from the page's top), and
+    the window's inner height."""
 
     title: str
     text: str
     console_errors: list[str]
     counts: dict[str, int] = field(default_factory=dict)
     shown: dict[str, bool] = field(default_factory=dict)
+    bottoms: dict[str, float] = field(default_factory=dict)
+    window_height: int = 0
     pids: list[int] = field(default_factory=list)  # chromedriver and the browser processes
 
     def count(self, css: str) -> int:
@@ -47,6 +51,11 @@ class Page:
     def visible(self, css: str) -> bool:
         """Whether an element matching `css` was displayed with a non-zero size."""
         return self.shown[_known(self.shown, css)]
+
+    def above_the_fold(self, css: str) -> bool:
+        """Whether the first element matching `css` ends within the first screenful."""
+        bottom = self.bottoms[_known(self.bottoms, css)]
+        return 0 < bottom <= self.window_height
 
 
 def _known(results: Mapping[str, object], css: str) -> str:
@@ -128,14 +137,19 @@ def render(html: Path, selectors: list[str], wait_for: str | None = None,
                                f"console errors: {errors()}") from err
         counts: dict[str, int] = {}
         shown: dict[str, bool] = {}
+        bottoms: dict[str, float] = {}
         for css in selectors:
             found = driver.find_elements(By.CSS_SELECTOR, css)
             counts[css] = len(found)
             shown[css] = any(e.is_displayed() and e.size["width"] and e.size["height"]
                              for e in found)
+            bottoms[css] = float(driver.execute_script(
+                "return arguments[0].getBoundingClientRect().bottom + window.scrollY",
+                found[0])) if found else 0.0
         pids = _processes(driver.service.process.pid, profile)
         text = driver.execute_script("return document.body ? document.body.innerText : ''")
-        return Page(driver.title, text, errors(), counts, shown, pids)
+        height = int(driver.execute_script("return window.innerHeight"))
+        return Page(driver.title, text, errors(), counts, shown, bottoms, height, pids)
     finally:
         if driver is not None:
             driver.quit()

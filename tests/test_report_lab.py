@@ -96,11 +96,19 @@ def test_cli_run_writes_a_signed_pack_without_the_password(hospital: Lab,
         seqs = np.unique(records["seq"][records["flow"] == r["probe_id"]])
         assert np.count_nonzero(seqs < r["sent"]) == r["received"] > 0, r["name"]
 
-    page = render(pack / "report.html", ["table.verdicts", "svg.timeline", "#results-table"],
-                  wait_for="#results-table tbody.results-table-row")
+    page = render(pack / "report.html", ["p.verdict", "table.verdicts", "svg.timeline",
+                                         "table.verdicts tbody tr"])
     assert page.visible("table.verdicts") and page.visible("svg.timeline"), page.text[:500]
-    assert page.console_errors == []
-    assert "SLA met" in page.text and page.count("table.verdicts") == 1
+    assert page.console_errors == [] and page.above_the_fold("p.verdict")
+    assert "SLA met; outcome as expected" in page.text
+    assert page.count("table.verdicts tbody tr") == len(results["flows"])
+    assert "fault to every flow delivering again" in page.text
+    recovery = results["recovery"]  # core1's flows lose some ms, then all deliver again
+    assert 0 < recovery["after_fault_ms"] < 1000 and recovery["after_restore_ms"] is not None
+    converged_ms = (results["converged_ns"] - results["restore_ns"]) / 1e6
+    assert recovery["converged_ms"] == pytest.approx(converged_ms) and converged_ms > 0
+    assert recovery["fault_to_full_ms"] >= recovery["converged_ms"] + \
+        (results["restore_ns"] - results["fault_ns"]) / 1e6
 
     (pack / "results.json").write_text(json.dumps({**results, "sla_met": False}))
     assert not verify(pack).ok  # an edited verdict no longer matches the signed manifest
@@ -113,9 +121,10 @@ def test_pytest_plugin_shows_a_missed_sla_as_failed_everywhere(hospital: Lab,
     claimed = scenario_for(hospital, "both-cores-down", tmp_path, expect="pass",
                            name="both-down-claimed")
     control = scenario_for(hospital, "both-cores-down", tmp_path)
-    junit = tmp_path / "ci.xml"
+    junit, summary = tmp_path / "ci.xml", tmp_path / "summary.html"
     proc = subprocess.run([sys.executable, "-m", "pytest", "--scenario", str(claimed),
-                           "--scenario", str(control), f"--junitxml={junit}", "-p",
+                           "--scenario", str(control), f"--junitxml={junit}",
+                           f"--html={summary}", "--self-contained-html", "-p",
                            "no:cacheprovider", "--failover-reports", str(tmp_path / "reports"),
                            "-c", "/dev/null", f"--rootdir={tmp_path}", "-q"],
                           capture_output=True, text=True, cwd=tmp_path)
@@ -141,8 +150,11 @@ def test_pytest_plugin_shows_a_missed_sla_as_failed_everywhere(hospital: Lab,
     assert not results["sla_met"] and not any(v["passed"] for v in results["flows"])
     pack_junit = ET.parse(pack / "junit.xml").getroot()
     assert int(pack_junit[0].get("failures", 0)) == 13  # 12 flow directions and the outcome
-    page = render(pack / "report.html", ["table.verdicts", "#results-table tbody.failed"],
-                  wait_for="#results-table tbody.results-table-row")
-    assert "SLA MISSED" in page.text and page.count("#results-table tbody.failed") == 13
-    assert page.console_errors == []
+    failed = "table.verdicts td:last-child span.failed"
+    page = render(pack / "report.html", ["table.verdicts", failed, "p.verdict"])
+    assert "SLA MISSED; outcome NOT as expected" in page.text and page.count(failed) == 12
+    assert page.console_errors == [] and page.above_the_fold("p.verdict")
+    assert (pack / "junit.xml").read_text().count("<failure") == 13
+    session = summary.read_text()  # pytest-html's CI summary: each run's sections
+    assert session.count('<div class="failover-report">') == 2, session[:300]
     assert verify(pack).ok and verify(packs["both-cores-down"]).ok

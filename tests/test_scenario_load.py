@@ -23,7 +23,7 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.yml"))
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_reference_scenarios_load(path: Path) -> None:
     loaded = load_scenario(path)
-    assert loaded.flows and loaded.faults
+    assert loaded.flows and (loaded.faults or loaded.failures)
     for cf in loaded.flows:  # a hard abort never fires inside what the SLA allows
         assert cf.hard_limit_ms >= max(cf.sla.max_outage_ms, cf.failback_sla.max_outage_ms)
         assert cf.hard_limit_ms > 0
@@ -64,6 +64,7 @@ BAD = [
      "must not be written in the file"),
     ("faults:\n  - {kind: node-power-loss, node: core1}\n", "faults: []\n", 6, "faults",
      "at least 1 item"),
+    ("faults:\n", "sweep: {}\nfaults:\n", 6, "sweep", "give either faults or a sweep"),
     ("name: t\n", "name: t\ntimings: {hold_s: -1}\n", 2, "timings.hold_s", "greater than"),
     ("name: t\n", "name: t\ndevices:\n  core9: {driver: eos}\n", 3, "devices.core9",
      "unknown node 'core9'"),

@@ -10,6 +10,7 @@ from harness.cli.common import console, fail
 from harness.cli.evidence import keygen, verify
 from harness.cli.lab import lab_app
 from harness.cli.probe import probe
+from harness.cli.report import report
 from harness.cli.scenario import recover, run, schema, validate
 from harness.cli.sweep import compare
 from harness.engine import exits
@@ -25,6 +26,7 @@ app.command("recover")(recover)
 app.command("compare")(compare)
 app.command("schema")(schema)
 app.command("verify")(verify)
+app.command("report")(report)
 app.command("keygen")(keygen)
 
 

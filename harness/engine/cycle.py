@@ -67,6 +67,7 @@ class Cycler:
         self.say("failback", "waiting for the network to reconverge (probes running)")
         try:
             self.network.wait_converged(timeout=self.timings.converge_timeout_s)
+            window.converged_ns = time.time_ns()
         except NetworkError as exc:  # reported with the results, never hidden
             window.state_diff.append(f"not restored: {exc}")
         self.tail(probes, time.time_ns())

@@ -45,8 +45,10 @@ class SweepRunner:
         self.observer = observer or RunObserver()
         self.timings = loaded.spec.timings
         self.cycler = Cycler(loaded.flows, network, self.timings, self.observer)
-        self.result = SweepResult(scenario=loaded.spec.name, topology=loaded.topology.name,
-                                  network=network.kind)
+        self.result = SweepResult(
+            scenario=loaded.spec.name, topology=loaded.topology.name, network=network.kind,
+            critical_directions=[label for cf in loaded.flows if cf.critical
+                                 for label, _, _ in cf.flow.directions()])
         self.stopped: BaseException | None = None
 
     def predictions(self) -> list[Prediction]:

@@ -121,7 +121,10 @@ def _outages(idx: np.ndarray, times: np.ndarray, before_first: np.ndarray | None
 
 @dataclass(frozen=True)
 class PhaseStats:
-    """A flow's loss within a window (e.g. from the fault to the restore), relative to an event."""
+    """A flow's loss within a window (e.g. from the fault to the restore), relative to an event.
+    `outage_ms` is RFC 6412's Loss-Derived Convergence Time of the event: probes lost / the
+    offered rate; `recovery_ms`, the end of the last outage window (send time of the first
+    probe received after it) from the event."""
 
     lost: int
     outage_ms: float                 # loss-derived: lost / rate

@@ -9,17 +9,14 @@ from html import escape
 from typing import Any
 
 from harness.report.html import utc
+from harness.report.page import CSS
 
-STYLE = """
-body { font-family: sans-serif; color: #222; margin: 2em; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; font-size: 13px; }
-th { background: #f3f3f3; } .failed { color: #cf222e; } .passed { color: #1a7f37; }
-td.ok { background: #d9f2de; } td.loss { background: #fff1c2; } td.miss { background: #ffc9c9; }
-td.spof { background: #e4d4f4; } td.none { background: #eee; color: #777; }
-td.heat { text-align: right; min-width: 5em; }
-.legend span { padding: 2px 8px; margin-right: 6px; }
-@media print { table { page-break-inside: auto; } tr { page-break-inside: avoid; } }
+HEAT_CSS = """
+.failover-report td.ok { background: #d9f2de; } .failover-report td.loss { background: #fff1c2; }
+.failover-report td.miss { background: #ffc9c9; } .failover-report td.spof { background: #e4d4f4; }
+.failover-report td.none { background: #eee; color: #777; }
+.failover-report td.heat { text-align: right; min-width: 4em; }
+.failover-report .legend span { padding: 1px 6px; margin-right: 4px; }
 """
 
 
@@ -143,9 +140,16 @@ def provenance(r: dict[str, Any]) -> str:
             "</td></tr></table>")
 
 
+def sweep_body(r: dict[str, Any]) -> str:
+    """The report's sections within the evidence report's styled container (its CSS and
+    `HEAT_CSS`)."""
+    return (f'<div class="failover-report"><style>{HEAT_CSS}</style><h1>N-1 sweep: '
+            f"{escape(r['scenario'])}</h1>" + headline(r) + single_points(r) + heatmap(r)
+            + surprises(r) + timelines(r) + provenance(r) + "</div>")
+
+
 def sweep_report(r: dict[str, Any]) -> str:
-    body = headline(r) + single_points(r) + heatmap(r) + surprises(r) + timelines(r) + \
-        provenance(r)
-    return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>N-1 sweep "
-            f"{escape(r['scenario'])}</title><style>{STYLE}</style></head><body>"
-            f"<h1>N-1 sweep: {escape(r['scenario'])}</h1>{body}</body></html>\n")
+    """The whole HTML document, in the style of a scenario's report."""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>N-1 sweep '
+            f"{escape(r['scenario'])}</title><style>{CSS}</style></head><body>"
+            f"{sweep_body(r)}</body></html>\n")

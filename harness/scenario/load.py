@@ -124,6 +124,7 @@ def load_scenario(path: Path | str) -> LoadedScenario:
     if not isinstance(doc, LineDict):
         raise InputError(path, 1, "", "a scenario must be a mapping")
     _refuse_secrets(path, doc, "")
+    _faults_or_sweep(path, doc)
     spec: Scenario = _validate(path, doc, Scenario)
     base = path.parent
     try:
@@ -151,6 +152,16 @@ def load_scenario(path: Path | str) -> LoadedScenario:
         _check_sweep(path, doc, spec, topology)
     _check_network(path, doc, spec, topology, flows, faults)
     return LoadedScenario(path=path, spec=spec, topology=topology, flows=flows, faults=faults)
+
+
+def _faults_or_sweep(path: Path, doc: LineDict) -> None:
+    """A scenario injects its faults together, or sweeps single failures: one of the two."""
+    if doc.get("faults") and "sweep" in doc:
+        raise InputError(path, doc.line_of("sweep"), "sweep", "give either faults or a sweep, "
+                         "not both (a sweep fails each element alone)")
+    if not doc.get("faults") and "sweep" not in doc:
+        raise InputError(path, doc.line_of("faults"), "faults", "needs at least 1 item (or a "
+                         "`sweep:` section instead)")
 
 
 def _check_network(path: Path, doc: LineDict, spec: Scenario, topology: Topology,

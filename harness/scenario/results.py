@@ -30,12 +30,53 @@ class FlowVerdict:
         return self.failover_verdict.passed and self.failback_verdict.passed
 
 
+@dataclass(frozen=True)
+class Recovery:
+    """How long the network took to recover, in ms; None: not seen to recover (or not
+    measured). "Every flow delivering again" is the latest end (send time of the first probe
+    received after it) of the outage windows counted in a phase, over every flow direction,
+    critical or not; 0 when none lost a probe.
+
+    after_fault_ms: from the fault's inject stamp until every flow delivered again, before
+        the restore: the data plane's convergence, as traffic generators report it (the
+        routers are not read while the fault holds).
+    after_restore_ms: from the restore stamp until every flow delivered again, to the end of
+        the run (data plane).
+    converged_ms: from the restore stamp to the instant the run's convergence check passed
+        (`converged_ns`, control plane): an upper bound, as the check starts after the
+        failback watch (`timings.failback_s`).
+    fault_to_full_ms: from the fault's inject stamp to the first instant after which every
+        flow delivers to the end of the run and the network is known converged: full recovery,
+        control plane and data plane, bounded as `converged_ms` is (it includes the hold).
+    """
+
+    after_fault_ms: float | None
+    after_restore_ms: float | None
+    converged_ms: float | None
+    fault_to_full_ms: float | None
+
+
+def _recovered_at(phases: list[tuple[PhaseStats, int]]) -> int | None:
+    """The instant (ns) after which no phase lost a probe (0: none lost), from each phase's
+    stats and its event instant; None when one never recovered."""
+    if not all(stats.recovered for stats, _ in phases):
+        return None
+    return max((event + round(stats.recovery_ms * 1e6) for stats, event in phases
+                if stats.recovery_ms is not None), default=0)
+
+
+def _since(at_ns: int | None, event_ns: int) -> float | None:
+    """ms from the event to an instant (0 for an instant before it: nothing was lost)."""
+    return None if at_ns is None else max(0, at_ns - event_ns) / 1e6
+
+
 @dataclass(kw_only=True)
 class FaultWindow:
     """One fault cycle of a run: the faults injected and restored, when, and how it ended."""
 
     fault_ns: int = 0  # the first inject stamp's start
     restore_ns: int = 0  # the first restore stamp's start
+    converged_ns: int = 0  # the convergence check after the restore passed (0: it did not)
     inject_stamps: list[Stamp] = field(default_factory=list)
     restore_stamps: list[Stamp] = field(default_factory=list)
     aborted: str | None = None  # restored early: a critical flow passed its hard limit
@@ -72,6 +113,24 @@ class RunResult(FaultWindow):
             self.sla_met if self.expect == "pass" else not self.sla_met)
 
     @property
+    def recovery(self) -> Recovery:
+        """The run's recovery times (see `Recovery`); all None without a fault or flows."""
+        if not self.fault_ns or not self.flows:
+            return Recovery(None, None, None, None)
+        fault_at = _recovered_at([(v.failover, self.fault_ns) for v in self.flows])
+        during = fault_at is not None and (not self.restore_ns or fault_at <= self.restore_ns)
+        back_at = _recovered_at([(v.failback, self.restore_ns) for v in self.flows]) \
+            if self.restore_ns and fault_at is not None else None  # one still out: never
+        converged = self.converged_ns if self.restore_ns else 0
+        full_at = max(fault_at or 0, back_at, converged) \
+            if back_at is not None and converged else None
+        return Recovery(
+            after_fault_ms=_since(fault_at, self.fault_ns) if during else None,
+            after_restore_ms=_since(back_at, self.restore_ns),
+            converged_ms=_since(converged or None, self.restore_ns),
+            fault_to_full_ms=_since(full_at, self.fault_ns))
+
+    @property
     def complete(self) -> bool:
         """The run went to its end and left nothing in place."""
         return self.incomplete is None and not self.not_restored
@@ -84,6 +143,7 @@ class RunResult(FaultWindow):
         out["complete"] = self.complete
         out["sla_met"] = self.sla_met
         out["outcome_as_expected"] = self.outcome_as_expected
+        out["recovery"] = asdict(self.recovery)
         for flow, verdict in zip(out["flows"], self.flows, strict=True):
             flow["passed"] = verdict.passed
             flow["result"]["lost"] = verdict.result.lost

@@ -80,6 +80,7 @@ class SweepResult:
     network: str = "lab"
     started_ns: int = 0
     ended_ns: int = 0
+    critical_directions: list[str] = field(default_factory=list)
     failures: list[FailureResult] = field(default_factory=list)
     directions: list[FlowResult] = field(default_factory=list)  # over the whole campaign
     prediction_source: dict[str, str] = field(default_factory=dict)  # direction -> where read
