@@ -156,6 +156,15 @@ def write_manifest(pack: Path, key: Ed25519PrivateKey | None) -> ManifestInfo:
     return ManifestInfo(len(digests), True, fingerprint(key.public_key()))
 
 
+def sealed(pack: Path) -> ManifestInfo:
+    """What a sealed pack says of itself: files listed, and the key of its MANIFEST.pub if
+    signed (as written: `verify` checks it)."""
+    files = (pack / MANIFEST).read_bytes().count(b"\n")
+    if not (pack / SIGNATURE).is_file():
+        return ManifestInfo(files, False, None)
+    return ManifestInfo(files, True, fingerprint(_parse_public((pack / PUBLIC_KEY).read_bytes())))
+
+
 def load_signing_key(path: Path | None) -> Ed25519PrivateKey | None:
     """The PEM PKCS8 Ed25519 key at `path`, else at $FAILOVER_SIGNING_KEY, else None."""
     where = str(path) if path else ""
