@@ -196,3 +196,11 @@ def test_attestation_is_an_in_toto_test_result(tmp_path: Path, key: Path) -> Non
     assert predicate["failedTests"] == ["ed-ehr ←: misses its SLA (control)"]
     assert predicate["warnedTests"] == ["backup ←: misses its SLA (control) (not critical)"]
     assert predicate["result"] == "FAILED"
+
+
+def test_readme_gives_the_same_commands(tmp_path: Path, key: Path) -> None:
+    pack = make_pack(tmp_path / "pack", key)
+    readme = (Path(__file__).parent.parent / "README.md").read_text().replace("\\\n", "")
+    text = (pack / "VERIFY.txt").read_text().replace("\\\n", "")
+    for command in (line[2:] for line in text.splitlines() if line.startswith("$ ")):
+        assert command in readme, command
