@@ -1,21 +1,24 @@
 """`failover init`: from each reference topology, a flows file and scenarios that validate (a
 power loss of each core, a cut of each core uplink, a control that must miss its SLA), never
-over existing files; and one of them runs and passes on a real lab."""
+over existing files; and one of them runs and passes on a real lab, its pack checked with
+standard tools."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 from conftest import TOPOLOGIES, private_copy, require_lab_host
+from test_verify_standard_tools import follow, standard_tools
 from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.engine import ExitCode, LabPool, RunObserver, RunOptions, run_scenario
 from harness.errors import HarnessError, InputError
 from harness.lab.teardown import teardown
-from harness.report.manifest import verify
+from harness.report.manifest import generate_key
 from harness.scenario.gate import paths_cut
 from harness.scenario.load import LoadedScenario, load_scenario
 from harness.scenario.starter import find_cores, starter
@@ -116,16 +119,24 @@ def test_a_generated_scenario_runs_and_passes_on_the_lab(tmp_path: Path,
     topology = private_copy(tmp_path, "two-path")
     init(topology, tmp_path / "mine")
     loaded = load_scenario(tmp_path / "mine" / "r2-power-loss.yml")
+    key = tmp_path / "signing.pem"
+    generate_key(key)
     try:
         with LabPool() as labs:
-            outcome = run_scenario(loaded, RunOptions(reports=tmp_path / "reports"),
-                                   RunObserver(), labs)
+            outcome = run_scenario(loaded, RunOptions(reports=tmp_path / "reports",
+                                                      signing_key=key), RunObserver(), labs)
     finally:
         teardown(loaded.topology.name)
     assert outcome.exit_code == ExitCode.OK, outcome.data
     assert outcome.result.sla_met and [v.direction for v in outcome.result.flows] == [
         "h1-h2-https →", "h1-h2-https ←"]
-    assert verify(outcome.pack).ok
+    # its pack, checked as an auditor does (VERIFY.txt, standard tools only)
+    done = follow(outcome.pack, standard_tools(tmp_path / "bin"), key.with_name("signing.pem.pub"))
+    assert done.returncode == 0 and "Good" in done.stdout + done.stderr, done.stderr
+    statement = json.loads((outcome.pack / "attestation.intoto.json").read_text())
+    assert statement["predicate"]["result"] == "PASSED"
+    assert statement["predicate"]["passedTests"][:2] == ["h1-h2-https →: within its SLA",
+                                                         "h1-h2-https ←: within its SLA"]
 
 
 def test_a_core_that_is_a_single_point_of_failure_is_flagged(tmp_path: Path) -> None:

@@ -39,16 +39,20 @@ FILES = {
 }
 
 
-@pytest.fixture(scope="module")
-def tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A PATH holding only the standard tools VERIFY.txt may use."""
+def standard_tools(bin_dir: Path) -> Path:
+    """`bin_dir` holding only the standard tools VERIFY.txt may use (a PATH)."""
     found = {name: shutil.which(name) for name in TOOLS}
     if not all(found.values()):
         pytest.skip(f"missing: {[n for n, p in found.items() if not p]}")
-    bin_dir = tmp_path_factory.mktemp("bin")
+    bin_dir.mkdir(exist_ok=True)
     for name, path in found.items():
         (bin_dir / name).symlink_to(str(path))
     return bin_dir
+
+
+@pytest.fixture(scope="module")
+def tools(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return standard_tools(tmp_path_factory.mktemp("bin"))
 
 
 @pytest.fixture
