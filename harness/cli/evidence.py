@@ -16,12 +16,14 @@ from harness.report.manifest import verify as verify_pack
 
 def verify(pack: Annotated[Path, typer.Argument(help="evidence pack directory")],
            public_key: Annotated[Path | None, typer.Option(
-               help=f"the team's published public key (default: the pack's own {PUBLIC_KEY})")]
+               help="the team's published public key: OpenSSH (failover keygen's .pub), PEM "
+                    f"or base64 (default: the pack's own {PUBLIC_KEY})")]
            = None,
            ) -> None:
-    """Check every file of an evidence pack against its MANIFEST, and the signature.
+    """Check every file of an evidence pack against its MANIFEST, and the signatures.
 
-    Exit 0: every file matches and the signature (if any) verifies; 1: otherwise.
+    Exit 0: every file matches and the signatures (if any) verify; 1: otherwise. Without the
+    harness: the pack's VERIFY.txt (sha256sum, ssh-keygen -Y verify).
     """
     report = verify_pack(pack, public_key)
     for problem in report.problems:
