@@ -325,12 +325,23 @@ class HtmlReport:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    from harness.report.manifest import sealed  # cryptography only for sessions that ran
+
     packs = [(run.results, run.pack) for run in config.stash.get(RUNS, [])]
     if packs:
         terminalreporter.write_sep("-", "failover evidence packs")
+    unsigned = 0
     for r, pack in packs:
         verdict = "SLA met   " if r["sla_met"] else "SLA MISSED"
         control = " (control: expected)" if r.get("expect") == "fail" and not r["sla_met"] \
             else ""
         incomplete = " (run INCOMPLETE)" if r.get("incomplete") else ""
-        terminalreporter.write_line(f"{verdict} {pack / 'report.html'}{control}{incomplete}")
+        seal = sealed(pack)
+        unsigned += not seal.signed
+        signed = f"signed by key {seal.fingerprint}" if seal.signed else "UNSIGNED"
+        terminalreporter.write_line(f"{verdict} {pack / 'report.html'}{control}{incomplete}, "
+                                    f"{signed}")
+    if unsigned:
+        terminalreporter.write_line(f"{unsigned} pack(s) UNSIGNED: give --signing-key PATH or "
+                                    "$FAILOVER_SIGNING_KEY to sign them (failover keygen PATH "
+                                    "makes a key)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import shutil
 import stat
 import subprocess
@@ -16,19 +17,24 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.errors import HarnessError, InputError
+from harness.report import sshsig
 from harness.report.manifest import (
     MANIFEST,
     PUBLIC_KEY,
     SIGNATURE,
+    SSH_SIGNATURE,
     generate_key,
     load_signing_key,
     verify,
     write_manifest,
 )
 
+RESULTS = {"scenario": "core1-power-loss", "expect": "pass", "outcome_as_expected": True,
+           "complete": True, "state_diff": [], "probe_problems": [], "sla_met": True,
+           "flows": [{"direction": "ed-ehr →", "critical": True, "passed": True}]}
 FILES = {
     "report.html": b"<html>report</html>\n",
-    "results.json": b'{"sla_met": true}\n',
+    "results.json": json.dumps(RESULTS).encode(),
     "junit.xml": b"<testsuite/>\n",
     "raw/r1-eth1.pcap": bytes(range(256)) * 4,
     "snapshots/before/r1.json": b'{"routes": 12}\n',
@@ -69,11 +75,12 @@ def problems(pack: Path, public_key: Path | None = None) -> str:
 
 def test_unsigned_pack_verifies(pack: Path) -> None:
     info = write_manifest(pack, None)
-    assert (info.files, info.signed, info.fingerprint) == (5, False, None)
+    assert (info.files, info.signed, info.fingerprint) == (7, False, None)
     lines = (pack / MANIFEST).read_text().splitlines()
-    assert [line.split("  ", 1)[1] for line in lines] == sorted(FILES)
+    listed = sorted([*FILES, "VERIFY.txt", "attestation.intoto.json"])
+    assert [line.split("  ", 1)[1] for line in lines] == listed
     report = verify(pack)
-    assert report.ok and report.files == 5 and not report.signed
+    assert report.ok and report.files == 7 and not report.signed
     assert "not signed" in " ".join(report.notes)
 
 
@@ -96,7 +103,7 @@ def test_sha256sum_accepts_the_manifest(pack: Path, key: Path) -> None:
     done = subprocess.run(["sha256sum", "-c", "--strict", MANIFEST], cwd=pack,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count(": OK") == len(FILES) + 1
+    assert done.stdout.count(": OK") == len(FILES) + 3  # and VERIFY.txt, the attestation
 
 
 def test_changed_byte_fails(pack: Path, key: Path) -> None:
@@ -128,8 +135,9 @@ def test_tampered_manifest_line_fails_the_signature(pack: Path, key: Path) -> No
              for line in (pack / MANIFEST).read_text().splitlines(keepends=True)]
     (pack / MANIFEST).write_text("".join(lines))
     report = verify(pack)
-    assert report.problems == [report.problems[0]]
+    assert len(report.problems) == 2  # both signatures, nothing else
     assert report.problems[0].startswith(f"{SIGNATURE}: signature does not verify")
+    assert report.problems[1].startswith(f"{SSH_SIGNATURE}: signature does not verify")
 
 
 def test_malformed_and_escaping_lines_fail(pack: Path) -> None:
@@ -137,7 +145,7 @@ def test_malformed_and_escaping_lines_fail(pack: Path) -> None:
     with (pack / MANIFEST).open("a") as f:
         f.write(f"{'0' * 64}  ../outside\nnot a hash line\n")
     found = problems(pack)
-    assert "MANIFEST:6: malformed" in found and "MANIFEST:7: malformed" in found
+    assert "MANIFEST:8: malformed" in found and "MANIFEST:9: malformed" in found
 
 
 def test_signature_from_another_key_fails_with_public_key(pack: Path, key: Path,
@@ -156,6 +164,7 @@ def test_swapped_public_key_passes_only_without_public_key(pack: Path, key: Path
                                            serialization.PublicFormat.Raw)
     (pack / PUBLIC_KEY).write_bytes(base64.b64encode(raw) + b"\n")
     (pack / SIGNATURE).write_bytes(base64.b64encode(forger.sign((pack / MANIFEST).read_bytes())))
+    (pack / SSH_SIGNATURE).write_text(sshsig.sign(forger, (pack / MANIFEST).read_bytes()))
     own = verify(pack)
     assert own.ok and own.fingerprint != verify(pack, pub(key)).fingerprint
     assert "trust it only if this fingerprint matches" in " ".join(own.notes)
@@ -170,7 +179,8 @@ def test_unsigned_pack_fails_with_public_key(pack: Path, key: Path) -> None:
 def test_unsigned_rewrite_removes_a_stale_signature(pack: Path, key: Path) -> None:
     signed(pack, key)
     write_manifest(pack, None)
-    assert not (pack / SIGNATURE).exists() and not (pack / PUBLIC_KEY).exists()
+    assert not any((pack / n).exists() for n in (SIGNATURE, SSH_SIGNATURE, PUBLIC_KEY))
+    assert "NOT signed" in (pack / "VERIFY.txt").read_text()
 
 
 def test_pem_public_key_is_accepted(pack: Path, key: Path, tmp_path: Path) -> None:
@@ -209,8 +219,14 @@ def test_private_key_is_not_in_the_pack(pack: Path, key: Path) -> None:
 
 def test_keygen_file_modes_and_refusal(key: Path) -> None:
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
-    assert len(base64.b64decode(pub(key).read_bytes().strip(), validate=True)) == 32
+    kind, blob, comment = pub(key).read_text().split()
+    assert (kind, comment) == ("ssh-ed25519", "failover-evidence")
+    signers = key.with_name(key.name + ".allowed_signers").read_text()
+    assert signers == f'failover-evidence namespaces="failover-evidence" {kind} {blob} {comment}\n'
     with pytest.raises(InputError, match="refusing to overwrite"):
+        generate_key(key)
+    key.unlink()  # the public files left alone are not overwritten either
+    with pytest.raises(InputError, match=r"\.pub: already exists"):
         generate_key(key)
 
 
@@ -240,10 +256,12 @@ def test_cli_verify_and_keygen(pack: Path, tmp_path: Path) -> None:
     key = tmp_path / "cli.pem"
     made = runner.invoke(app, ["keygen", str(key)])
     assert made.exit_code == 0 and f"{key}.pub" in made.output
+    assert pub(key).read_text() in made.output  # the OpenSSH line, and its allowed-signers line
+    assert key.with_name("cli.pem.allowed_signers").read_text() in made.output
     signed(pack, key)
     good = runner.invoke(app, ["verify", str(pack), "--public-key", str(pub(key))])
     assert good.exit_code == 0, good.output
-    assert "pack verified: 5 files, signed by key" in good.output
+    assert "pack verified: 7 files, signed by key" in good.output
     (pack / "junit.xml").write_bytes(b"<testsuite failures='0'/>\n")
     bad = runner.invoke(app, ["verify", str(pack)])
     assert bad.exit_code == 1

@@ -1,5 +1,6 @@
 """The pytest plugin's collection: scenario files become tests, nothing else does; a broken
-scenario is one line naming file, line and field. (Runs are in test_report_lab.py.)"""
+scenario is one line naming file, line and field; the session's summary says whether each
+pack is signed. (Runs are in test_report_lab.py.)"""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from conftest import ROOT
 from test_scenario_load import _real_core1
 
+from harness.pytest_plugin import RUNS, Run, pytest_terminal_summary
+from harness.report.manifest import fingerprint, generate_key, load_signing_key, write_manifest
 from harness.scenario.load import load_scenario
 
 
@@ -64,3 +68,39 @@ def test_a_scenario_on_real_devices_needs_failover_commit(tmp_path: Path) -> Non
     assert "would change real devices: core1 (eos at core1.mgmt.example); give " \
         "--failover-commit to run it" in proc.stdout
     assert not (tmp_path / "journal").exists() and not (tmp_path / "reports").exists()
+
+
+class Terminal:
+    """A terminal reporter that keeps its lines."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def write_sep(self, sep: str, title: str) -> None:
+        self.lines.append(title)
+
+    def write_line(self, line: str) -> None:
+        self.lines.append(line)
+
+
+def test_summary_says_whether_each_pack_is_signed(tmp_path: Path) -> None:
+    key = tmp_path / "signing.pem"
+    generate_key(key)
+    runs = []
+    for name, signing in (("signed", load_signing_key(key)), ("unsigned", None)):
+        pack = tmp_path / name
+        pack.mkdir()
+        (pack / "report.html").write_text("<html/>")
+        write_manifest(pack, signing)
+        runs.append(Run({"sla_met": True, "expect": "pass"}, "", pack))
+    terminal = Terminal()
+    pytest_terminal_summary(terminal, SimpleNamespace(stash={RUNS: runs}))
+    private = load_signing_key(key)
+    assert private is not None
+    assert terminal.lines == [
+        "failover evidence packs",
+        f"SLA met    {tmp_path}/signed/report.html, signed by key "
+        f"{fingerprint(private.public_key())}",
+        f"SLA met    {tmp_path}/unsigned/report.html, UNSIGNED",
+        "1 pack(s) UNSIGNED: give --signing-key PATH or $FAILOVER_SIGNING_KEY to sign them "
+        "(failover keygen PATH makes a key)"]

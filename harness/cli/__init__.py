@@ -8,6 +8,7 @@ import typer
 
 from harness.cli.common import console, fail
 from harness.cli.evidence import keygen, verify
+from harness.cli.init import init
 from harness.cli.lab import lab_app
 from harness.cli.probe import probe
 from harness.cli.report import report
@@ -19,6 +20,7 @@ from harness.errors import HarnessError
 app = typer.Typer(help="Network-core failover test harness.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
 app.add_typer(lab_app, name="lab")
+app.command("init")(init)
 app.command("probe")(probe)
 app.command("run", epilog="Exit codes:\n\n" + exits.table().replace("\n", "\n\n"))(run)
 app.command("validate")(validate)

@@ -9,18 +9,21 @@ import typer
 from rich.markup import escape
 
 from harness.cli.common import console
-from harness.report.manifest import KEY_ENV, PUBLIC_KEY, generate_key
+from harness.report import sshsig
+from harness.report.manifest import KEY_ENV, PUBLIC_KEY, fingerprint, generate_key, key_files
 from harness.report.manifest import verify as verify_pack
 
 
 def verify(pack: Annotated[Path, typer.Argument(help="evidence pack directory")],
            public_key: Annotated[Path | None, typer.Option(
-               help=f"the team's published public key (default: the pack's own {PUBLIC_KEY})")]
+               help="the team's published public key: OpenSSH (failover keygen's .pub), PEM "
+                    f"or base64 (default: the pack's own {PUBLIC_KEY})")]
            = None,
            ) -> None:
-    """Check every file of an evidence pack against its MANIFEST, and the signature.
+    """Check every file of an evidence pack against its MANIFEST, and the signatures.
 
-    Exit 0: every file matches and the signature (if any) verifies; 1: otherwise.
+    Exit 0: every file matches and the signatures (if any) verify; 1: otherwise. Without the
+    harness: the pack's VERIFY.txt (sha256sum, ssh-keygen -Y verify).
     """
     report = verify_pack(pack, public_key)
     for problem in report.problems:
@@ -35,9 +38,18 @@ def verify(pack: Annotated[Path, typer.Argument(help="evidence pack directory")]
 
 
 def keygen(path: Annotated[Path, typer.Argument(help="private key file to create")]) -> None:
-    """Make an Ed25519 key pair for signing evidence packs (PEM private key, mode 0600)."""
-    fp = generate_key(path)
+    """Make an Ed25519 key pair for signing evidence packs (PEM private key, mode 0600).
+
+    Also writes the OpenSSH public key (PATH.pub) and its allowed-signers line
+    (PATH.allowed_signers), with which an auditor checks a pack using ssh-keygen -Y verify.
+    """
+    public = generate_key(path)
+    pub, signers = key_files(path)
     console.print(f"wrote private key {escape(str(path))} (keep it secret; use it with "
                   f"{KEY_ENV}={escape(str(path))})", soft_wrap=True)
-    console.print(f"public key {escape(str(path))}.pub, fingerprint {fp}: publish these two, "
-                  "never the private key", soft_wrap=True)
+    console.print(f"public key {escape(str(pub))}, fingerprint {fingerprint(public)} "
+                  f"({sshsig.ssh_fingerprint(public)} for ssh-keygen); allowed-signers line "
+                  f"in {escape(str(signers))}. Publish these, never the private key:",
+                  soft_wrap=True)
+    console.print(sshsig.public_line(public), markup=False, soft_wrap=True)
+    console.print(sshsig.allowed_signers_line(public), markup=False, soft_wrap=True)

@@ -110,10 +110,10 @@ def run(scenario: Annotated[Path, typer.Argument(help="scenario file (faults, or
             help="Ed25519 private key (PEM) signing the pack's MANIFEST "
                  "(default: $FAILOVER_SIGNING_KEY; unsigned without either)")] = None,
         ) -> None:
-    """Fail the network on purpose, measure every critical flow, restore, give verdicts, and
-    write the evidence pack (report.html, results.json, junit.xml, raw probes, MANIFEST).
+    """Fail the network on purpose, measure every critical flow, restore, judge each SLA.
 
-    Its exit code says how the run ended (the table below).
+    Writes the evidence pack (report.html, results.json, junit.xml, raw probes, MANIFEST,
+    VERIFY.txt). Its exit code says how the run ended (the table below).
     """
     loaded = load_scenario(scenario)
     if dry_run:

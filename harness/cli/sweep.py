@@ -38,9 +38,10 @@ def compare(old: Annotated[Path, typer.Argument(help="the baseline campaign's pa
             signing_key: Annotated[Path | None, typer.Option(
                 help="key to sign the new pack again with --write (default: "
                      "$FAILOVER_SIGNING_KEY)")] = None) -> None:
-    """Compare two N-1 campaigns: cells worse than the baseline beyond the tolerance (a new SLA
-    miss, an outage up by more than max(ms, %)), new single points of failure. Exit 1 on a
-    regression."""
+    """Compare two N-1 campaigns; exit 1 when the new one regressed.
+
+    A regression: a cell worse than the baseline beyond the tolerance (a new SLA miss, an
+    outage up by more than max(ms, %)), or a new single point of failure."""
     result = compare_results(_sweep_results(old), _sweep_results(new), tolerance_ms,
                              tolerance_pct)
     report = text(result)

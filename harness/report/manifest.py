@@ -1,8 +1,10 @@
 """The evidence pack's manifest: sha256 of every file, signed with Ed25519.
 
 `MANIFEST` is in `sha256sum` format (`sha256sum -c MANIFEST` works inside the pack);
-`MANIFEST.sig` is the base64 Ed25519 signature over the exact MANIFEST bytes and
-`MANIFEST.pub` the base64 raw public key that made it.
+`MANIFEST.sshsig` is the OpenSSH signature of the exact MANIFEST bytes (`ssh-keygen -Y
+verify`), `MANIFEST.sig` the base64 Ed25519 signature of them and `MANIFEST.pub` the base64
+raw public key that made both. Before MANIFEST, the pack gets VERIFY.txt (how to check it
+with standard tools) and, with a results.json, its in-toto attestation: MANIFEST lists both.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -21,12 +24,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from harness.errors import HarnessError, InputError
+from harness.report import sshsig
+from harness.report.attest import ATTESTATION, statement
+from harness.report.verify_steps import VERIFY, verify_text
 
 MANIFEST = "MANIFEST"
 SIGNATURE = "MANIFEST.sig"
+SSH_SIGNATURE = "MANIFEST.sshsig"
 PUBLIC_KEY = "MANIFEST.pub"
 KEY_ENV = "FAILOVER_SIGNING_KEY"
-_OWN = frozenset({MANIFEST, SIGNATURE, PUBLIC_KEY})
+RESULTS = "results.json"
+_OWN = frozenset({MANIFEST, SIGNATURE, SSH_SIGNATURE, PUBLIC_KEY})
+_SIGNED_BY = (SIGNATURE, SSH_SIGNATURE, PUBLIC_KEY)
 _LINE = re.compile(r"([0-9a-f]{64}) [ *](.+)")
 
 
@@ -101,25 +110,59 @@ def _scan(pack: Path) -> tuple[set[str], list[str]]:
     return regular, sorted(other)
 
 
-def write_manifest(pack: Path, key: Ed25519PrivateKey | None) -> ManifestInfo:
-    """Write MANIFEST for every file in `pack`, and sign it if `key` is given."""
+def _listed(pack: Path) -> set[str]:
+    """The pack's files MANIFEST lists; refuses what cannot be in a pack or a manifest."""
     regular, other = _scan(pack)
     if other:
         raise HarnessError(f"{pack}: {_show(other[0])}: symbolic links and special files "
                            "are not allowed in an evidence pack")
-    names = sorted(regular - _OWN)
+    names = regular - _OWN
     for name in names:
         if not name.isprintable() or "\\" in name:
             raise HarnessError(f"{pack}: {name!r}: file name cannot be listed in a manifest")
-    data = "".join(f"{_sha256(pack / n)}  {n}\n" for n in names).encode()
+    return names
+
+
+def _attest(pack: Path, digests: dict[str, str]) -> None:
+    """Write the in-toto attestation of the files in `digests` (and add it), from
+    results.json; without one, no attestation."""
+    if RESULTS not in digests:
+        (pack / ATTESTATION).unlink(missing_ok=True)
+        return
+    results = json.loads((pack / RESULTS).read_text())
+    (pack / ATTESTATION).write_text(json.dumps(statement(results, digests), indent=1) + "\n")
+    digests[ATTESTATION] = _sha256(pack / ATTESTATION)
+
+
+def write_manifest(pack: Path, key: Ed25519PrivateKey | None) -> ManifestInfo:
+    """Write VERIFY.txt, the attestation and MANIFEST for every file in `pack`, and sign
+    MANIFEST if `key` is given."""
+    names = _listed(pack) | {VERIFY}
+    own = "|".join(re.escape(n) for n in sorted(_OWN))
+    attestation = ATTESTATION if RESULTS in names else None
+    fp = sshsig.ssh_fingerprint(key.public_key()) if key else None
+    (pack / VERIFY).write_text(verify_text(own, fp, attestation))
+    digests = {n: _sha256(pack / n) for n in names - {ATTESTATION}}
+    _attest(pack, digests)
+    data = "".join(f"{digests[n]}  {n}\n" for n in sorted(digests)).encode()
     (pack / MANIFEST).write_bytes(data)
     if key is None:
-        for stale in (SIGNATURE, PUBLIC_KEY):
+        for stale in _SIGNED_BY:
             (pack / stale).unlink(missing_ok=True)
-        return ManifestInfo(len(names), False, None)
+        return ManifestInfo(len(digests), False, None)
     (pack / SIGNATURE).write_bytes(_b64(key.sign(data)))
+    (pack / SSH_SIGNATURE).write_text(sshsig.sign(key, data))
     (pack / PUBLIC_KEY).write_bytes(_b64(_raw(key.public_key())))
-    return ManifestInfo(len(names), True, fingerprint(key.public_key()))
+    return ManifestInfo(len(digests), True, fingerprint(key.public_key()))
+
+
+def sealed(pack: Path) -> ManifestInfo:
+    """What a sealed pack says of itself: files listed, and the key of its MANIFEST.pub if
+    signed (as written: `verify` checks it)."""
+    files = (pack / MANIFEST).read_bytes().count(b"\n")
+    if not (pack / SIGNATURE).is_file():
+        return ManifestInfo(files, False, None)
+    return ManifestInfo(files, True, fingerprint(_parse_public((pack / PUBLIC_KEY).read_bytes())))
 
 
 def load_signing_key(path: Path | None) -> Ed25519PrivateKey | None:
@@ -141,10 +184,17 @@ def load_signing_key(path: Path | None) -> Ed25519PrivateKey | None:
     return key
 
 
-def generate_key(path: Path) -> str:
-    """Write a new Ed25519 key at `path` (PEM PKCS8, mode 0600) and `<path>.pub`; fingerprint."""
-    pub = path.with_name(path.name + ".pub")
-    for target in (path, pub):
+def key_files(path: Path) -> tuple[Path, Path]:
+    """The files `generate_key` writes beside the private key: the OpenSSH public key and
+    its allowed-signers line."""
+    return path.with_name(path.name + ".pub"), path.with_name(path.name + ".allowed_signers")
+
+
+def generate_key(path: Path) -> Ed25519PublicKey:
+    """Write a new Ed25519 key at `path` (PEM PKCS8, mode 0600), its OpenSSH public key at
+    `<path>.pub` and its allowed-signers line at `<path>.allowed_signers`."""
+    pub, signers = key_files(path)
+    for target in (path, pub, signers):
         if target.exists() or target.is_symlink():
             raise InputError(target, None, "", "already exists, refusing to overwrite")
     key = Ed25519PrivateKey.generate()
@@ -154,28 +204,42 @@ def generate_key(path: Path) -> str:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(pem)
-        with pub.open("xb") as f:
-            f.write(_b64(_raw(key.public_key())))
+        with pub.open("x") as f:
+            f.write(sshsig.public_line(key.public_key()) + "\n")
+        with signers.open("x") as f:
+            f.write(sshsig.allowed_signers_line(key.public_key()) + "\n")
     except OSError as exc:
         raise InputError(exc.filename or path, None, "", f"cannot write key: {exc.strerror}"
                          ) from None
-    return fingerprint(key.public_key())
+    return key.public_key()
 
 
 def _parse_public(data: bytes) -> Ed25519PublicKey:
-    """An Ed25519 public key from base64 raw bytes or PEM; ValueError if it is neither."""
-    if data.lstrip().startswith(b"-----BEGIN"):
+    """An Ed25519 public key from an OpenSSH line, PEM or base64 raw bytes; ValueError if it
+    is none of them."""
+    key: object
+    if data.startswith(b"ssh-"):
+        try:
+            key = serialization.load_ssh_public_key(data.strip())
+        except (ValueError, UnsupportedAlgorithm):
+            raise ValueError("not an OpenSSH public key") from None
+    elif data.lstrip().startswith(b"-----BEGIN"):
         try:
             key = serialization.load_pem_public_key(data)
         except (ValueError, UnsupportedAlgorithm):
             raise ValueError("not a PEM public key") from None
-        if not isinstance(key, Ed25519PublicKey):
-            raise ValueError("not an Ed25519 public key")
-        return key
+    else:
+        return _parse_raw(data)
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key
+
+
+def _parse_raw(data: bytes) -> Ed25519PublicKey:
     try:
         raw = base64.b64decode(data.strip(), validate=True)
     except binascii.Error:
-        raise ValueError("neither PEM nor base64") from None
+        raise ValueError("neither OpenSSH, PEM nor base64") from None
     if len(raw) != 32:
         raise ValueError("not a 32-byte Ed25519 public key")
     return Ed25519PublicKey.from_public_bytes(raw)
@@ -219,8 +283,8 @@ def _check_signature(pack: Path, data: bytes, trusted: Ed25519PublicKey | None,
     if SIGNATURE not in regular:
         if trusted:
             report.problems.append(f"{SIGNATURE}: missing: the pack is not signed")
-        elif PUBLIC_KEY in regular:
-            report.problems.append(f"{SIGNATURE}: missing although {PUBLIC_KEY} is there")
+        elif found := [n for n in _SIGNED_BY if n in regular]:
+            report.problems.append(f"{SIGNATURE}: missing although {found[0]} is there")
         else:
             report.notes.append("pack is not signed: the hashes show the files match MANIFEST, "
                                 "not who wrote it")
@@ -251,6 +315,20 @@ def _check_signature(pack: Path, data: bytes, trusted: Ed25519PublicKey | None,
     except (binascii.Error, InvalidSignature):
         report.problems.append(f"{SIGNATURE}: signature does not verify with key "
                                f"{report.fingerprint} (MANIFEST changed, or signed by another key)")
+    _check_ssh_signature(pack, data, key, regular, report)
+
+
+def _check_ssh_signature(pack: Path, data: bytes, key: Ed25519PublicKey, regular: set[str],
+                         report: VerifyReport) -> None:
+    """MANIFEST.sshsig, what an auditor checks with ssh-keygen, must agree with MANIFEST.sig."""
+    if SSH_SIGNATURE not in regular:
+        report.notes.append(f"no {SSH_SIGNATURE} (a pack from an older harness): only "
+                            "failover verify can check its signature")
+        return
+    try:
+        sshsig.verify(key, (pack / SSH_SIGNATURE).read_bytes(), data)
+    except ValueError as exc:
+        report.problems.append(f"{SSH_SIGNATURE}: {exc} (key {report.fingerprint})")
 
 
 def verify(pack: Path, public_key: Path | None = None) -> VerifyReport:
