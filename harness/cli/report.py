@@ -23,9 +23,10 @@ def report(pack: Annotated[Path, typer.Argument(help="evidence pack directory")]
                "--output", "-o", help="the PDF to write (default: PACK.pdf, beside the pack)")]
            = None,
            ) -> None:
-    """Check a pack's files against its MANIFEST, print its verdict and, with --pdf, print its
-    report to PDF through headless Chromium (outside the pack: a file added to a sealed pack
-    would fail `failover verify`).
+    """Check a pack and print its verdict; with --pdf, print its report to PDF too.
+
+    The pack's files are checked against its MANIFEST first. The PDF goes through headless
+    Chromium, outside the pack (a file added to a sealed pack would fail `failover verify`).
 
     Exit 0: done; 1: the pack fails verification (nothing printed).
     """
