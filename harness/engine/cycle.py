@@ -13,11 +13,11 @@ from harness.engine.observer import FlowNow, RunObserver
 from harness.errors import HarnessError, NetworkError
 from harness.faults import Fault, Guard, Stamp
 from harness.network import Network
-from harness.probes.analysis import FlowResult, PhaseStats, phase
+from harness.probes.analysis import FlowResult, check, phase
 from harness.probes.session import Live, ProbeSession
 from harness.scenario.load import CriticalFlow
 from harness.scenario.model import Timings
-from harness.scenario.results import FaultWindow
+from harness.scenario.results import DirectionVerdict, FaultWindow
 
 TICK_S = 0.1  # observers' ticks while a fault holds or the failback is watched
 WAIT_TICK_S = 0.02  # a wait for clean traffic looks this often: it ends no later than that
@@ -145,14 +145,20 @@ class Cycler:
                 return
 
 
-def window_phases(result: FlowResult, window: FaultWindow, clean_from_ns: int,
-                  until_ns: int | None = None) -> tuple[PhaseStats, PhaseStats]:
-    """A direction's loss in a fault window: failover (from `clean_from_ns`, the start of the
-    clean traffic the fault waited for, to the restore) and failback (from the restore to
-    `until_ns`, or the end of the run)."""
+def judge(cf: CriticalFlow, label: str, result: FlowResult, window: FaultWindow,
+          clean_from_ns: int, until_ns: int | None = None) -> DirectionVerdict:
+    """A direction's loss in a fault window against its SLA: failover (from `clean_from_ns`,
+    the start of the clean traffic the fault waited for, to the restore) and failback (from
+    the restore to `until_ns`, or the end of the run). A loss before the clean window (probes
+    starting up) is in the results and the timeline, not in the verdict."""
     failover = phase(result, clean_from_ns, window.restore_ns, window.fault_ns)
     failback = phase(result, window.restore_ns, until_ns, window.restore_ns)
-    return failover, failback
+    return DirectionVerdict(direction=label, flow=cf.flow.name, critical=cf.critical,
+                            sla_ms=cf.sla.max_outage_ms,
+                            failback_sla_ms=cf.failback_sla.max_outage_ms,
+                            failover=failover, failback=failback,
+                            failover_verdict=check(failover, cf.sla, result.sent),
+                            failback_verdict=check(failback, cf.failback_sla, result.sent))
 
 
 def _overdue_ms(live: Live, now_ns: int, period_ms: float) -> float:

@@ -14,28 +14,16 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from harness.engine.cycle import Cycler, window_phases
+from harness.engine.cycle import Cycler, judge
+from harness.engine.ending import Ending
 from harness.engine.observer import RunObserver
-from harness.errors import HarnessError
 from harness.faults import Guard, recover
-from harness.network import Network, Snapshot
-from harness.probes.analysis import check
+from harness.network import Network
 from harness.probes.session import ProbeRun, ProbeSession
-from harness.scenario import snapshot
 from harness.scenario.context import run_context
 from harness.scenario.gate import GateRefused, check_gate
 from harness.scenario.load import CriticalFlow, LoadedScenario
 from harness.scenario.results import FlowVerdict, RunResult
-
-
-def why_stopped(exc: BaseException) -> str:
-    """One line for a run that ended early."""
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted (Ctrl-C)"
-    if isinstance(exc, SystemExit):
-        return f"interrupted by signal {exc.code - 128}" if isinstance(exc.code, int) \
-            and exc.code > 128 else f"stopped (exit {exc.code})"
-    return f"{type(exc).__name__}: {exc}" if not isinstance(exc, HarnessError) else str(exc)
 
 
 def recover_earlier(observer: RunObserver) -> None:
@@ -52,7 +40,7 @@ def recover_earlier(observer: RunObserver) -> None:
                           f"{'; '.join(failed)} (see `failover recover`)")
 
 
-class ScenarioRunner:
+class ScenarioRunner(Ending):
     def __init__(self, loaded: LoadedScenario, network: Network, workdir: Path,
                  observer: RunObserver | None = None) -> None:
         self.scenario = loaded
@@ -62,7 +50,10 @@ class ScenarioRunner:
         self.cycler = Cycler(loaded.flows, network, loaded.spec.timings, self.observer)
         self.result = RunResult(scenario=loaded.spec.name, topology=loaded.topology.name,
                                 network=network.kind, expect=loaded.spec.expect)
-        self.stopped: BaseException | None = None  # what ended an incomplete run early
+
+    @property
+    def record(self) -> RunResult:
+        return self.result
 
     def preflight(self) -> None:
         """Undo what a crashed run left, wait for convergence, apply the redundancy gate."""
@@ -99,12 +90,13 @@ class ScenarioRunner:
                 except BaseException as exc:
                     if not guard.injected:
                         raise  # refused (or interrupted) before any change: nothing to keep
-                    self.stopped = exc
-                    self.result.incomplete = why_stopped(exc)
+                    self.stopped_early(exc)
                     self.cycler.say("restore", f"run stopped early: {self.result.incomplete}"
                                                "; restoring")
                 self.cycler.restore(guard, self.result)
-            run = self._finish(probes, pool, before)
+            ended = time.monotonic()
+            run = self.finish(probes, pool, before)
+            self.result.timings_s["postflight"] = time.monotonic() - ended
         if run is not None:
             self._judge(run)
         return self.result
@@ -120,50 +112,15 @@ class ScenarioRunner:
         self.result.devices = facts.result()
         self.cycler.cycle(guard, probes, self.scenario.faults, self.result)
 
-    def _finish(self, probes: ProbeSession, pool: ThreadPoolExecutor,
-                before: Snapshot) -> ProbeRun | None:
-        """Stop the probes and read the state after; None when that failed (the result says
-        why: the pack keeps whatever the probes wrote)."""
-        start = time.monotonic()
-        self.cycler.say("postflight", "stopping the probes, reading the state after the run")
-        try:
-            after = pool.submit(self.network.snapshot)  # beside the stop
-            run = probes.stop()
-            self.result.snapshots = {"before": before, "after": after.result()}
-        except BaseException as exc:  # noqa: BLE001 - a stop must not lose the pack
-            self._stop_early(exc, "stopping the probes")
-            self.result.snapshots = {"before": before, "after": {}}
-            return None
-        self.result.probe_problems = run.problems
-        self.result.ended_ns = run.stopped_ns
-        self.result.state_diff += snapshot.diff(before, self.result.snapshots["after"])
-        self.result.timings_s["postflight"] = time.monotonic() - start
-        return run
-
     def _judge(self, run: ProbeRun) -> None:
         try:
             self.result.flows = [self._verdict(cf, label, run) for cf in self.scenario.flows
                                  for label, _, _ in cf.flow.directions()]
         except BaseException as exc:  # noqa: BLE001 - the pack keeps the raw probes
             self.result.flows = []
-            self._stop_early(exc, "analysing the probes")
-
-    def _stop_early(self, exc: BaseException, doing: str) -> None:
-        self.stopped = self.stopped or exc
-        why = f"{doing}: {why_stopped(exc)}"
-        self.result.incomplete = f"{self.result.incomplete}; {why}" \
-            if self.result.incomplete else why
+            self.stopped_early(exc, "analysing the probes")
 
     def _verdict(self, cf: CriticalFlow, label: str, run: ProbeRun) -> FlowVerdict:
         r = run.result(label)
-        # from the start of the clean baseline window the fault waited for: a loss before it
-        # (probes starting up) is in the results and the timeline, not in the verdict
         clean_from = self.result.fault_ns - int(self.scenario.spec.timings.baseline_s * 1e9)
-        failover, failback = window_phases(r, self.result, clean_from)
-        return FlowVerdict(direction=label, flow=cf.flow.name, critical=cf.critical,
-                           sla_ms=cf.sla.max_outage_ms,
-                           failback_sla_ms=cf.failback_sla.max_outage_ms,
-                           failover=failover, failback=failback,
-                           failover_verdict=check(failover, cf.sla, r.sent),
-                           failback_verdict=check(failback, cf.failback_sla, r.sent),
-                           result=r)
+        return FlowVerdict(**vars(judge(cf, label, r, self.result, clean_from)), result=r)

@@ -11,13 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Address
 from pathlib import Path
 
-from harness.engine.cycle import Cycler, window_phases
+from harness.engine.cycle import Cycler, judge
+from harness.engine.ending import Ending
 from harness.engine.observer import RunObserver
-from harness.engine.runner import recover_earlier, why_stopped
+from harness.engine.runner import recover_earlier
 from harness.errors import HarnessError
 from harness.faults import Guard
 from harness.network import Network, Snapshot
-from harness.probes.analysis import check
 from harness.probes.session import ProbeRun, ProbeSession
 from harness.scenario import snapshot
 from harness.scenario.context import run_context
@@ -34,7 +34,7 @@ class NotBackAsBefore(HarnessError):
     """The network did not come back as at the start: the next failure would carry over."""
 
 
-class SweepRunner:
+class SweepRunner(Ending):
     def __init__(self, loaded: LoadedScenario, network: Network, workdir: Path,
                  observer: RunObserver | None = None) -> None:
         assert loaded.spec.sweep is not None
@@ -49,7 +49,10 @@ class SweepRunner:
             scenario=loaded.spec.name, topology=loaded.topology.name, network=network.kind,
             critical_directions=[label for cf in loaded.flows if cf.critical
                                  for label, _, _ in cf.flow.directions()])
-        self.stopped: BaseException | None = None
+
+    @property
+    def record(self) -> SweepResult:
+        return self.result
 
     def predictions(self) -> list[Prediction]:
         """Each failure's prediction, from the forwarding tables as they are now."""
@@ -106,13 +109,12 @@ class SweepRunner:
                 except BaseException as exc:
                     if not guard.injected:
                         raise
-                    self.stopped = exc
-                    self.result.incomplete = why_stopped(exc)
+                    self.stopped_early(exc)
                     self.cycler.say("restore", f"sweep stopped early: {self.result.incomplete}"
                                                "; restoring")
                     if self.result.failures:
                         self.cycler.restore(guard, self.result.failures[-1])
-            run = self._finish(probes, pool, before)
+            run = self.finish(probes, pool, before)
         if run is not None:
             self._judge(run)
         return self.result
@@ -152,22 +154,6 @@ class SweepRunner:
                                       + "; ".join(differs[:5]))
             time.sleep(SAME_STATE_POLL_S)
 
-    def _finish(self, probes: ProbeSession, pool: ThreadPoolExecutor,
-                before: Snapshot) -> ProbeRun | None:
-        self.cycler.say("postflight", "stopping the probes, reading the state after the sweep")
-        try:
-            after = pool.submit(self.network.snapshot)
-            run = probes.stop()
-            self.result.snapshots = {"before": before, "after": after.result()}
-        except BaseException as exc:  # noqa: BLE001 - a stop must not lose the pack
-            self._stop_early(exc, "stopping the probes")
-            self.result.snapshots = {"before": before, "after": {}}
-            return None
-        self.result.probe_problems = run.problems
-        self.result.ended_ns = run.stopped_ns
-        self.result.state_diff = snapshot.diff(before, self.result.snapshots["after"])
-        return run
-
     def _judge(self, run: ProbeRun) -> None:
         try:
             self.result.directions = list(run.results)
@@ -175,31 +161,19 @@ class SweepRunner:
                 if window.fault_ns:
                     window.cells = self._cells(window, run)
         except BaseException as exc:  # noqa: BLE001 - the pack keeps the raw probes
-            self._stop_early(exc, "analysing the probes")
+            self.stopped_early(exc, "analysing the probes")
 
     def _cells(self, window: FailureResult, run: ProbeRun) -> list[Cell]:
         clean_from = window.fault_ns - int(self.sweep.settle_s * 1e9)
         cells = []
         for cf in self.scenario.flows:
             for label, _, _ in cf.flow.directions():
-                r = run.result(label)
-                failover, failback = window_phases(r, window, clean_from,
-                                                   window.end_ns or None)
-                cells.append(Cell(direction=label, flow=cf.flow.name, critical=cf.critical,
+                base = judge(cf, label, run.result(label), window, clean_from,
+                             window.end_ns or None)
+                cells.append(Cell(**vars(base),
                                   predicted_affected=label in window.predicted_affected,
-                                  certain=label in window.certain,
-                                  sla_ms=cf.sla.max_outage_ms,
-                                  failback_sla_ms=cf.failback_sla.max_outage_ms,
-                                  failover=failover, failback=failback,
-                                  failover_verdict=check(failover, cf.sla, r.sent),
-                                  failback_verdict=check(failback, cf.failback_sla, r.sent)))
+                                  certain=label in window.certain))
         return cells
-
-    def _stop_early(self, exc: BaseException, doing: str) -> None:
-        self.stopped = self.stopped or exc
-        why = f"{doing}: {why_stopped(exc)}"
-        self.result.incomplete = f"{self.result.incomplete}; {why}" \
-            if self.result.incomplete else why
 
 
 def _ipv4(address: str) -> IPv4Address:

@@ -13,7 +13,9 @@ NOT_IN_RESULTS = ("snapshots",)  # travels with the result, written to the pack 
 
 
 @dataclass
-class FlowVerdict:
+class DirectionVerdict:
+    """One flow direction through one fault window, against its SLA."""
+
     direction: str
     flow: str
     critical: bool
@@ -23,11 +25,15 @@ class FlowVerdict:
     failback: PhaseStats
     failover_verdict: Verdict
     failback_verdict: Verdict
-    result: FlowResult
 
     @property
     def passed(self) -> bool:
         return self.failover_verdict.passed and self.failback_verdict.passed
+
+
+@dataclass
+class FlowVerdict(DirectionVerdict):
+    result: FlowResult  # the direction over the whole run
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ attached to another router.
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -78,24 +77,9 @@ def _attached(topology: Topology) -> dict[str, set[str]]:
     return hosts
 
 
-def _distances(topology: Topology, start: str, hosts: set[str]) -> dict[str, int]:
-    """Hop counts from `start`; hosts are ends, never transit."""
-    dist, todo = {start: 0}, deque([start])
-    while todo:
-        node = todo.popleft()
-        if node in hosts and node != start:
-            continue
-        for lk in topology.links_of(node):
-            nxt = lk.other(node).node
-            if nxt not in dist:
-                dist[nxt] = dist[node] + 1
-                todo.append(nxt)
-    return dist
-
-
 def _on_shortest_paths(topology: Topology, hosts: set[str], routers: list[str]) -> dict[str, int]:
     """For each router, the number of host pairs it lies on a shortest path of."""
-    dist = {h: _distances(topology, h, hosts) for h in hosts}
+    dist = {h: topology.hops_from(h) for h in hosts}
     count = dict.fromkeys(routers, 0)
     for a, b in combinations(sorted(hosts), 2):
         if b not in dist[a]:

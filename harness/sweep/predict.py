@@ -8,7 +8,6 @@ when every one of those paths does. A failure that cuts the last path of a criti
 from __future__ import annotations
 
 import ipaddress
-from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -91,25 +90,10 @@ def _from_tables(topology: Topology, fwd: Forwarding, src: str, dst: str,
     return Paths(src, dst, frozenset(hops), "forwarding tables")
 
 
-def _distances(topology: Topology, start: str, routers: set[str]) -> dict[str, int]:
-    """Hops from `start`; only routers forward (a host is an end, not a transit)."""
-    dist, todo = {start: 0}, deque([start])
-    while todo:
-        node = todo.popleft()
-        if node != start and node not in routers:
-            continue
-        for lk in topology.links_of(node):
-            nxt = lk.other(node).node
-            if nxt not in dist:
-                dist[nxt] = dist[node] + 1
-                todo.append(nxt)
-    return dist
-
-
 def topology_paths(topology: Topology, src: str, dst: str) -> Paths:
     """Every node and link on some shortest path (by hops) from src to dst."""
     routers = {n.name for n in topology.routers}
-    there, back = _distances(topology, src, routers), _distances(topology, dst, routers)
+    there, back = topology.hops_from(src), topology.hops_from(dst)
     total = there.get(dst)
     hops = frozenset() if total is None else frozenset(
         (u, lk, v) for lk in topology.links for u, v in ((lk.a.node, lk.b.node),

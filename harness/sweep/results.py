@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.network.base import Snapshot
-from harness.probes.analysis import FlowResult, PhaseStats, Verdict
-from harness.scenario.results import FaultWindow
+from harness.probes.analysis import FlowResult
+from harness.scenario.results import DirectionVerdict, FaultWindow
 
 SURVIVED_LOSS = "predicted to survive (no forwarding path crosses the failure), but lost probes"
 AFFECTED_NO_LOSS = "predicted affected (every forwarding path crosses the failure), but lost " \
@@ -16,24 +16,11 @@ AFFECTED_NO_LOSS = "predicted affected (every forwarding path crosses the failur
 
 
 @dataclass
-class Cell:
-    """One flow direction through one failure."""
+class Cell(DirectionVerdict):
+    """One flow direction through one failure, with its prediction."""
 
-    direction: str
-    flow: str
-    critical: bool
     predicted_affected: bool  # some forwarding path of it crosses the failure
     certain: bool  # every forwarding path of it does
-    sla_ms: float
-    failback_sla_ms: float
-    failover: PhaseStats
-    failback: PhaseStats
-    failover_verdict: Verdict
-    failback_verdict: Verdict
-
-    @property
-    def passed(self) -> bool:
-        return self.failover_verdict.passed and self.failback_verdict.passed
 
     @property
     def outage_ms(self) -> float:

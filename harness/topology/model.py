@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,6 +75,21 @@ class Topology:
 
     def link_between(self, a: str, b: str) -> list[Link]:
         return [lk for lk in self.links if {lk.a.node, lk.b.node} == {a, b}]
+
+    def hops_from(self, start: str) -> dict[str, int]:
+        """Hop counts from `start` to every node it reaches; only routers forward (a host is
+        an end, never a transit)."""
+        dist, todo = {start: 0}, deque([start])
+        while todo:
+            node = todo.popleft()
+            if node != start and not self.nodes[node].is_router:
+                continue
+            for lk in self.links_of(node):
+                nxt = lk.other(node).node
+                if nxt not in dist:
+                    dist[nxt] = dist[node] + 1
+                    todo.append(nxt)
+        return dist
 
     def find_link(self, spec: str) -> Link:
         """A link named by one end (`core1:eth1`) or by its two nodes (`core1,dist1`)."""
