@@ -135,8 +135,8 @@ def test_a_generated_scenario_runs_and_passes_on_the_lab(tmp_path: Path,
     assert done.returncode == 0 and "Good" in done.stdout + done.stderr, done.stderr
     statement = json.loads((outcome.pack / "attestation.intoto.json").read_text())
     assert statement["predicate"]["result"] == "PASSED"
-    assert statement["predicate"]["passedTests"][:2] == ["h1-h2-https →: within its SLA",
-                                                         "h1-h2-https ←: within its SLA"]
+    assert statement["predicate"]["passedTests"][:3] == ["preflight", "flow[h1-h2-https →]",
+                                                         "flow[h1-h2-https ←]"]
 
 
 def test_a_core_that_is_a_single_point_of_failure_is_flagged(tmp_path: Path) -> None:

@@ -25,11 +25,21 @@ from harness.report.manifest import (
 )
 
 TOOLS = ("sh", "sha256sum", "cut", "find", "grep", "sort", "uniq", "awk", "cat", "ssh-keygen")
+
+
+def _flow(direction: str, critical: bool, outage_ms: float) -> dict[str, object]:
+    missed = ["outage over the SLA"] if outage_ms > 300 else []
+    phase = {"outage_ms": outage_ms, "lost": int(outage_ms)}
+    return {"direction": direction, "critical": critical, "passed": not missed,
+            "sla_ms": 300.0, "failover": phase, "failback": {"outage_ms": 0.0, "lost": 0},
+            "failover_verdict": {"reasons": missed}, "failback_verdict": {"reasons": []}}
+
+
 RESULTS = {"scenario": "both-cores-down", "expect": "fail", "outcome_as_expected": True,
            "complete": True, "state_diff": [], "probe_problems": [], "sla_met": False,
-           "flows": [{"direction": "ed-ehr →", "critical": True, "passed": False},
-                     {"direction": "ed-ehr ←", "critical": True, "passed": True},
-                     {"direction": "backup ←", "critical": False, "passed": True}]}
+           "inject_stamps": [{"what": "core1 down"}], "not_restored": [], "aborted": None,
+           "flows": [_flow("ed-ehr →", True, 3000.0), _flow("ed-ehr ←", True, 0.0),
+                     _flow("backup ←", False, 3000.0)]}
 FILES = {
     "report.html": b"<html>verdict</html>\n",
     "results.json": json.dumps(RESULTS).encode(),
@@ -193,13 +203,20 @@ def test_attestation_is_an_in_toto_test_result(tmp_path: Path, key: Path) -> Non
     predicate = statement["predicate"]
     assert [c["name"] for c in predicate["configuration"]] == [
         "inputs/a file with spaces.txt", "inputs/both-cores-down.yml"]
-    # a control scenario: the flow that missed passed its test; the one that did not, failed
-    assert predicate["passedTests"] == ["ed-ehr →: misses its SLA (control)",
-                                        "outcome as expected", "measurement sound",
-                                        "every router back as before"]
-    assert predicate["failedTests"] == ["ed-ehr ←: misses its SLA (control)"]
-    assert predicate["warnedTests"] == ["backup ←: misses its SLA (control) (not critical)"]
-    assert predicate["result"] == "FAILED"
+    # the run's checks, as its JUnit has them: a control scenario's expected miss passes
+    assert predicate["passedTests"] == [
+        "preflight", "flow[ed-ehr →]: missed its SLA, as a control scenario must",
+        "flow[ed-ehr ←]", "outcome", "restore"]
+    assert predicate["failedTests"] == predicate["warnedTests"] == []
+    assert predicate["result"] == "PASSED"
+    results = json.loads((pack / "results.json").read_text())
+    results["outcome_as_expected"] = False  # the control did not miss: the run fails
+    (pack / "results.json").write_text(json.dumps(results))
+    write_manifest(pack, None)
+    failed = json.loads((pack / "attestation.intoto.json").read_text())["predicate"]
+    assert failed["result"] == "FAILED" and failed["failedTests"] == [
+        "outcome: outcome not as expected: a control scenario must miss its SLA, and this "
+        "one did not"]
 
 
 def test_readme_gives_the_same_commands(tmp_path: Path, key: Path) -> None:

@@ -2,9 +2,9 @@
 
 An in-toto Statement v1 whose subject is every file of the pack (name and sha256) and whose
 predicate (https://in-toto.io/attestation/test-result/v0.1) gives the result, the inputs as
-configuration, and tests: each flow direction's SLA (a control scenario's: missing it), the
-outcome, the measurement's soundness and the restore; FAILED if any failed, WARNED if only a
-flow that is not critical did. It is listed in MANIFEST like any other file, so MANIFEST's
+configuration, and tests: the run's checks (preflight, each critical flow direction's SLA or,
+for an N-1 sweep, each failure's, outcome, restore); FAILED if any failed, WARNED if one was
+skipped on purpose. It is listed in MANIFEST like any other file, so MANIFEST's
 signature covers it.
 """
 
@@ -13,26 +13,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.report.checks import run_checks
+
 ATTESTATION = "attestation.intoto.json"
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://in-toto.io/attestation/test-result/v0.1"
 
 
 def _tests(results: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Test names by outcome: a flow's test is its SLA (for a control scenario: missing it)."""
-    control = results["expect"] == "fail"
+    """Test names by outcome: the run's checks (`harness.report.checks`), as its JUnit has
+    them; a control scenario's expected miss passes, a check skipped on purpose (a known
+    single point of failure) warns."""
     tests: dict[str, list[str]] = {"passedTests": [], "warnedTests": [], "failedTests": []}
-    for flow in results["flows"]:
-        name = f"{flow['direction']}: " + ("misses its SLA (control)" if control else
-                                           "within its SLA")
-        ok = flow["passed"] != control
-        bucket = "passedTests" if ok else "failedTests" if flow["critical"] else "warnedTests"
-        tests[bucket].append(name if flow["critical"] else f"{name} (not critical)")
-    checks = {"outcome as expected": results["outcome_as_expected"],
-              "measurement sound": not results["probe_problems"],
-              "every router back as before": results["complete"] and not results["state_diff"]}
-    for name, ok in checks.items():
-        tests["passedTests" if ok else "failedTests"].append(name)
+    for check in run_checks(dict(results)):
+        if check.skipped is not None:
+            tests["warnedTests"].append(f"{check.name}: {check.skipped}")
+        elif check.failure is None or check.expected_failure:
+            tests["passedTests"].append(check.name + (": missed its SLA, as a control "
+                                                      "scenario must" if check.failure else ""))
+        else:
+            tests["failedTests"].append(f"{check.name}: {check.failure}")
     return tests
 
 
