@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import console, progress
@@ -49,10 +50,10 @@ def down(target: Annotated[str, typer.Argument(help="lab name or its topology fi
     name = _lab_name(target)
     result = teardown(name)
     if not result.namespaces and not result.killed:
-        console.print(f"lab {name}: nothing to remove")
+        console.print(f"lab {name}: nothing to remove", markup=False)
         return
     console.print(f"lab {name} removed: {len(result.namespaces)} namespaces, "
-                  f"{len(result.killed)} processes, in {result.seconds:.2f} s")
+                  f"{len(result.killed)} processes, in {result.seconds:.2f} s", markup=False)
 
 
 @lab_app.command("status")
@@ -67,7 +68,7 @@ def status(target: Annotated[str | None, typer.Argument(help="lab name or topolo
             state = LabState.load(name)
             if state:
                 console.print(f"{name}: {state.phase}, {len(state.namespaces)} nodes "
-                              f"({state.topology})")
+                              f"({state.topology})", markup=False)
         return
     st = lab_status(Lab.attach(_lab_name(target)))
     for title, columns, rows in st.tables():
@@ -75,7 +76,7 @@ def status(target: Annotated[str | None, typer.Argument(help="lab name or topolo
         for col in columns:
             table.add_column(col)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*map(escape, row))
         console.print(table)
 
 

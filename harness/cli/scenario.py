@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 
 from harness import schemas
@@ -47,31 +48,34 @@ def validate(scenarios: Annotated[list[Path], typer.Argument(help="scenario file
     """Check scenario files (schema, topology, nodes, links, SLAs, faults); touch nothing."""
     for path in scenarios:
         loaded = load_scenario(path)
-        console.print(f"[green]ok[/] {path}: {len(loaded.flows)} flows, "
+        console.print(f"[green]ok[/] {escape(str(path))}: {len(loaded.flows)} flows, "
                       f"{len(loaded.faults)} fault(s) on {loaded.topology.name}")
 
 
 def _plan(loaded: LoadedScenario) -> None:
     spec = loaded.spec
     where = "real devices" if loaded.on_devices else "the built-in lab"
-    console.print(f"scenario {spec.name} on {loaded.topology.name} ({where}): {spec.description}")
+    console.print(f"scenario {spec.name} on {loaded.topology.name} ({where}): {spec.description}",
+                  markup=False)
     for fault in loaded.faults:
-        console.print(f"  would inject: {fault.describe()}")
+        console.print(f"  would inject: {fault.describe()}", markup=False)
         if isinstance(fault, NapalmChange):
             console.print(f"    committed with revert_in {fault.revert_in} s:", markup=False)
             for line in fault.config().splitlines():
                 console.print(f"      {line}", markup=False)
     for real in loaded.real_devices():
-        console.print(f"  a real device: {real} (changed only with --commit)")
+        console.print(f"  a real device: {real} (changed only with --commit)", markup=False)
     for node, host in spec.probes.items():
-        console.print(f"  probes of {node}: over ssh to {host.ssh}, address {host.address}")
+        console.print(f"  probes of {node}: over ssh to {host.ssh}, address {host.address}",
+                      markup=False)
     for cf in loaded.flows:
         f = cf.flow
         console.print(f"  flow {f.name}: {f.src} -> {f.dst} {f.protocol}/{f.port} DSCP {f.dscp} "
-                      f"{f.rate:.0f} pps {f.direction}, SLA {cf.sla.max_outage_ms:.0f} ms")
+                      f"{f.rate:.0f} pps {f.direction}, SLA {cf.sla.max_outage_ms:.0f} ms",
+                      markup=False)
     cut = paths_cut(loaded.topology, loaded.flows, loaded.faults)
     console.print(f"  last path cut for: {', '.join(cut)}" if cut else
-                  "  every critical flow keeps a path during the fault")
+                  "  every critical flow keeps a path during the fault", markup=False)
 
 
 def verdict_table(result: RunResult) -> Table:

@@ -1,0 +1,31 @@
+"""The error printer prints text: input quoted in a message is never read as rich markup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cli_run import failover
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO = """name: t
+topology: {topology}
+flows:
+  - {{name: v, src: "{src}", dst: pbx, sla: {{max_outage_ms: 300}}}}
+faults:
+  - {{kind: node-power-loss, node: core1}}
+"""
+
+
+@pytest.mark.parametrize("src", ["[/x]", "[bold]r9", "list[str]", "a\\\\[b]"])
+def test_markup_in_input_is_printed_as_written(tmp_path: Path, src: str,
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "s.yml"
+    path.write_text(SCENARIO.format(topology=ROOT / "topologies/hospital-core.clab.yml",
+                                    src=src))
+    code, out, err = failover(capsys, monkeypatch, "validate", str(path))
+    written = src.replace("\\\\", "\\")
+    assert code == 2 and out == ""
+    assert err == f"error: {path}:4: flows[0].src: unknown node {written!r} in topology " \
+        "hospital-core\n", err
