@@ -28,7 +28,9 @@ def _lab_name(target: str) -> str:
 
 @lab_app.command("up")
 def up(topology: Annotated[Path, typer.Argument(help="containerlab topology file")],
-       timeout: Annotated[float, typer.Option(help="seconds to wait for convergence")] = 60.0
+       timeout: Annotated[float | None, typer.Option(
+           help="seconds to wait for convergence (default: twice the routers' largest OSPF "
+                "dead interval + 20, at least 60)", min=0.1, max=3600)] = None
        ) -> None:
     """Create the lab and wait until its routing has converged."""
     topo = load_topology(topology)
