@@ -33,6 +33,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 MARKER = "<redacted>"
+# a key whose value is a credential ends in one of these words (`enable_password`, `auth-token`,
+# `api_key`); `password_env` and `password_file` say where one is, and are not
+SECRET_WORDS = {"password", "passwd", "secret", "token", "passphrase", "key", "apikey"}
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a key of an input file (or a driver option) holds a credential."""
+    return re.split(r"[-_\s]+", key.lower())[-1] in SECRET_WORDS
 
 # tokens that may stand between a keyword and its secret: type digit, encoding, algorithm
 _TYPE = (r"\d{1,2}|sha512|md5|hmac-md5|hmac-sha-?\d+|clear|encrypted|password|ascii-text"

@@ -4,14 +4,15 @@ field of the problem."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Strict, ValidationError
 
 from harness.errors import InputError
 from harness.yamlsrc import Loc, field_name, line_at
 
 M = TypeVar("M", bound=BaseModel)
+PathText = Annotated[Path, Strict(False)]  # a path written as text, in a strict model
 
 
 def _message(err: Any) -> str:
@@ -28,6 +29,7 @@ def validate(path: Path, doc: Any, model: type[M], at: Loc = ()) -> M:
     try:
         return model.model_validate(part)
     except ValidationError as exc:
-        err = exc.errors()[0]
+        errors = exc.errors()  # an unknown key first: a misspelt one explains a missing one
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = (*at, *err["loc"])
         raise InputError(path, line_at(doc, loc), field_name(loc), _message(err)) from None
