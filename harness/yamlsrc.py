@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ _PARSER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml where PyYAML 
 _TAG = "tag:yaml.org,2002:"
 _STR = f"{_TAG}str"
 Loc = tuple[int | str, ...]
+_PLAIN = re.compile(r"[\w@:/+-]+")
 
 
 class LineDict(dict[str, Any]):
@@ -57,8 +59,10 @@ class LineList(list[Any]):
 
 
 def field_name(loc: Loc) -> str:
-    """`faults[0].node` for the path ('faults', 0, 'node')."""
-    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in loc).lstrip(".")
+    """`faults[0].node` for the path ('faults', 0, 'node'); a key that is not a plain word
+    quoted: `nodes['r1\\n']`, `flows[0]['']`."""
+    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" if _PLAIN.fullmatch(k)
+                   else f"[{k!r}]" for k in loc).lstrip(".")
 
 
 def line_at(doc: Any, loc: Loc) -> int | None:

@@ -29,3 +29,13 @@ def test_markup_in_input_is_printed_as_written(tmp_path: Path, src: str,
     assert code == 2 and out == ""
     assert err == f"error: {path}:4: flows[0].src: unknown node {written!r} in topology " \
         "hospital-core\n", err
+
+
+def test_a_line_number_is_not_an_emoji(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """rich reads `:100:` as an emoji code: `file:100: field` printed as `file💯 field`."""
+    path = tmp_path / "s.yml"
+    text = SCENARIO.format(topology=ROOT / "topologies/hospital-core.clab.yml", src="voip")
+    path.write_text("#\n" * 96 + text.replace("src: \"voip\"", "src: nurse"))
+    code, _, err = failover(capsys, monkeypatch, "validate", str(path))
+    assert code == 2 and err.startswith(f"error: {path}:100: flows[0].src: unknown node"), err

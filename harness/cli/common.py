@@ -12,8 +12,8 @@ from harness.errors import one_line
 
 # not on a terminal (CI logs, pipes): wide enough that tables and lines are not folded
 _WIDTH = None if sys.stdout.isatty() else 160
-console = Console(highlight=False, width=_WIDTH)
-err_console = Console(stderr=True, highlight=False, width=_WIDTH)
+console = Console(highlight=False, emoji=False, width=_WIDTH)  # `file:100:` is not an emoji
+err_console = Console(stderr=True, highlight=False, emoji=False, width=_WIDTH)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
