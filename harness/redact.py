@@ -28,6 +28,7 @@ are kept, the secret becomes `<redacted>` (its quotes kept). Text after `descrip
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ MARKER = "<redacted>"
 SECRET_WORDS = {"password", "passwd", "secret", "token", "passphrase", "key", "apikey"}
 
 
+@functools.lru_cache(maxsize=1024)  # the same few keys, thousands of times in a large file
 def is_secret_key(key: str) -> bool:
     """Whether a key of an input file (or a driver option) holds a credential."""
     return re.split(r"[-_\s]+", key.lower())[-1] in SECRET_WORDS

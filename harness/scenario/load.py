@@ -79,22 +79,23 @@ def _named_at(path: Path, doc: Any, loc: Loc) -> Iterator[None]:
                          f"{exc.message}: {exc.file}") from None
 
 
-def _refuse_secrets(path: Path, doc: Any, where: str) -> None:
-    """A secret never stands in a scenario file (they are copied into evidence packs): neither
-    under a secret's key nor in a fault's configuration text to commit (names and prose
-    elsewhere may say "password")."""
+def _refuse_secrets(path: Path, doc: Any, at: Loc = ()) -> None:
+    """A secret never stands in a scenario or flows file (they are copied into evidence
+    packs): neither under a secret's key nor in a fault's configuration text to commit (names
+    and prose elsewhere may say "password")."""
     items = doc.items() if isinstance(doc, LineDict) else enumerate(doc) \
-        if isinstance(doc, LineList) else []
+        if isinstance(doc, LineList) else ()
+    in_faults = at[:1] == ("faults",)
     for key, value in items:
-        field = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
         if isinstance(key, str) and is_secret_key(key):
-            raise InputError(path, doc.line_of(key), field.lstrip("."), "a secret must not be "
-                             "written in the file: reference it (e.g. password_env: VAR)")
-        text = value if isinstance(value, str) and field.startswith(".faults") else ""
-        if keyword := find_secret(text):
-            raise InputError(path, doc.line_of(key), field.lstrip("."), f"a secret ({keyword} "
-                             "...) must not be written in the file: configure it on the device")
-        _refuse_secrets(path, value, field)
+            raise InputError(path, doc.line_of(key), field_name((*at, key)), "a secret must "
+                             "not be written in the file: reference it (e.g. password_env: VAR)")
+        if in_faults and isinstance(value, str) and (keyword := find_secret(value)):
+            raise InputError(path, doc.line_of(key), field_name((*at, key)), f"a secret "
+                             f"({keyword} ...) must not be written in the file: configure it "
+                             "on the device")
+        if isinstance(value, LineDict | LineList):
+            _refuse_secrets(path, value, (*at, key))
 
 
 def load_scenario(path: Path | str) -> LoadedScenario:
@@ -102,7 +103,7 @@ def load_scenario(path: Path | str) -> LoadedScenario:
     doc = load_yaml(path)
     if not isinstance(doc, LineDict):
         raise InputError(path, 1, "", "a scenario must be a mapping")
-    _refuse_secrets(path, doc, "")
+    _refuse_secrets(path, doc)
     spec = validate(path, doc, Scenario)
     base = path.parent
     with _named_at(path, doc, ("topology",)):
@@ -210,7 +211,7 @@ def _included_flows(path: Path, doc: LineDict, j: int, file: Path) -> list[Locat
         inc = load_yaml(file)
     if not isinstance(inc, LineDict):
         raise InputError(file, 1, "", "a flows file is a mapping with a `flows:` list")
-    _refuse_secrets(file, inc, "")  # copied into evidence packs as the scenario is
+    _refuse_secrets(file, inc)  # copied into evidence packs as the scenario is
     flows = validate(file, inc, FlowsFile).flows
     return [(file, inc["flows"], i, f) for i, f in enumerate(flows)]
 
