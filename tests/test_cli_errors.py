@@ -39,3 +39,16 @@ def test_a_line_number_is_not_an_emoji(tmp_path: Path, capsys: pytest.CaptureFix
     path.write_text("#\n" * 96 + text.replace("src: \"voip\"", "src: nurse"))
     code, _, err = failover(capsys, monkeypatch, "validate", str(path))
     assert code == 2 and err.startswith(f"error: {path}:100: flows[0].src: unknown node"), err
+
+
+@pytest.mark.parametrize("name", ["missing.ssh_config", "."])
+def test_an_ssh_config_that_cannot_be_read_is_one_line(tmp_path: Path, name: str,
+                                                       capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / name
+    code, out, err = failover(capsys, monkeypatch, "probe", "--flow", "a:b:https", "--remote",
+                              "a=127.0.0.1:1,198.18.9.1", "--remote",
+                              "b=127.0.0.1:1,198.18.9.2",
+                              "--ssh-config", str(config))
+    assert code == 2 and out == "" and err.count("\n") == 1, err
+    assert err.startswith(f"error: {config}: ") and ("No such file" in err or "directory" in err)

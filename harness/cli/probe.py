@@ -13,6 +13,7 @@ from rich.table import Table
 
 from harness.cli.common import console, progress
 from harness.errors import HarnessError
+from harness.inputfile import check_readable
 from harness.lab import Lab
 from harness.probes.analysis import FlowResult
 from harness.probes.endpoints import NetnsEndpoint, ProbeEndpoint
@@ -70,6 +71,8 @@ def probe(lab_name: Annotated[str | None, typer.Argument(
     if not flow:
         raise HarnessError("give at least one --flow")
     flows = [parse_flow(f, i, rate, both) for i, f in enumerate(flow)]
+    if ssh_config is not None:
+        check_readable(ssh_config)  # missing or a directory: one line now, not an ssh failure
     remotes = {e.name: replace(e, config_file=str(ssh_config) if ssh_config else None)
                for e in map(parse_remote, remote or [])}
     lab = Lab.attach(lab_name) if lab_name else None
