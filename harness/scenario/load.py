@@ -29,7 +29,15 @@ from harness.scenario.model import FaultSpec, FlowsFile, FlowSpec, Scenario
 from harness.topology import Topology, load_topology
 from harness.topology.timers import converge_budget
 from harness.validation import validate
-from harness.yamlsrc import LineDict, LineList, Loc, field_name, line_at, load_yaml
+from harness.yamlsrc import (
+    LineDict,
+    LineList,
+    Loc,
+    field_name,
+    gc_paused,
+    line_at,
+    load_yaml,
+)
 
 
 @dataclass(frozen=True)
@@ -98,6 +106,7 @@ def _refuse_secrets(path: Path, doc: Any, at: Loc = ()) -> None:
             _refuse_secrets(path, value, (*at, key))
 
 
+@gc_paused()
 def load_scenario(path: Path | str) -> LoadedScenario:
     path = Path(path)
     doc = load_yaml(path)

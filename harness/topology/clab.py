@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from harness.inputfile import UnreadableFile, check_readable, read_text
 from harness.topology.model import ALWAYS_DAEMONS, Endpoint, FrrSpec, Link, Node, Topology
 from harness.topology.schema import CONTAINER_KEYS, ClabFile
 from harness.validation import validate
-from harness.yamlsrc import LineDict, LineList, load_yaml
+from harness.yamlsrc import LineDict, LineList, gc_paused, load_yaml
 
 FRR_KINDS = {"frr", "frrouting"}
 HOST_KINDS = {"linux"}
@@ -35,11 +36,16 @@ CONFIG_SECTIONS = {"router ospf": "ospfd", "router ospf6": "ospf6d", "router bgp
                    "bfd": "bfdd", "router pim": "pimd", "mpls ldp": "ldpd"}
 
 
+_NOTHING = LineDict()  # what a missing mapping reads as (never changed)
+
+
 class _Reader:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.base = path.parent
         self.notes: dict[str, list[str]] = {}
+        self.parsed: dict[tuple[Callable[[str], frozenset[str]], Path], frozenset[str]] = {}
+        self.files: dict[str, Path] = {}  # a file named in the topology -> its path, checked
 
     def fail(self, where: LineDict | LineList, key: Any, field: str, message: str) -> InputError:
         return InputError(self.path, where.line_of(key), field, message)
@@ -47,7 +53,7 @@ class _Reader:
     def mapping(self, parent: LineDict, key: str, field: str) -> LineDict:
         value = parent.get(key)
         if value is None:
-            return LineDict()
+            return _NOTHING
         if not isinstance(value, LineDict):
             raise self.fail(parent, key, field, "must be a mapping")
         return value
@@ -55,7 +61,15 @@ class _Reader:
     def note(self, key: str, node: str) -> None:
         self.notes.setdefault(key, []).append(node)
 
+    def parse(self, parse: Callable[[str], frozenset[str]], path: Path) -> frozenset[str]:
+        """`parse` of a file's text, each file read and parsed once per topology (routers
+        often share one)."""
+        if (parse, path) not in self.parsed:
+            self.parsed[parse, path] = parse(read_text(path))
+        return self.parsed[parse, path]
 
+
+@gc_paused()
 def load_topology(path: Path | str) -> Topology:
     """Read and check a containerlab topology; raise `InputError` naming file, line and field."""
     path = Path(path)
@@ -124,8 +138,8 @@ def _node(reader: _Reader, topo: LineDict, raw_nodes: LineDict, name: str) -> No
     levels = _levels(reader, topo, raw, field)
     kind = str(_first(levels, "kind")[0])
     image = _first(levels, "image")[0]
-    for key in CONTAINER_KEYS:
-        if _first(levels, key)[0] is not None:
+    for key in {k for level in levels for k, v in level.items() if v is not None}:
+        if key in CONTAINER_KEYS:
             reader.note(key, name)
     execs, _ = _first(levels, "exec")
     labels: dict[str, str] = {}
@@ -167,12 +181,16 @@ def _frr_spec(reader: _Reader, levels: list[LineDict], raw: LineDict, kind: str,
 
 
 def _existing(reader: _Reader, where: LineDict, key: str, field: str, value: Any) -> Path:
+    """The regular file `value` names (checked once however many nodes name it)."""
+    if str(value) in reader.files:
+        return reader.files[str(value)]
     path = (reader.base / str(value)).resolve()
     try:
         check_readable(path)
     except UnreadableFile as exc:
         why = "file not found" if not path.exists() else exc.message
         raise reader.fail(where, key, field, f"{why}: {path}") from None
+    reader.files[str(value)] = path
     return path
 
 
@@ -185,20 +203,29 @@ def _daemons(reader: _Reader, levels: list[LineDict], binds: dict[str, tuple[str
         if bad:
             raise reader.fail(level, "extras", f"{field}.extras.frr.daemons",
                               f"unknown FRR daemon(s): {', '.join(map(str, bad))}")
-        chosen = {str(d) for d in named}
+        chosen = frozenset(str(d) for d in named)
     elif "/etc/frr/daemons" in binds:
         host, lvl = binds["/etc/frr/daemons"]
-        path = _existing(reader, lvl, "binds", f"{field}.binds", host)
-        text = read_text(path)
-        chosen = {m.group(1) for m in re.finditer(r"^\s*(\w+)\s*=\s*yes\b", text, re.M)}
-        chosen &= KNOWN_DAEMONS
+        chosen = reader.parse(_daemons_file, _existing(reader, lvl, "binds", f"{field}.binds",
+                                                       host))
     else:
-        text = read_text(config)
-        chosen = {d for sect, d in CONFIG_SECTIONS.items()
-                  if re.search(rf"^\s*{sect}(\s|$)", text, re.M)}
-        if re.search(r"^\s*ip ospf bfd|^\s*neighbor \S+ bfd", text, re.M):
-            chosen.add("bfdd")
+        chosen = reader.parse(_config_daemons, config)
     return (*ALWAYS_DAEMONS, *sorted(chosen - set(ALWAYS_DAEMONS)))
+
+
+def _daemons_file(text: str) -> frozenset[str]:
+    """The daemons an FRR `daemons` file turns on (`ospfd=yes`)."""
+    return frozenset(re.findall(r"^[ \t]*(\w+)[ \t]*=[ \t]*yes\b", text, re.M)) & KNOWN_DAEMONS
+
+
+def _config_daemons(text: str) -> frozenset[str]:
+    """The daemons a configuration needs, from its sections (indentation is spaces or tabs:
+    a `\\s*` would rescan a run of blank lines from each of them)."""
+    chosen = {d for sect, d in CONFIG_SECTIONS.items()
+              if re.search(rf"^[ \t]*{sect}(\s|$)", text, re.M)}
+    if re.search(r"^[ \t]*ip ospf bfd|^[ \t]*neighbor \S+ bfd", text, re.M):
+        chosen.add("bfdd")
+    return frozenset(chosen)
 
 
 def _links(reader: _Reader, topo: LineDict, nodes: dict[str, Node]) -> tuple[Link, ...]:

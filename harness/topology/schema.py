@@ -61,7 +61,7 @@ class NodeSettings(_Clab):
     @classmethod
     def _container_keys(cls, data: Any) -> Any:
         """Keys for a container engine are checked no further (the reader notes them)."""
-        if isinstance(data, dict):
+        if isinstance(data, dict) and not CONTAINER_KEYS.keys().isdisjoint(data):
             return {k: v for k, v in data.items() if k not in CONTAINER_KEYS}
         return data
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from harness.inputfile import read_text
 from harness.topology.model import Node, Topology
@@ -16,7 +17,7 @@ from harness.topology.model import Node, Topology
 FRR_DEAD_S = 40  # FRR's default dead interval (4 hellos of 10 s), for ospfd and ospf6d
 MIN_TIMEOUT_S = 60.0
 _INTERFACE = re.compile(r"^interface\s+(\S+)", re.M)
-_DEAD = re.compile(r"^\s+ipv?6?\s+ospf6?\s+dead-interval\s+(minimal|\d+)", re.M)
+_DEAD = re.compile(r"^[ \t]+ipv?6?[ \t]+ospf6?[ \t]+dead-interval[ \t]+(minimal|\d+)", re.M)
 
 
 @dataclass(frozen=True)
@@ -45,18 +46,18 @@ def converge_budget(topology: Topology) -> ConvergeBudget:
     """Twice the largest dead interval on a link between OSPF routers (the adjacencies
     convergence waits for), plus 20 s for FRR's start, LSDB exchange and SPF; never below
     `MIN_TIMEOUT_S`."""
+    configs: dict[Path, dict[str, int]] = {}  # routers often share one
     dead, where = 0, ""
-    for router in filter(_runs_ospf, topology.nodes.values()):
-        assert router.frr is not None
-        set_here = _dead_intervals(read_text(router.frr.config))
-        for link in topology.links_of(router.name):
-            if not _runs_ospf(topology.nodes[link.other(router.name).node]):
-                continue
-            iface = link.end(router.name).interface
-            seconds = set_here.get(iface, FRR_DEAD_S)
+    for link in topology.links:
+        ends = [(topology.nodes[end.node], end.interface) for end in (link.a, link.b)]
+        for node, iface in ends if all(_runs_ospf(n) for n, _ in ends) else ():
+            assert node.frr is not None
+            if node.frr.config not in configs:
+                configs[node.frr.config] = _dead_intervals(read_text(node.frr.config))
+            seconds = configs[node.frr.config].get(iface, FRR_DEAD_S)
             if seconds > dead:
-                dead, where = seconds, f"{router.name}:{iface}"
+                dead, where = seconds, f"{node.name}:{iface}"
     if not dead:
-        return ConvergeBudget(MIN_TIMEOUT_S, "no OSPF router")
+        return ConvergeBudget(MIN_TIMEOUT_S, "no link between OSPF routers")
     return ConvergeBudget(max(MIN_TIMEOUT_S, 2.0 * dead + 20),
                           f"largest OSPF dead interval {dead} s, on {where}")
