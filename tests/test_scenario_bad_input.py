@@ -27,6 +27,7 @@ faults:
 DRAIN = "  - {kind: planned-drain, node: core1, revert_in: 600}\n"
 POWER = "  - {kind: node-power-loss, node: core1}\n"
 VOICE = "sla_classes: {voice: {max_outage_ms: 300}}"
+FLOWS_FILE = "scenarios/flows/hospital-critical.yml"
 FLOW = "  - {name: v, src: voip, dst: pbx, application: rtp, sla_class: voice}\n"
 
 BAD = [  # (old, new, line, field, message)
@@ -64,6 +65,8 @@ BAD = [  # (old, new, line, field, message)
     ("name: t\n", "name: t\n1: x\n", 2, "", "key '1' is not a string"),
     ("name: t\n", "name: t\nflows_from: [/dev/zero]\n", 2, "flows_from[0]",
      "a character device, not a regular file"),
+    ("name: t\n", f"name: t\nflows_from: [{ROOT}/{FLOWS_FILE}, ROOT_REL/{FLOWS_FILE}]\n", 2,
+     "flows_from[1]", "is listed already (flows_from[0])"),
     ("name: t\n", "name: t\nssh_config: nowhere.ssh_config\n", 2, "ssh_config",
      "No such file or directory"),
     ("name: t\n", "name: t\nssh_config: /tmp\n", 2, "ssh_config", "a directory"),
@@ -83,7 +86,7 @@ def _write(tmp_path: Path, old: str, new: str, topology: Path = HOSPITAL) -> Pat
 def test_a_bad_scenario_is_one_line_at_its_line_and_field(tmp_path: Path, old: str, new: str,
                                                           line: int, field: str,
                                                           message: str) -> None:
-    path = _write(tmp_path, old, new)
+    path = _write(tmp_path, old, new.replace("ROOT_REL", os.path.relpath(ROOT, tmp_path)))
     with pytest.raises(InputError) as err:
         load_scenario(path)
     assert (err.value.file, err.value.line, err.value.field) == (str(path), line, field), \
@@ -210,3 +213,15 @@ def test_a_scenario_with_a_file_of_the_largest_size_validates_within_a_second(
         took.append(time.process_time() - start)
     assert min(took) < bound, f"{took} s of CPU"
     assert len(loaded.flows) > 10_000 or len(loaded.topology.nodes) > 25_000
+
+
+def test_flows_files_together_are_no_larger_than_one_input_file(tmp_path: Path) -> None:
+    item = "  - {name: f%s-%05d, src: ed, dst: ehr, sla_class: clinical}\n"
+    for part in "ab":
+        (tmp_path / f"{part}.yml").write_text(_largest(item.replace("%s", part), "flows:\n"))
+    path = _write(tmp_path, FLOW, "")
+    path.write_text(path.read_text().replace("flows:\n", "flows_from: [a.yml, b.yml]\n"))
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    assert (err.value.line, err.value.field) == (4, "flows_from[1]"), str(err.value)
+    assert "the flows files come to over 1,048,576 bytes together" in err.value.message

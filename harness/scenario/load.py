@@ -19,7 +19,7 @@ from harness.faults.base import FaultError
 from harness.faults.daemon_crash import RoutingDaemonCrash
 from harness.faults.napalm_change import InterfaceShutdown, NapalmChange
 from harness.faults.target import Target
-from harness.inputfile import UnreadableFile, check_readable
+from harness.inputfile import MAX_BYTES, UnreadableFile, check_readable
 from harness.lab import Lab
 from harness.probes.analysis import SLA
 from harness.probes.flows import APPLICATIONS, DSCP, Flow
@@ -123,8 +123,8 @@ def load_scenario(path: Path | str) -> LoadedScenario:
     if "converge_timeout_s" not in spec.timings.model_fields_set:
         spec.timings.converge_timeout_s = converge_budget(topology).seconds
     located = [(path, doc["flows"], i, f) for i, f in enumerate(spec.flows)] if spec.flows else []
-    for j, extra in enumerate(spec.flows_from):
-        located += _included_flows(path, doc, j, base / extra)
+    for j, extra in enumerate(_flows_files(path, doc, spec)):
+        located += _included_flows(path, doc, j, extra)
     if not located:
         raise InputError(path, doc.line, "flows", "a scenario needs at least one flow")
     _refuse_twice(located)
@@ -213,6 +213,26 @@ def _check_devices_run(path: Path, doc: LineDict, spec: Scenario, topology: Topo
             raise InputError(path, doc["devices"].line_of(node), f"devices.{node}",
                              "the built-in lab's FRR (driver frr on localhost) cannot be part "
                              "of a run on real devices")
+
+
+def _flows_files(path: Path, doc: LineDict, spec: Scenario) -> list[Path]:
+    """Each flows file once, and all of them together no larger than one input file may be
+    (a list naming one large file a thousand times would cost minutes to read)."""
+    first: dict[Path, int] = {}
+    total = 0
+    for j, name in enumerate(spec.flows_from):
+        file = path.parent / name
+        with _named_at(path, doc, ("flows_from", j)):
+            check_readable(file)
+        where = (path, line_at(doc, ("flows_from", j)), f"flows_from[{j}]")
+        j0 = first.setdefault(file.resolve(), j)
+        if j0 != j:
+            raise InputError(*where, f"{name} is listed already (flows_from[{j0}])")
+        total += file.stat().st_size
+        if total > MAX_BYTES:
+            raise InputError(*where, f"the flows files come to over {MAX_BYTES:,} bytes "
+                             "together (1 MiB, as one input file)")
+    return [path.parent / name for name in spec.flows_from]
 
 
 def _included_flows(path: Path, doc: LineDict, j: int, file: Path) -> list[Located]:
