@@ -127,7 +127,7 @@ def load_scenario(path: Path | str) -> LoadedScenario:
         located += _included_flows(path, doc, j, extra)
     if not located:
         raise InputError(path, doc.line, "flows", "a scenario needs at least one flow")
-    _refuse_twice(located)
+    _refuse_same_names(located)
     flows = [_resolve_flow(file, raw, i, f, spec, topology) for file, raw, i, f in located]
     if not any(cf.critical for cf in flows):
         raise InputError(path, doc.line, "flows", "no critical flow: the run would prove "
@@ -145,7 +145,7 @@ def load_scenario(path: Path | str) -> LoadedScenario:
 Located = tuple[Path, LineList, int, FlowSpec]  # the file, its `flows:` list, the index, the flow
 
 
-def _refuse_twice(located: list[Located]) -> None:
+def _refuse_same_names(located: list[Located]) -> None:
     """Each flow name once, across the scenario and its flows files (results are by name)."""
     first: dict[str, str] = {}
     for file, raw, i, f in located:
