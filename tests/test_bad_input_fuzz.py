@@ -29,10 +29,11 @@ from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = "scenarios/core1-power-loss.yml"
+SCENARIOS = (SCENARIO, "scenarios/core1-drain.yml", "scenarios/core1-uplink-shutdown.yml")
 FLOWS = "scenarios/flows/hospital-critical.yml"
 TOPOLOGY = "topologies/hospital-core.clab.yml"
 CONFIG = "topologies/hospital-core/core1.conf"
-YAML_FILES = (SCENARIO, FLOWS, TOPOLOGY)
+YAML_FILES = (*SCENARIOS, FLOWS, TOPOLOGY)  # a scenario mutated is the one validated
 
 ON_DEMAND = os.environ.get("FAILOVER_FUZZ_EXAMPLES")
 FUZZ = settings(max_examples=int(ON_DEMAND or 150), derandomize=not ON_DEMAND, deadline=None,
@@ -74,7 +75,7 @@ SNIPPETS = [  # appended to a YAML file: costly or ill-formed on purpose
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A private copy of the files the reference scenario reads."""
     root = tmp_path_factory.mktemp("fuzz")
-    for name in (SCENARIO, FLOWS, TOPOLOGY):
+    for name in (*SCENARIOS, FLOWS, TOPOLOGY):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, root / name)
     shutil.copytree(ROOT / "topologies/hospital-core", root / "topologies/hospital-core")
@@ -135,11 +136,13 @@ def mutated_bytes(draw: st.DrawFn, text: str) -> bytes:
 
 def _check(tree: Path, changed: str, content: bytes, capsys: pytest.CaptureFixture[str],
            monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (SCENARIO, FLOWS, TOPOLOGY, CONFIG):
+    inputs = (*SCENARIOS, FLOWS, TOPOLOGY, CONFIG)
+    for name in inputs:
         shutil.copy(ROOT / name, tree / name)
     (tree / changed).write_bytes(content)
+    scenario = changed if changed in SCENARIOS else SCENARIO
     start = time.process_time()
-    code, out, err = failover(capsys, monkeypatch, "validate", str(tree / SCENARIO))
+    code, out, err = failover(capsys, monkeypatch, "validate", str(tree / scenario))
     assert time.process_time() - start < 1.0, "validation took over a second of CPU"
     if LOG:
         with open(LOG, "a") as log:
@@ -150,7 +153,7 @@ def _check(tree: Path, changed: str, content: bytes, capsys: pytest.CaptureFixtu
     match = ERROR.fullmatch(err)
     assert code == 2 and out == "" and match, f"exit {code}: {err!r}"
     named = Path(os.path.normpath(match["file"]))
-    assert named in {tree / name for name in (SCENARIO, FLOWS, TOPOLOGY, CONFIG)}, err
+    assert named in {tree / name for name in inputs}, err
     if any(word in match["rest"] for word in FILE_PROBLEMS):
         assert named == tree / changed, err
 
