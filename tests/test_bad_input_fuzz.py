@@ -5,8 +5,8 @@ For every input: exit 0 with one `ok` line, or exit 2 with exactly one line
 `error: FILE:LINE: [FIELD: ]MESSAGE` naming one of the input files (the mutated one for a
 problem of its bytes or YAML), no traceback, within a second of CPU.
 
-A fixed seed (derandomized) and 150 examples per test in CI (~10 s); on demand, more examples from a
-random seed (hypothesis prints the failing input and the seed to replay it):
+A fixed seed (derandomized) and 300 examples per test in CI (~12 s); on demand, more
+examples from a random seed (hypothesis prints the failing input and the seed to replay it):
 `FAILOVER_FUZZ_EXAMPLES=5000 .venv/bin/python -m pytest tests/test_bad_input_fuzz.py`.
 """
 
@@ -36,7 +36,7 @@ CONFIG = "topologies/hospital-core/core1.conf"
 YAML_FILES = (*SCENARIOS, FLOWS, TOPOLOGY)  # a scenario mutated is the one validated
 
 ON_DEMAND = os.environ.get("FAILOVER_FUZZ_EXAMPLES")
-FUZZ = settings(max_examples=int(ON_DEMAND or 150), derandomize=not ON_DEMAND, deadline=None,
+FUZZ = settings(max_examples=int(ON_DEMAND or 300), derandomize=not ON_DEMAND, deadline=None,
                 database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow, HealthCheck.data_too_large])
