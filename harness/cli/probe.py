@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import console, progress
@@ -49,7 +50,7 @@ def results_table(results: list[FlowResult]) -> Table:
                 "reord", "outages"):
         table.add_column(col, justify="left" if col == "flow" else "right")
     for r in results:
-        table.add_row(r.name, str(r.sent), str(r.received), str(r.lost),
+        table.add_row(escape(r.name), str(r.sent), str(r.received), str(r.lost),
                       f"{r.lost * 1e3 / r.rate:.1f}", f"{r.max_gap_ns / 1e6:.1f}",
                       str(r.duplicates), str(r.reordered), str(len(r.outages)))
     return table
