@@ -52,3 +52,13 @@ def test_an_ssh_config_that_cannot_be_read_is_one_line(tmp_path: Path, name: str
                               "--ssh-config", str(config))
     assert code == 2 and out == "" and err.count("\n") == 1, err
     assert err.startswith(f"error: {config}: ") and ("No such file" in err or "directory" in err)
+
+
+@pytest.mark.parametrize("target", ["../../etc", "x" * 5000, "lab\n"])
+def test_a_lab_name_that_cannot_be_one_is_one_line(target: str,
+                                                   capsys: pytest.CaptureFixture[str],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    for command in ("status", "down"):
+        code, out, err = failover(capsys, monkeypatch, "lab", command, target)
+        assert code == 2 and out == "" and err.count("\n") == 1, err
+        assert "is neither a lab name" in err

@@ -10,11 +10,13 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import console, progress
+from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.lab.state import LabState, running_labs
 from harness.lab.status import lab_status
 from harness.lab.teardown import teardown
 from harness.topology import load_topology
+from harness.topology.clab import MAX_NAME, NAME
 
 lab_app = typer.Typer(help="Bring the built-in lab (namespaces + real FRR) up and down.",
                       no_args_is_help=True)
@@ -23,7 +25,12 @@ lab_app = typer.Typer(help="Bring the built-in lab (namespaces + real FRR) up an
 def _lab_name(target: str) -> str:
     """A lab named directly, or by its topology file."""
     path = Path(target)
-    return load_topology(path).name if path.suffix in {".yml", ".yaml"} else target
+    if path.suffix in {".yml", ".yaml"}:
+        return load_topology(path).name
+    if not NAME.fullmatch(target) or len(target) > MAX_NAME // 2:
+        raise HarnessError(f"{target[:60]!r} is neither a lab name (letters, digits, '-', '_', "
+                           f"at most {MAX_NAME // 2}) nor a topology file (.yml)")
+    return target
 
 
 @lab_app.command("up")
