@@ -28,21 +28,52 @@ are kept, the secret becomes `<redacted>` (its quotes kept). Text after `descrip
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass
 
 MARKER = "<redacted>"
+# a key whose value is a credential ends in one of these words (`enable_password`, `auth-token`,
+# `api_key`); `password_env` and `password_file` say where one is, and are not
+SECRET_WORDS = {"password", "passwd", "secret", "token", "passphrase", "key", "apikey"}
+
+
+@functools.lru_cache(maxsize=1024)  # the same few keys, thousands of times in a large file
+def is_secret_key(key: str) -> bool:
+    """Whether a key of an input file (or a driver option) holds a credential."""
+    return re.split(r"[-_\s]+", key.lower())[-1] in SECRET_WORDS
 
 # tokens that may stand between a keyword and its secret: type digit, encoding, algorithm
 _TYPE = (r"\d{1,2}|sha512|md5|hmac-md5|hmac-sha-?\d+|clear|encrypted|password|ascii-text"
          r"|hexadecimal")
 _TOKEN = r'"[^"\n]*"|\S+?(?=;?(?:\s|$))'  # quoted, or one word (a Junos `;` is not part of it)
-_REST = r"\S.*?(?=;?\s*$)"  # to the end of the line: IOS allows spaces in these
+# to the end of the line (IOS allows spaces in these), a last `;` and spaces left out; possessive,
+# so a long run of spaces is passed once (a lazy `.*?` with a lookahead would be quadratic)
+_REST = r"\S(?:\s*+(?:[^\s;]|;(?!\s*+$)))*+"
 
 
-def _rule(keyword: str, between: str = "", value: str = _TOKEN) -> re.Pattern[str]:
+@dataclass(frozen=True)
+class _Rule:
+    """`pattern` finds a secret (groups `kw` and `value`); with `after`, only past the first
+    match of `after` on the line (searched once: a context such as `tacacs-server ... key`
+    written as one pattern would rescan the line from every occurrence of its start)."""
+
+    pattern: re.Pattern[str]
+    after: re.Pattern[str] | None = None
+
+    def finditer(self, line: str) -> Iterator[re.Match[str]]:
+        context = self.after.search(line) if self.after else None
+        if self.after and context is None:
+            return iter(())
+        return self.pattern.finditer(line, context.end() if context else 0)
+
+
+def _rule(keyword: str, between: str = "", value: str = _TOKEN, after: str = "") -> _Rule:
     """`keyword` (its group `kw` names it), then any of `between`, then the secret `value`."""
     skip = rf"(?:\s+(?:{between}))*" if between else ""
-    return re.compile(rf"{keyword}{skip}\s+(?P<value>{value})", re.IGNORECASE)
+    return _Rule(re.compile(rf"{keyword}{skip}\s+(?P<value>{value})", re.IGNORECASE),
+                 re.compile(after, re.IGNORECASE) if after else None)
 
 
 _START, _END = r"(?<![\w-])", r"(?![\w-])"  # whole words, `-` included
@@ -54,20 +85,22 @@ _RULES = (  # the first rule to find a secret names its keyword
     _rule(rf"{_START}(?P<kw>authentication-key|message-digest-key){_END}",
           rf"\d+\s+(?:md5|sha\d*)|{_TYPE}"),
     _rule(rf"\b(?:hash-algo\s+\S+|md5\s+\d+|isakmp)\s+(?P<kw>key){_END}", _TYPE),
-    _rule(rf"\b(?:tacacs-server|radius-server|server-private)\b.*?\s(?P<kw>key){_END}", _TYPE),
+    _rule(rf"\s(?P<kw>key){_END}", _TYPE,
+          after=r"\b(?:tacacs-server|radius-server|server-private)\b"),
     _rule(r"\b(?P<kw>authentication\s+string)\b"),
     _rule(r"\b(?P<kw>snmp(?:-server)?\s+community)\b", "clear|encrypted"),
-    _rule(r"\bsnmp-server\s+user\b.*?\s(?P<kw>auth)", r"md5|sha[\w-]*"),
-    _rule(r"\bsnmp-server\s+user\b.*?\s(?P<kw>priv)", r"aes[\w-]*|3des|des|\d+"),
+    _rule(r"\s(?P<kw>auth)", r"md5|sha[\w-]*", after=r"\bsnmp-server\s+user\b"),
+    _rule(r"\s(?P<kw>priv)", r"aes[\w-]*|3des|des|\d+", after=r"\bsnmp-server\s+user\b"),
     _rule(rf"{_START}(?P<kw>(?:[\w-]+-)?(?:password|secret)|password-encrypt){_END}",
           rf"level\s+\d+|{_TYPE}"),
     # a line that is `key [type] KEY` alone (IOS `tacacs server` block, Junos `md5 N { key ...}`),
     # not a key chain's `key 1` nor Junos `key 1 {`
-    _rule(r"^\s*(?P<kw>key)", r"\d", rf"(?!\d+\s*$|\{{)(?:{_TOKEN})(?=\s*;?\s*(?:##.*)?$)"),
+    _rule(r"^\s*(?P<kw>key)", r"\d",
+          rf"(?!\d+\s*+$|\{{)(?:{_TOKEN})(?=\s*+;?\s*+(?:##.*)?$)"),
     # Junos curly `community NAME {` under snmp (policy-options shows `community NAME members`)
     _rule(r"^\s*(?P<kw>community)", value=rf"(?:{_TOKEN})(?=\s*[{{;])"),
-    # anything else Junos itself marks as secret
-    _rule(r"(?P<kw>[\w-]+)", value=r'"[^"\n]*"(?=\s*;\s*##\s*SECRET-DATA)'),
+    # anything else Junos itself marks as secret (a word start: not every letter of a long word)
+    _rule(rf"{_START}(?P<kw>[\w-]+)", value=r'"[^"\n]*"(?=\s*;\s*##\s*SECRET-DATA)'),
 )
 _FREE_TEXT = re.compile(r"\b(?:description|remark)\b", re.IGNORECASE)
 
@@ -92,13 +125,15 @@ def _secrets(line: str) -> list[tuple[int, int, str]]:
 
 def redact(text: str) -> tuple[str, int]:
     """`text` with every secret replaced by `<redacted>`, and how many were replaced."""
-    out, count = [], 0
+    out: list[str] = []
+    count = 0
     for line in text.splitlines(keepends=True):
-        for start, end, _ in reversed(_secrets(line)):
+        done = 0
+        for start, end, _ in _secrets(line):
             quote = line[start] if line[start] in "\"'" else ""
-            line = f"{line[:start]}{quote}{MARKER}{quote}{line[end:]}"
-            count += 1
-        out.append(line)
+            out += [line[done:start], quote, MARKER, quote]
+            done, count = end, count + 1
+        out.append(line[done:])
     return "".join(out), count
 
 

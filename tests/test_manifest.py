@@ -13,6 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from results_data import flow, results
 from typer.testing import CliRunner
 
 from harness.cli import app
@@ -29,9 +30,7 @@ from harness.report.manifest import (
     write_manifest,
 )
 
-RESULTS = {"scenario": "core1-power-loss", "expect": "pass", "outcome_as_expected": True,
-           "complete": True, "state_diff": [], "probe_problems": [], "sla_met": True,
-           "flows": [{"direction": "ed-ehr →", "critical": True, "passed": True}]}
+RESULTS = results("core1-power-loss", flow("ed-ehr →"))
 FILES = {
     "report.html": b"<html>report</html>\n",
     "results.json": json.dumps(RESULTS).encode(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,21 @@ def test_config_without_secrets_and_prose_mentioning_one_load(tmp_path: Path) ->
     path.write_text(text.replace("for a software upgrade", "before the enable secret rotation"))
     assert load_scenario(path).faults[0].config() == \
         "router ospf\n max-metric router-lsa administrative\nexit\n"
+
+
+# lines shaped to make a backtracking pattern quadratic: a long word after or without a keyword,
+# long runs of spaces before the end, a keyword's context repeated (each took seconds at 16 KB)
+LONG = 1 << 16
+HARD = ["a" * LONG, "1" * LONG, "a-" * (LONG // 2), "x" + "-secret" * (LONG // 7),
+        "key-string " + "a" * LONG, 'password "' + "a" * LONG,
+        "neighbor x password a" + " " * LONG + "b", "key x" + " " * LONG + "y",
+        "tacacs-server " * (LONG // 14), "snmp-server user " * (LONG // 17),
+        "password a " * (LONG // 11)]
+
+
+@pytest.mark.parametrize("line", HARD, ids=[f"{h[:12]!r}" for h in HARD])
+def test_the_secret_scan_is_linear(line: str) -> None:
+    start = time.process_time()
+    find_secret(line)
+    redact(line)
+    assert time.process_time() - start < 0.2  # milliseconds when linear

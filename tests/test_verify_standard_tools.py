@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from results_data import flow, results
 
 from harness.report import sshsig
 from harness.report.attest import PREDICATE_TYPE, STATEMENT_TYPE
@@ -26,20 +27,8 @@ from harness.report.manifest import (
 
 TOOLS = ("sh", "sha256sum", "cut", "find", "grep", "sort", "uniq", "awk", "cat", "ssh-keygen")
 
-
-def _flow(direction: str, critical: bool, outage_ms: float) -> dict[str, object]:
-    missed = ["outage over the SLA"] if outage_ms > 300 else []
-    phase = {"outage_ms": outage_ms, "lost": int(outage_ms)}
-    return {"direction": direction, "critical": critical, "passed": not missed,
-            "sla_ms": 300.0, "failover": phase, "failback": {"outage_ms": 0.0, "lost": 0},
-            "failover_verdict": {"reasons": missed}, "failback_verdict": {"reasons": []}}
-
-
-RESULTS = {"scenario": "both-cores-down", "expect": "fail", "outcome_as_expected": True,
-           "complete": True, "state_diff": [], "probe_problems": [], "sla_met": False,
-           "inject_stamps": [{"what": "core1 down"}], "not_restored": [], "aborted": None,
-           "flows": [_flow("ed-ehr →", True, 3000.0), _flow("ed-ehr ←", True, 0.0),
-                     _flow("backup ←", False, 3000.0)]}
+RESULTS = results("both-cores-down", flow("ed-ehr →", outage_ms=3000.0), flow("ed-ehr ←"),
+                  flow("backup ←", critical=False, outage_ms=3000.0), expect="fail")
 FILES = {
     "report.html": b"<html>verdict</html>\n",
     "results.json": json.dumps(RESULTS).encode(),

@@ -6,14 +6,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import console, progress
+from harness.errors import HarnessError
 from harness.lab import Lab
 from harness.lab.state import LabState, running_labs
 from harness.lab.status import lab_status
 from harness.lab.teardown import teardown
 from harness.topology import load_topology
+from harness.topology.clab import MAX_NAME, NAME
 
 lab_app = typer.Typer(help="Bring the built-in lab (namespaces + real FRR) up and down.",
                       no_args_is_help=True)
@@ -22,12 +25,19 @@ lab_app = typer.Typer(help="Bring the built-in lab (namespaces + real FRR) up an
 def _lab_name(target: str) -> str:
     """A lab named directly, or by its topology file."""
     path = Path(target)
-    return load_topology(path).name if path.suffix in {".yml", ".yaml"} else target
+    if path.suffix in {".yml", ".yaml"}:
+        return load_topology(path).name
+    if not NAME.fullmatch(target) or len(target) > MAX_NAME // 2:
+        raise HarnessError(f"{target[:60]!r} is neither a lab name (letters, digits, '-', '_', "
+                           f"at most {MAX_NAME // 2}) nor a topology file (.yml)")
+    return target
 
 
 @lab_app.command("up")
 def up(topology: Annotated[Path, typer.Argument(help="containerlab topology file")],
-       timeout: Annotated[float, typer.Option(help="seconds to wait for convergence")] = 60.0
+       timeout: Annotated[float | None, typer.Option(
+           help="seconds to wait for convergence (default: twice the routers' largest OSPF "
+                "dead interval + 20, at least 60)", min=0.1, max=3600)] = None
        ) -> None:
     """Create the lab and wait until its routing has converged."""
     topo = load_topology(topology)
@@ -49,10 +59,10 @@ def down(target: Annotated[str, typer.Argument(help="lab name or its topology fi
     name = _lab_name(target)
     result = teardown(name)
     if not result.namespaces and not result.killed:
-        console.print(f"lab {name}: nothing to remove")
+        console.print(f"lab {name}: nothing to remove", markup=False)
         return
     console.print(f"lab {name} removed: {len(result.namespaces)} namespaces, "
-                  f"{len(result.killed)} processes, in {result.seconds:.2f} s")
+                  f"{len(result.killed)} processes, in {result.seconds:.2f} s", markup=False)
 
 
 @lab_app.command("status")
@@ -67,7 +77,7 @@ def status(target: Annotated[str | None, typer.Argument(help="lab name or topolo
             state = LabState.load(name)
             if state:
                 console.print(f"{name}: {state.phase}, {len(state.namespaces)} nodes "
-                              f"({state.topology})")
+                              f"({state.topology})", markup=False)
         return
     st = lab_status(Lab.attach(_lab_name(target)))
     for title, columns, rows in st.tables():
@@ -75,7 +85,7 @@ def status(target: Annotated[str | None, typer.Argument(help="lab name or topolo
         for col in columns:
             table.add_column(col)
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*map(escape, row))
         console.print(table)
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import console, progress
 from harness.errors import HarnessError
+from harness.inputfile import check_readable
 from harness.lab import Lab
 from harness.probes.analysis import FlowResult
 from harness.probes.endpoints import NetnsEndpoint, ProbeEndpoint
@@ -48,7 +50,7 @@ def results_table(results: list[FlowResult]) -> Table:
                 "reord", "outages"):
         table.add_column(col, justify="left" if col == "flow" else "right")
     for r in results:
-        table.add_row(r.name, str(r.sent), str(r.received), str(r.lost),
+        table.add_row(escape(r.name), str(r.sent), str(r.received), str(r.lost),
                       f"{r.lost * 1e3 / r.rate:.1f}", f"{r.max_gap_ns / 1e6:.1f}",
                       str(r.duplicates), str(r.reordered), str(len(r.outages)))
     return table
@@ -70,6 +72,8 @@ def probe(lab_name: Annotated[str | None, typer.Argument(
     if not flow:
         raise HarnessError("give at least one --flow")
     flows = [parse_flow(f, i, rate, both) for i, f in enumerate(flow)]
+    if ssh_config is not None:
+        check_readable(ssh_config)  # missing or a directory: one line now, not an ssh failure
     remotes = {e.name: replace(e, config_file=str(ssh_config) if ssh_config else None)
                for e in map(parse_remote, remote or [])}
     lab = Lab.attach(lab_name) if lab_name else None

@@ -67,22 +67,25 @@ def _kinds() -> None:
 def _plan(loaded: LoadedScenario) -> None:
     spec = loaded.spec
     where = "real devices" if loaded.on_devices else "the built-in lab"
-    console.print(f"scenario {spec.name} on {loaded.topology.name} ({where}): {spec.description}")
+    console.print(f"scenario {spec.name} on {loaded.topology.name} ({where}): {spec.description}",
+                  markup=False)
     for fault in loaded.faults:
         console.print(f"  would inject: {fault.describe()}", markup=False)
         for line in fault.details():
             console.print(f"    {line}", markup=False)
     for real in loaded.real_devices():
-        console.print(f"  a real device: {real} (changed only with --commit)")
+        console.print(f"  a real device: {real} (changed only with --commit)", markup=False)
     for node, host in spec.probes.items():
-        console.print(f"  probes of {node}: over ssh to {host.ssh}, address {host.address}")
+        console.print(f"  probes of {node}: over ssh to {host.ssh}, address {host.address}",
+                      markup=False)
     for cf in loaded.flows:
         f = cf.flow
         console.print(f"  flow {f.name}: {f.src} -> {f.dst} {f.protocol}/{f.port} DSCP {f.dscp} "
-                      f"{f.rate:.0f} pps {f.direction}, SLA {cf.sla.max_outage_ms:.0f} ms")
+                      f"{f.rate:.0f} pps {f.direction}, SLA {cf.sla.max_outage_ms:.0f} ms",
+                      markup=False)
     cut = paths_cut(loaded.topology, loaded.flows, loaded.faults)
     console.print(f"  last path cut for: {', '.join(cut)}" if cut else
-                  "  every critical flow keeps a path during the fault")
+                  "  every critical flow keeps a path during the fault", markup=False)
 
 
 def verdict_table(result: RunResult) -> Table:

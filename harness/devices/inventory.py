@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.devices.vendors import FRR, BuiltInLab, VendorProfile, profile
 from harness.errors import HarnessError
 from harness.lab import Lab
+from harness.redact import is_secret_key
+from harness.validation import PathText
 
 if TYPE_CHECKING:
     from napalm.base import NetworkDriver
@@ -24,16 +25,34 @@ LAB_HOSTS = {"localhost", "127.0.0.1", "::1"}
 class DeviceSpec(BaseModel):
     """One device of the inventory; credentials only by reference."""
 
-    model_config = ConfigDict(extra="forbid")
-    driver: str = Field(FRR.driver, description="NAPALM driver (eos, junos, ios, frr, ...)")
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+    driver: str = Field(FRR.driver, min_length=1, description="NAPALM driver (eos, junos, ios, "
+                        "frr, ...)")
     host: str = Field("localhost", description="address or name; localhost with the frr "
                       "driver is the built-in lab's router of the same name")
     username: str = ""
-    password_env: str | None = Field(None, description="environment variable holding the "
-                                     "password")
-    password_file: Path | None = Field(None, description="file holding the password "
-                                       "(first line)")
-    optional_args: dict[str, Any] = {}
+    password_env: str | None = Field(None, min_length=1, description="environment variable "
+                                     "holding the password")
+    password_file: PathText | None = Field(None, description="file holding the password "
+                                           "(first line)")
+    optional_args: dict[str, Any] = Field({}, description="the driver's options; no "
+                                          "credentials (secret, enable_password, ...)")
+
+    @field_validator("host")
+    @classmethod
+    def _a_host(cls, v: str) -> str:
+        if not v.strip() or v[0] == "-" or len(v.split()) != 1:
+            raise ValueError("a device address or name: not empty, one word, not an option")
+        return v
+
+    @field_validator("optional_args")
+    @classmethod
+    def _no_credentials(cls, v: dict[str, Any]) -> dict[str, Any]:
+        secret = next((key for key in v if is_secret_key(key)), None)
+        if secret is not None:
+            raise ValueError(f"optional_args.{secret} is a credential: give the password by "
+                             "reference (password_env or password_file), never in the file")
+        return v
 
     @model_validator(mode="after")
     def _one_password_source(self) -> DeviceSpec:

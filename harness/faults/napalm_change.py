@@ -49,6 +49,8 @@ class NapalmChange(Fault):
         """What undoes it when no revert is pending any more but the change still stands."""
 
     def __post_init__(self) -> None:
+        require(self.revert_in > 0, f"{self.kind}: revert_in must be above 0 s (the device's "
+                f"own revert is the safety net), not {self.revert_in}")
         require(self.vendor.commit_confirm, f"{self.kind}: NAPALM driver "
                 f"{self.driver_name!r} cannot commit with commit-confirm (revert_in) and say "
                 f"what is pending; drivers that can: {drivers_with(lambda p: p.commit_confirm)}")

@@ -229,7 +229,8 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                 raise LabError(f"lab {lab.name} did not converge in {timeout:.0f} s; "
                                f"waiting for: {', '.join(waiting) or 'kernel routes to settle'}")
             if progress and now - last_report >= 1.0:
-                progress(f"converging: {len(waiting)} item(s) pending"
+                progress(f"converging ({now - start:.0f} of {timeout:.0f} s): "
+                         f"{len(waiting)} item(s) pending"
                          + (f" ({', '.join(waiting[:3])}…)" if waiting else ", routes settling"))
                 last_report = now
             time.sleep(0.05)

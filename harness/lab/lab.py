@@ -24,6 +24,7 @@ from harness.lab.names import namespace
 from harness.lab.state import LabState
 from harness.lab.teardown import Teardown, teardown
 from harness.topology import Link, Node, Topology, load_topology
+from harness.topology.timers import converge_budget
 
 Progress = Callable[[str], None]
 
@@ -117,8 +118,9 @@ class Lab:
         return state is not None and state.phase == "up" and \
             set(state.namespaces.values()) <= netns.existing()
 
-    def up(self, progress: Progress = _quiet, timeout: float = 60.0) -> UpReport:
-        """Build the lab and wait until it has converged; on any failure, remove it all."""
+    def up(self, progress: Progress = _quiet, timeout: float | None = None) -> UpReport:
+        """Build the lab and wait until it has converged (by default as long as its OSPF
+        timers may need: `converge_budget`); on any failure, remove it all."""
         report = UpReport()
         if self._already_running(progress):
             report.already_up = True
@@ -132,9 +134,14 @@ class Lab:
         state.save()  # journal first: `down` finds everything from here on
         try:
             self._build(report, progress)
-            progress(f"waiting for {len(state.routers)} routers to converge")
+            budget = converge_budget(self.topology)
+            progress(f"waiting up to {timeout or budget.seconds:.0f} s for "
+                     f"{len(state.routers)} routers to converge: OSPF adjacencies, LSDBs, BFD, "
+                     f"BGP, stable routes ({budget.why}"
+                     + ("; --timeout given)" if timeout else ")"))
             t = time.monotonic()
-            report.convergence = wait_converged(self, timeout=timeout, progress=progress)
+            report.convergence = wait_converged(self, timeout=timeout or budget.seconds,
+                                                progress=progress)
             report.phases["converge"] = time.monotonic() - t
         except BaseException:
             progress("lab up failed: removing what was built")
@@ -146,11 +153,14 @@ class Lab:
         state.save()
         return report
 
-    def wait_converged(self, timeout: float = 60.0, progress: Progress = _quiet) -> Convergence:
-        """Wait until routing has reconverged around what is down now, or is fully restored."""
+    def wait_converged(self, timeout: float | None = None, progress: Progress = _quiet
+                       ) -> Convergence:
+        """Wait until routing has reconverged around what is down now, or is fully restored
+        (by default as long as its OSPF timers may need)."""
         state = LabState.load(self.name)
         baseline = Baseline(set(state.ospf_links), state.fibs) if state else None
-        return wait_converged(self, timeout=timeout, progress=progress, baseline=baseline)
+        return wait_converged(self, timeout=timeout or converge_budget(self.topology).seconds,
+                              progress=progress, baseline=baseline)
 
     def down(self) -> Teardown:
         return teardown(self.name)

@@ -6,24 +6,40 @@ reached.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from harness.errors import HarnessError, InputError
 from harness.faults import FAULTS, Fault, build
+from harness.faults.base import FaultError
+from harness.faults.daemon_crash import RoutingDaemonCrash
 from harness.faults.napalm_change import InterfaceShutdown, NapalmChange
 from harness.faults.registry import device_kinds
+from harness.faults.target import Target
+from harness.inputfile import MAX_BYTES, UnreadableFile, check_readable
+from harness.lab import Lab
 from harness.probes.analysis import SLA
 from harness.probes.flows import APPLICATIONS, DSCP, Flow
-from harness.redact import find_secret
+from harness.redact import find_secret, is_secret_key
 from harness.scenario.model import SLA as SLASpec
-from harness.scenario.model import FlowSpec, Scenario
+from harness.scenario.model import FaultSpec, FlowsFile, FlowSpec, Scenario
 from harness.sweep.elements import Failure, SweepError, failures
 from harness.topology import Topology, load_topology
-from harness.yamlsrc import LineDict, LineList, load_yaml
+from harness.topology.timers import converge_budget
+from harness.validation import validate
+from harness.yamlsrc import (
+    LineDict,
+    LineList,
+    Loc,
+    field_name,
+    gc_paused,
+    line_at,
+    load_yaml,
+)
 
 
 @dataclass(frozen=True)
@@ -70,74 +86,59 @@ def require_commit(loaded: LoadedScenario, commit: bool, flag: str = "--commit")
                            f"{flag} to run it (--dry-run shows every change)")
 
 
-def _line(doc: Any, loc: tuple[int | str, ...]) -> int | None:
-    """The line of the deepest part of `loc` that the YAML document has."""
-    line = getattr(doc, "line", None)
-    for key in loc:
-        if isinstance(doc, LineDict) and key in doc:
-            line, doc = doc.line_of(str(key)), doc[str(key)]
-        elif isinstance(doc, LineList) and isinstance(key, int) and key < len(doc):
-            line, doc = doc.line_of(key), doc[key]
-        else:
-            break
-    return line
-
-
-def _field(loc: tuple[int | str, ...]) -> str:
-    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in loc).lstrip(".")
-
-
-def _validate(path: Path, doc: Any, model: type[Any]) -> Any:
+@contextmanager
+def _named_at(path: Path, doc: Any, loc: Loc) -> Iterator[None]:
+    """A file named at `loc` that cannot be read (missing, a directory, a pipe, ...) is
+    reported there; a problem inside it, at its own line."""
     try:
-        return model.model_validate(doc)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        raise InputError(path, _line(doc, loc), _field(loc), msg) from None
+        yield
+    except UnreadableFile as exc:
+        raise InputError(path, line_at(doc, loc), field_name(loc),
+                         f"{exc.message}: {exc.file}") from None
 
 
-SECRET_KEYS = {"password", "secret", "passwd", "token", "api_key", "private_key"}
-
-
-def _refuse_secrets(path: Path, doc: Any, where: str) -> None:
-    """A secret never stands in a scenario file (they are copied into evidence packs): neither
-    under a secret's key nor in a fault's configuration text to commit (names and prose
-    elsewhere may say "password")."""
+def _refuse_secrets(path: Path, doc: Any, at: Loc = ()) -> None:
+    """A secret never stands in a scenario or flows file (they are copied into evidence
+    packs): neither under a secret's key nor in a fault's configuration text to commit (names
+    and prose elsewhere may say "password")."""
     items = doc.items() if isinstance(doc, LineDict) else enumerate(doc) \
-        if isinstance(doc, LineList) else []
+        if isinstance(doc, LineList) else ()
+    in_faults = at[:1] == ("faults",)
     for key, value in items:
-        field = f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
-        if isinstance(key, str) and key.lower() in SECRET_KEYS:
-            raise InputError(path, doc.line_of(key), field.lstrip("."), "a secret must not be "
-                             "written in the file: reference it (e.g. password_env: VAR)")
-        text = value if isinstance(value, str) and field.startswith(".faults") else ""
-        if keyword := find_secret(text):
-            raise InputError(path, doc.line_of(key), field.lstrip("."), f"a secret ({keyword} "
-                             "...) must not be written in the file: configure it on the device")
-        _refuse_secrets(path, value, field)
+        if isinstance(key, str) and is_secret_key(key):
+            raise InputError(path, doc.line_of(key), field_name((*at, key)), "a secret must "
+                             "not be written in the file: reference it (e.g. password_env: VAR)")
+        if in_faults and isinstance(value, str) and (keyword := find_secret(value)):
+            raise InputError(path, doc.line_of(key), field_name((*at, key)), f"a secret "
+                             f"({keyword} ...) must not be written in the file: configure it "
+                             "on the device")
+        if isinstance(value, LineDict | LineList):
+            _refuse_secrets(path, value, (*at, key))
 
 
+@gc_paused()
 def load_scenario(path: Path | str) -> LoadedScenario:
     path = Path(path)
     doc = load_yaml(path)
     if not isinstance(doc, LineDict):
         raise InputError(path, 1, "", "a scenario must be a mapping")
-    _refuse_secrets(path, doc, "")
+    _refuse_secrets(path, doc)
     _faults_or_sweep(path, doc)
-    spec: Scenario = _validate(path, doc, Scenario)
+    spec = validate(path, doc, Scenario)
     base = path.parent
-    try:
+    with _named_at(path, doc, ("topology",)):
         topology = load_topology(base / spec.topology)
-    except InputError as exc:
-        if exc.file != str(base / spec.topology):  # the topology file itself is fine to name
-            raise
-        raise InputError(path, doc.line_of("topology"), "topology", exc.message) from None
+    if spec.ssh_config is not None:
+        with _named_at(path, doc, ("ssh_config",)):
+            check_readable(base / spec.ssh_config)
+    if "converge_timeout_s" not in spec.timings.model_fields_set:
+        spec.timings.converge_timeout_s = converge_budget(topology).seconds
     located = [(path, doc["flows"], i, f) for i, f in enumerate(spec.flows)] if spec.flows else []
-    for j, extra in enumerate(spec.flows_from):
-        located += _included_flows(path, doc, j, base / extra)
+    for j, extra in enumerate(_flows_files(path, doc, spec)):
+        located += _included_flows(path, doc, j, extra)
     if not located:
         raise InputError(path, doc.line, "flows", "a scenario needs at least one flow")
+    _refuse_same_names(located)
     flows = [_resolve_flow(file, raw, i, f, spec, topology) for file, raw, i, f in located]
     if not any(cf.critical for cf in flows):
         raise InputError(path, doc.line, "flows", "no critical flow: the run would prove "
@@ -146,8 +147,8 @@ def load_scenario(path: Path | str) -> LoadedScenario:
         if node not in topology.nodes:
             raise InputError(path, doc["devices"].line_of(node), f"devices.{node}",
                              f"unknown node {node!r} in topology {topology.name}")
-    faults = [_fault(path, doc["faults"], i, _with_device(f.model_dump(), spec), topology)
-              for i, f in enumerate(spec.faults)]
+    _refuse_same_faults(path, doc, spec)
+    faults = [_fault(path, doc, i, f, spec, topology) for i, f in enumerate(spec.faults)]
     if spec.sweep is not None:
         _check_sweep(path, doc, spec, topology)
     _check_network(path, doc, spec, topology, flows, faults)
@@ -162,6 +163,20 @@ def _faults_or_sweep(path: Path, doc: LineDict) -> None:
     if not doc.get("faults") and "sweep" not in doc:
         raise InputError(path, doc.line_of("faults"), "faults", "needs at least 1 item (or a "
                          "`sweep:` section instead)")
+
+
+Located = tuple[Path, LineList, int, FlowSpec]  # the file, its `flows:` list, the index, the flow
+
+
+def _refuse_same_names(located: list[Located]) -> None:
+    """Each flow name once, across the scenario and its flows files (results are by name)."""
+    first: dict[str, str] = {}
+    for file, raw, i, f in located:
+        where = f"{file}:{line_at(raw, (i, 'name'))}"
+        if f.name in first:
+            raise InputError(file, line_at(raw, (i, "name")), f"flows[{i}].name",
+                             f"flow name {f.name!r} is already used (at {first[f.name]})")
+        first[f.name] = where
 
 
 def _check_network(path: Path, doc: LineDict, spec: Scenario, topology: Topology,
@@ -241,26 +256,46 @@ def _check_devices_run(path: Path, doc: LineDict, spec: Scenario, topology: Topo
                              "of a run on real devices")
 
 
-def _included_flows(path: Path, doc: LineDict, j: int,
-                    file: Path) -> list[tuple[Path, Any, int, FlowSpec]]:
-    if not file.is_file():
-        raise InputError(path, doc["flows_from"].line_of(j), f"flows_from[{j}]",
-                         f"file not found: {file}")
-    inc = load_yaml(file)
-    if not isinstance(inc, LineDict) or not isinstance(inc.get("flows"), list):
-        raise InputError(file, 1, "flows", "a flows file needs a `flows:` list")
-    return [(file, inc["flows"], i, _validate(file, raw, FlowSpec))
-            for i, raw in enumerate(inc["flows"])]
+def _flows_files(path: Path, doc: LineDict, spec: Scenario) -> list[Path]:
+    """Each flows file once, and all of them together no larger than one input file may be
+    (a list naming one large file a thousand times would cost minutes to read)."""
+    first: dict[Path, int] = {}
+    total = 0
+    for j, name in enumerate(spec.flows_from):
+        file = path.parent / name
+        with _named_at(path, doc, ("flows_from", j)):
+            check_readable(file)
+        where = (path, line_at(doc, ("flows_from", j)), f"flows_from[{j}]")
+        j0 = first.setdefault(file.resolve(), j)
+        if j0 != j:
+            raise InputError(*where, f"{name} is listed already (flows_from[{j0}])")
+        total += file.stat().st_size
+        if total > MAX_BYTES:
+            raise InputError(*where, f"the flows files come to over {MAX_BYTES:,} bytes "
+                             "together (1 MiB, as one input file)")
+    return [path.parent / name for name in spec.flows_from]
+
+
+def _included_flows(path: Path, doc: LineDict, j: int, file: Path) -> list[Located]:
+    with _named_at(path, doc, ("flows_from", j)):
+        inc = load_yaml(file)
+    if not isinstance(inc, LineDict):
+        raise InputError(file, 1, "", "a flows file is a mapping with a `flows:` list")
+    _refuse_secrets(file, inc)  # copied into evidence packs as the scenario is
+    flows = validate(file, inc, FlowsFile).flows
+    return [(file, inc["flows"], i, f) for i, f in enumerate(flows)]
 
 
 def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, spec: Scenario,
                   topology: Topology) -> CriticalFlow:
-    where: Any = raw[i] if isinstance(raw[i], LineDict) else raw
     for end in ("src", "dst"):
         node = getattr(f, end)
         if node not in topology.nodes:
-            raise InputError(file, where.line_of(end), f"flows[{i}].{end}",
+            raise InputError(file, line_at(raw, (i, end)), f"flows[{i}].{end}",
                              f"unknown node {node!r} in topology {topology.name}")
+    if f.src == f.dst:
+        raise InputError(file, line_at(raw, (i, "dst")), f"flows[{i}].dst",
+                         f"a flow from {f.src} to itself crosses no network")
     protocol, port, dscp = APPLICATIONS.get(f.application or "", ("udp", 50000 + i, "BE"))
     dscp_value = f.dscp if f.dscp is not None else dscp
     flow = Flow(name=f.name, src=f.src, dst=f.dst, protocol=f.protocol or protocol,
@@ -270,12 +305,12 @@ def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, spec: Scenario
     if sla_spec is None and f.sla_class is not None:
         sla_spec = spec.sla_classes.get(f.sla_class)
         if sla_spec is None:
-            raise InputError(file, where.line_of("sla_class"), f"flows[{i}].sla_class",
+            raise InputError(file, line_at(raw, (i, "sla_class")), f"flows[{i}].sla_class",
                              f"unknown SLA class {f.sla_class!r} "
                              f"(classes: {', '.join(spec.sla_classes) or 'none'})")
     if sla_spec is None:
-        raise InputError(file, where.line, f"flows[{i}]", f"flow {f.name!r} has no sla or "
-                         "sla_class")
+        raise InputError(file, line_at(raw, (i,)), f"flows[{i}]", f"flow {f.name!r} has no "
+                         "sla or sla_class")
     failback = sla_spec.max_outage_ms if sla_spec.failback_max_outage_ms is None \
         else sla_spec.failback_max_outage_ms
     return CriticalFlow(
@@ -297,26 +332,45 @@ def _with_device(params: dict[str, Any], spec: Scenario) -> dict[str, Any]:
     kind = FAULTS.get(params["kind"])
     node = params.get("node")
     names = {f.name for f in fields(kind)} if kind else set()  # type: ignore[arg-type]
-    if node in spec.devices and "device" in names:
+    if isinstance(node, str) and node in spec.devices and "device" in names:
         params.setdefault("device", _devices(spec)[node])
     return params
 
 
-def _fault(path: Path, raw: LineList, i: int, params: dict[str, Any],
+def _fault(path: Path, doc: LineDict, i: int, f: FaultSpec, spec: Scenario,
            topology: Topology) -> Fault:
-    where: Any = raw[i] if isinstance(raw[i], LineDict) else raw
-    kind = params.pop("kind")
-    node, link = params.get("node"), params.get("link")
+    """The fault built (its parameters' types checked), its names found in the topology."""
+    params = _with_device(f.model_dump(), spec)
+    try:
+        fault = build(params.pop("kind"), params)
+    except HarnessError as exc:
+        raise InputError(path, line_at(doc, ("faults", i, "kind")), f"faults[{i}]",
+                         str(exc)) from None
+    node, link = getattr(fault, "node", None), getattr(fault, "link", None)
     if node is not None and node not in topology.nodes:
-        raise InputError(path, where.line_of("node"), f"faults[{i}].node",
+        raise InputError(path, line_at(doc, ("faults", i, "node")), f"faults[{i}].node",
                          f"unknown node {node!r} in topology {topology.name}")
     if link is not None:
         try:
             topology.find_link(str(link))
         except KeyError as exc:
-            raise InputError(path, where.line_of("link"), f"faults[{i}].link",
+            raise InputError(path, line_at(doc, ("faults", i, "link")), f"faults[{i}].link",
                              str(exc.args[0])) from None
-    try:
-        return build(kind, params)
-    except HarnessError as exc:
-        raise InputError(path, where.line_of("kind"), f"faults[{i}]", str(exc)) from None
+    if isinstance(fault, RoutingDaemonCrash):
+        try:  # its daemons, from the topology's FRR spec (a Lab object only reads the topology)
+            fault.check(Target(Lab(topology)))
+        except FaultError as exc:
+            key = "daemons" if fault.daemons else "node"
+            raise InputError(path, line_at(doc, ("faults", i, key)), f"faults[{i}].{key}",
+                             str(exc)) from None
+    return fault
+
+
+def _refuse_same_faults(path: Path, doc: LineDict, spec: Scenario) -> None:
+    first: dict[str, int] = {}
+    for i, f in enumerate(spec.faults):
+        key = json.dumps(f.model_dump(), sort_keys=True, default=str)
+        if key in first:
+            raise InputError(path, line_at(doc, ("faults", i)), f"faults[{i}]",
+                             f"the same fault as faults[{first[key]}]")
+        first[key] = i

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -11,19 +10,35 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from harness.devices.inventory import DeviceSpec
 from harness.probes.flows import APPLICATIONS, DSCP
 from harness.sweep.model import SweepSpec
+from harness.validation import PathText
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """No unknown key, no conversion (`true` or "80" is not a number), only finite numbers."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
+HOUR_MS = 3_600_000
 
 
 class SLA(_Strict):
-    max_outage_ms: float = Field(ge=0, description="failover: loss-derived outage allowed "
-                                 "(0: no probe may be lost)")
-    failback_max_outage_ms: float | None = Field(None, ge=0, description="default: as failover")
+    max_outage_ms: float = Field(ge=0, le=HOUR_MS, description="failover: loss-derived outage "
+                                 "allowed (0: no probe may be lost)")
+    failback_max_outage_ms: float | None = Field(None, ge=0, le=HOUR_MS,
+                                                 description="default: as failover")
     max_loss_pct: float | None = Field(None, ge=0, le=100)
-    hard_limit_ms: float | None = Field(None, gt=0, description="restore at once past this "
-                                        "outage (default: safety.hard_limit_factor x SLA)")
+    hard_limit_ms: float | None = Field(None, gt=0, le=HOUR_MS, description="restore at once "
+                                        "past this outage (default: safety.hard_limit_factor "
+                                        "x SLA)")
+
+    @model_validator(mode="after")
+    def _hard_limit_above_sla(self) -> SLA:
+        allowed = max(self.max_outage_ms, self.failback_max_outage_ms or 0)
+        if self.hard_limit_ms is not None and self.hard_limit_ms < allowed:
+            raise ValueError(f"hard_limit_ms {self.hard_limit_ms:g} is below the SLA "
+                             f"({allowed:g} ms): the run would abort within what it allows")
+        return self
 
 
 class FlowSpec(_Strict):
@@ -57,6 +72,12 @@ class FlowSpec(_Strict):
         return v
 
 
+class FlowsFile(_Strict):
+    """A file of flows shared by scenarios (`flows_from:`)."""
+
+    flows: list[FlowSpec]
+
+
 class FaultSpec(BaseModel):
     """A fault: its kind and the kind's own parameters (see `failover validate --kinds`)."""
 
@@ -65,16 +86,18 @@ class FaultSpec(BaseModel):
 
 
 class Timings(_Strict):
-    baseline_s: float = Field(3.0, ge=1, description="clean traffic required before the fault")
-    hold_s: float = Field(5.0, ge=0.5, description="fault in place")
-    failback_s: float = Field(5.0, ge=1, description="observed after the restore")
-    converge_timeout_s: float = Field(60.0, gt=0)
+    baseline_s: float = Field(3.0, ge=1, le=600, description="clean traffic required before "
+                              "the fault")
+    hold_s: float = Field(5.0, ge=0.5, le=3600, description="fault in place")
+    failback_s: float = Field(5.0, ge=1, le=3600, description="observed after the restore")
+    converge_timeout_s: float = Field(60.0, gt=0, le=3600, description="left out: from the "
+                                      "routers' OSPF timers, at least 60 (as `failover lab up`)")
 
 
 class Safety(_Strict):
     allow_last_path_cut: bool = Field(False, description="only for control scenarios that "
                                       "must fail: lets the fault cut a flow's last path")
-    hard_limit_factor: float = Field(10.0, ge=1)
+    hard_limit_factor: float = Field(10.0, ge=1, le=1000)
 
 
 class ProbeHost(_Strict):
@@ -83,32 +106,40 @@ class ProbeHost(_Strict):
 
     ssh: str = Field(description="what ssh takes: [user@]host, or a Host of ssh_config")
     port: int | None = Field(None, ge=1, le=65535)
-    address: IPv4Address = Field(description="the address the probes use on that host (not "
-                                 "its management address)")
+    address: IPv4Address = Field(strict=False, description="the address the probes use on "
+                                 "that host (not its management address)")
     python: str = "python3"
+
+    @field_validator("ssh")
+    @classmethod
+    def _a_destination(cls, v: str) -> str:
+        if not v or v[0] == "-" or len(v.split()) != 1:
+            raise ValueError("an ssh destination: not empty, one word, not an option ('-...')")
+        return v
 
 
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="names the "
                       "evidence pack: letters, digits, '.', '_', '-'")
     description: str = ""
-    topology: Path
+    topology: PathText
     devices: dict[str, DeviceSpec] = Field({}, description="NAPALM access per node "
                                            "(default: the built-in lab's FRR, locally)")
     probes: dict[str, ProbeHost] = Field({}, description="a run on real devices: the SSH "
                                          "host probing for each flow end (without it the "
                                          "scenario runs on the built-in lab)")
-    ssh_config: Path | None = Field(None, description="ssh config for the probe hosts (jump "
+    ssh_config: PathText | None = Field(None, description="ssh config for the probe hosts (jump "
                                     "host, keys, users), relative to the scenario file")
     sla_classes: dict[str, SLA] = {}
-    flows_from: list[Path] = Field([], description="files with more flows (a `flows:` list)")
+    flows_from: list[PathText] = Field([], description="files with more flows (a `flows:` "
+                                       "list)")
     flows: list[FlowSpec] = []
     faults: list[FaultSpec] = Field([], description="the faults injected together (a "
                                     "scenario gives faults or a sweep)")
     sweep: SweepSpec | None = Field(None, description="an N-1 sweep: each element selected "
                                     "failed alone, one after another (instead of faults)")
-    timings: Timings = Timings()
-    safety: Safety = Safety()
+    timings: Timings = Field(default_factory=Timings)
+    safety: Safety = Field(default_factory=Safety)
     expect: Literal["pass", "fail"] = Field("pass", description="`fail` for a control "
                                             "scenario that proves the verdict can fail")
 

@@ -9,35 +9,34 @@ of `daemons`/`frr.conf`.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
+from harness.inputfile import UnreadableFile, check_readable, read_text
 from harness.topology.model import ALWAYS_DAEMONS, Endpoint, FrrSpec, Link, Node, Topology
-from harness.yamlsrc import LineDict, LineList, load_yaml
+from harness.topology.schema import CONTAINER_KEYS, ClabFile
+from harness.validation import validate
+from harness.yamlsrc import LineDict, LineList, gc_paused, load_yaml
 
 FRR_KINDS = {"frr", "frrouting"}
 HOST_KINDS = {"linux"}
-IFNAME = re.compile(r"^[A-Za-z0-9_.@-]{1,15}$")
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+IFNAME = re.compile(r"[A-Za-z0-9_.@-]{1,15}")  # whole names only: fullmatch
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}", re.IGNORECASE)
 MAX_NAME = 40  # lab + node names end up in FRR's socket paths (108 bytes at most)
 KNOWN_DAEMONS = {"bgpd", "ospfd", "ospf6d", "ripd", "ripngd", "isisd", "pimd", "ldpd",
                  "nhrpd", "eigrpd", "babeld", "sharpd", "pbrd", "bfdd", "fabricd", "vrrpd",
                  "pathd", "zebra", "staticd"}
-# keys of a node that the built-in lab cannot honour here; reported once as a note
-IGNORED_KEYS = {"image": "the built-in lab runs this host's FRR, not container images",
-                "mgmt-ipv4": "no management network in the built-in lab",
-                "mgmt-ipv6": "no management network in the built-in lab",
-                "ports": "no port publishing in the built-in lab",
-                "env": "no container environment in the built-in lab",
-                "cmd": "no container command in the built-in lab",
-                "entrypoint": "no container entrypoint in the built-in lab",
-                "cpu": "no resource limits in the built-in lab",
-                "memory": "no resource limits in the built-in lab"}
 CONFIG_SECTIONS = {"router ospf": "ospfd", "router ospf6": "ospf6d", "router bgp": "bgpd",
                    "router isis": "isisd", "router rip": "ripd", "router ripng": "ripngd",
                    "bfd": "bfdd", "router pim": "pimd", "mpls ldp": "ldpd"}
+
+
+_NOTHING = LineDict()  # what a missing mapping reads as (never changed)
 
 
 class _Reader:
@@ -45,6 +44,8 @@ class _Reader:
         self.path = path
         self.base = path.parent
         self.notes: dict[str, list[str]] = {}
+        self.parsed: dict[tuple[Callable[[str], frozenset[str]], Path], frozenset[str]] = {}
+        self.files: dict[str, Path] = {}  # a file named in the topology -> its path, checked
 
     def fail(self, where: LineDict | LineList, key: Any, field: str, message: str) -> InputError:
         return InputError(self.path, where.line_of(key), field, message)
@@ -52,7 +53,7 @@ class _Reader:
     def mapping(self, parent: LineDict, key: str, field: str) -> LineDict:
         value = parent.get(key)
         if value is None:
-            return LineDict()
+            return _NOTHING
         if not isinstance(value, LineDict):
             raise self.fail(parent, key, field, "must be a mapping")
         return value
@@ -60,7 +61,15 @@ class _Reader:
     def note(self, key: str, node: str) -> None:
         self.notes.setdefault(key, []).append(node)
 
+    def parse(self, parse: Callable[[str], frozenset[str]], path: Path) -> frozenset[str]:
+        """`parse` of a file's text, each file read and parsed once per topology (routers
+        often share one)."""
+        if (parse, path) not in self.parsed:
+            self.parsed[parse, path] = parse(read_text(path))
+        return self.parsed[parse, path]
 
+
+@gc_paused()
 def load_topology(path: Path | str) -> Topology:
     """Read and check a containerlab topology; raise `InputError` naming file, line and field."""
     path = Path(path)
@@ -68,8 +77,9 @@ def load_topology(path: Path | str) -> Topology:
     reader = _Reader(path)
     if not isinstance(doc, LineDict):
         raise InputError(path, 1, "", "a containerlab topology must be a mapping")
-    name = doc.get("name")
-    if not isinstance(name, str) or not NAME.match(name) or len(name) > MAX_NAME // 2:
+    validate(path, doc, ClabFile)  # shapes and keys; what they mean is read below
+    name = doc["name"]
+    if not NAME.fullmatch(name) or len(name) > MAX_NAME // 2:
         raise reader.fail(doc, "name", "name",
                           f"lab name must be letters, digits, '-' or '_' (at most {MAX_NAME // 2})")
     topo = reader.mapping(doc, "topology", "topology")
@@ -78,7 +88,7 @@ def load_topology(path: Path | str) -> Topology:
         raise reader.fail(topo, "nodes", "topology.nodes", "a topology needs nodes")
     nodes = {n: _node(reader, topo, raw_nodes, n) for n in raw_nodes}
     links = _links(reader, topo, nodes)
-    notes = tuple(f"{key} ({', '.join(sorted(set(who)))}): {IGNORED_KEYS[key]}"
+    notes = tuple(f"{key} ({', '.join(sorted(set(who)))}): {CONTAINER_KEYS[key]}"
                   for key, who in sorted(reader.notes.items()))
     return Topology(name=name, path=path.resolve(), nodes=nodes, links=links, notes=notes)
 
@@ -123,13 +133,13 @@ def _node(reader: _Reader, topo: LineDict, raw_nodes: LineDict, name: str) -> No
     field = f"topology.nodes.{name}"
     raw = raw_nodes.get(name)
     raw = raw if isinstance(raw, LineDict) else _empty_at(raw_nodes.line_of(name))
-    if not NAME.match(name) or len(name) > MAX_NAME // 2:
+    if not NAME.fullmatch(name) or len(name) > MAX_NAME // 2:
         raise reader.fail(raw_nodes, name, field, "node name must be letters, digits, '-' or '_'")
     levels = _levels(reader, topo, raw, field)
     kind = str(_first(levels, "kind")[0])
     image = _first(levels, "image")[0]
-    for key in IGNORED_KEYS:
-        if _first(levels, key)[0] is not None:
+    for key in {k for level in levels for k, v in level.items() if v is not None}:
+        if key in CONTAINER_KEYS:
             reader.note(key, name)
     execs, _ = _first(levels, "exec")
     labels: dict[str, str] = {}
@@ -171,34 +181,51 @@ def _frr_spec(reader: _Reader, levels: list[LineDict], raw: LineDict, kind: str,
 
 
 def _existing(reader: _Reader, where: LineDict, key: str, field: str, value: Any) -> Path:
+    """The regular file `value` names (checked once however many nodes name it)."""
+    if str(value) in reader.files:
+        return reader.files[str(value)]
     path = (reader.base / str(value)).resolve()
-    if not path.is_file():
-        raise reader.fail(where, key, field, f"file not found: {path}")
+    try:
+        check_readable(path)
+    except UnreadableFile as exc:
+        why = "file not found" if not path.exists() else exc.message
+        raise reader.fail(where, key, field, f"{why}: {path}") from None
+    reader.files[str(value)] = path
     return path
 
 
 def _daemons(reader: _Reader, levels: list[LineDict], binds: dict[str, tuple[str, LineDict]],
              config: Path, field: str) -> tuple[str, ...]:
     extras, level = _first(levels, "extras")
-    named = (extras or {}).get("frr", {}).get("daemons") if isinstance(extras, dict) else None
+    named = ((extras or {}).get("frr") or {}).get("daemons")
     if named is not None and level is not None:
         bad = [d for d in named if d not in KNOWN_DAEMONS]
         if bad:
             raise reader.fail(level, "extras", f"{field}.extras.frr.daemons",
                               f"unknown FRR daemon(s): {', '.join(map(str, bad))}")
-        chosen = {str(d) for d in named}
+        chosen = frozenset(str(d) for d in named)
     elif "/etc/frr/daemons" in binds:
         host, lvl = binds["/etc/frr/daemons"]
-        path = _existing(reader, lvl, "binds", f"{field}.binds", host)
-        chosen = {m.group(1) for m in re.finditer(r"^\s*(\w+)\s*=\s*yes\b", path.read_text(), re.M)}
-        chosen &= KNOWN_DAEMONS
+        chosen = reader.parse(_daemons_file, _existing(reader, lvl, "binds", f"{field}.binds",
+                                                       host))
     else:
-        text = config.read_text()
-        chosen = {d for sect, d in CONFIG_SECTIONS.items()
-                  if re.search(rf"^\s*{sect}(\s|$)", text, re.M)}
-        if re.search(r"^\s*ip ospf bfd|^\s*neighbor \S+ bfd", text, re.M):
-            chosen.add("bfdd")
+        chosen = reader.parse(_config_daemons, config)
     return (*ALWAYS_DAEMONS, *sorted(chosen - set(ALWAYS_DAEMONS)))
+
+
+def _daemons_file(text: str) -> frozenset[str]:
+    """The daemons an FRR `daemons` file turns on (`ospfd=yes`)."""
+    return frozenset(re.findall(r"^[ \t]*(\w+)[ \t]*=[ \t]*yes\b", text, re.M)) & KNOWN_DAEMONS
+
+
+def _config_daemons(text: str) -> frozenset[str]:
+    """The daemons a configuration needs, from its sections (indentation is spaces or tabs:
+    a `\\s*` would rescan a run of blank lines from each of them)."""
+    chosen = {d for sect, d in CONFIG_SECTIONS.items()
+              if re.search(rf"^[ \t]*{sect}(\s|$)", text, re.M)}
+    if re.search(r"^[ \t]*ip ospf bfd|^[ \t]*neighbor \S+ bfd", text, re.M):
+        chosen.add("bfdd")
+    return frozenset(chosen)
 
 
 def _links(reader: _Reader, topo: LineDict, nodes: dict[str, Node]) -> tuple[Link, ...]:
@@ -240,22 +267,30 @@ def _raw_endpoints(reader: _Reader, raw: LineDict, field: str) -> list[Any]:
     return eps
 
 
+ENDPOINT_KEYS = {"node", "interface", "mac", "vars"}
+
+
 def _endpoint(reader: _Reader, raw: LineDict, index: int, ep: Any, field: str) -> Endpoint:
     where = f"{field}.endpoints[{index}]"
-    if isinstance(ep, str):
-        node, sep, iface = ep.partition(":")
-        mac = None
-    elif isinstance(ep, dict):
-        node, iface, mac, sep = str(ep.get("node", "")), str(ep.get("interface", "")), \
-            ep.get("mac"), ":"
+    fail = functools.partial(reader.fail, raw, "endpoints", where)
+    if isinstance(ep, dict):
+        unknown = sorted(set(ep) - ENDPOINT_KEYS)
+        if unknown:
+            raise fail(f"unknown key {unknown[0]!r} (an endpoint has "
+                       f"{', '.join(sorted(ENDPOINT_KEYS))})")
+        ep = {k: v for k, v in ep.items() if k != "vars"}
+        if not all(isinstance(v, str) for v in ep.values()):
+            raise fail("an endpoint's node, interface and mac are strings")
+        node, iface, mac, sep = ep.get("node", ""), ep.get("interface", ""), ep.get("mac"), ":"
     else:
-        node = sep = iface = ""
+        node, sep, iface = ep.partition(":") if isinstance(ep, str) else ("", "", "")
         mac = None
     if not sep or not node or not iface:
-        raise reader.fail(raw, "endpoints", where, "endpoint must be 'node:interface' "
-                          "or a mapping with node and interface")
-    if not IFNAME.match(iface) or iface in {".", ".."}:
-        raise reader.fail(raw, "endpoints", where,
-                          f"interface name {iface!r} is not a valid Linux interface name "
-                          "(1-15 characters, no '/' or spaces)")
-    return Endpoint(node=node, interface=iface, mac=str(mac) if mac else None)
+        raise fail("endpoint must be 'node:interface' or a mapping with node and interface")
+    if not IFNAME.fullmatch(iface) or iface in {".", ".."}:
+        raise fail(f"interface name {iface!r} is not a valid Linux interface name "
+                   "(1-15 characters, no '/' or spaces)")
+    if mac is not None and (not MAC.fullmatch(mac) or int(mac[:2], 16) & 1
+                            or not int(mac.replace(":", ""), 16)):
+        raise fail(f"MAC address {mac!r} is not a unicast MAC (e.g. 02:00:00:00:00:01)")
+    return Endpoint(node=node, interface=iface, mac=mac)
