@@ -113,3 +113,18 @@ def test_a_sweep_on_real_devices_uses_napalm_faults_and_needs_commit(tmp_path: P
     with pytest.raises(InputError, match=r": sweep: link-cut act\(s\) on the built-in lab's "
                                          "kernel; on real devices use planned-drain"):
         load_scenario(_device_sweep(tmp_path, "link-cut"))
+
+
+def test_a_topology_and_a_flows_file_are_enough_to_plan_a_sweep() -> None:
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+    out = CliRunner().invoke(app, ["sweep", "--topology",
+                                   str(ROOT / "topologies/hospital-core.clab.yml"), "--flows",
+                                   str(ROOT / "scenarios/flows/hospital-critical.yml"),
+                                   "--dry-run"], terminal_width=200)
+    assert out.exit_code == 0, out.output
+    assert "N-1 sweep hospital-core-n1 on hospital-core: 9 single failures" in out.output
+    assert out.output.count("SINGLE POINT OF FAILURE") == 2  # the distribution routers
+    faults = CliRunner().invoke(app, ["sweep", str(ROOT / "scenarios/core1-power-loss.yml")])
+    assert faults.exit_code == 2

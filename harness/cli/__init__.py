@@ -13,7 +13,7 @@ from harness.cli.lab import lab_app
 from harness.cli.probe import probe
 from harness.cli.report import report
 from harness.cli.scenario import recover, run, schema, validate
-from harness.cli.sweep import compare
+from harness.cli.sweep import compare, sweep
 from harness.engine import exits
 from harness.errors import HarnessError
 
@@ -22,9 +22,11 @@ app = typer.Typer(help="Network-core failover test harness.", no_args_is_help=Tr
 app.add_typer(lab_app, name="lab")
 app.command("init")(init)
 app.command("probe")(probe)
-app.command("run", epilog="Exit codes:\n\n" + exits.table().replace("\n", "\n\n"))(run)
+EXIT_CODES = "Exit codes:\n\n" + exits.table().replace("\n", "\n\n")
+app.command("run", epilog=EXIT_CODES)(run)
 app.command("validate")(validate)
 app.command("recover")(recover)
+app.command("sweep", epilog=EXIT_CODES)(sweep)
 app.command("compare")(compare)
 app.command("schema")(schema)
 app.command("verify")(verify)

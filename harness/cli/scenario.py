@@ -101,24 +101,30 @@ def verdict_table(result: RunResult) -> Table:
     return table
 
 
+DryRun = Annotated[bool, typer.Option(help="print what would change, change nothing")]
+Commit = Annotated[bool, typer.Option(help="needed to change real devices (a scenario with "
+                                      "probes: hosts)")]
+KeepLab = Annotated[bool, typer.Option(help="leave a lab this run brought up")]
+Reports = Annotated[Path, typer.Option(help="where the evidence pack is written")]
+SigningKey = Annotated[Path | None, typer.Option(
+    help="Ed25519 private key (PEM) signing the pack's MANIFEST (default: "
+         "$FAILOVER_SIGNING_KEY; unsigned without either)")]
+
+
 def run(scenario: Annotated[Path, typer.Argument(help="scenario file (faults, or a sweep)")],
-        dry_run: Annotated[bool, typer.Option(help="print what would change, change nothing")]
-        = False,
-        commit: Annotated[bool, typer.Option(help="needed to change real devices (a scenario "
-                                             "with probes: hosts)")] = False,
-        keep_lab: Annotated[bool, typer.Option(help="leave a lab this run brought up")] = False,
-        reports: Annotated[Path, typer.Option(help="where the evidence pack is written")]
-        = REPORTS,
-        signing_key: Annotated[Path | None, typer.Option(
-            help="Ed25519 private key (PEM) signing the pack's MANIFEST "
-                 "(default: $FAILOVER_SIGNING_KEY; unsigned without either)")] = None,
-        ) -> None:
+        dry_run: DryRun = False, commit: Commit = False, keep_lab: KeepLab = False,
+        reports: Reports = REPORTS, signing_key: SigningKey = None) -> None:
     """Fail the network on purpose, measure every critical flow, restore, judge each SLA.
 
     Writes the evidence pack (report.html, results.json, junit.xml, raw probes, MANIFEST,
     VERIFY.txt). Its exit code says how the run ended (the table below).
     """
-    loaded = load_scenario(scenario)
+    execute(load_scenario(scenario), dry_run, commit, keep_lab, reports, signing_key)
+
+
+def execute(loaded: LoadedScenario, dry_run: bool, commit: bool, keep_lab: bool,
+            reports: Path, signing_key: Path | None) -> None:
+    """Print the plan, or run it, print its outcome and exit with its code."""
     if dry_run:
         (sweep_plan if loaded.spec.sweep else _plan)(loaded)
         return

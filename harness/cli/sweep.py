@@ -1,19 +1,71 @@
-"""`failover compare`: two N-1 campaigns, old and new; exit 1 on a regression."""
+"""`failover sweep`: an N-1 campaign (from a sweep scenario, or from a topology and a flows
+file alone); `failover compare`: two campaigns, old and new, exit 1 on a regression."""
 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+import yaml
 
 from harness.cli.common import console
+from harness.cli.scenario import (
+    REPORTS,
+    Commit,
+    DryRun,
+    KeepLab,
+    Reports,
+    SigningKey,
+    execute,
+)
 from harness.errors import InputError
 from harness.report.manifest import load_signing_key, verify, write_manifest
 from harness.report.sweep_pack import SWEEP_ID
+from harness.scenario.load import load_scenario
 from harness.sweep.compare import MIN_MS, PCT, text
 from harness.sweep.compare import compare as compare_results
+from harness.topology import load_topology
+
+
+def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with a sweep: "
+                                                         "section")] = None,
+          topology: Annotated[Path | None, typer.Option(help="without a scenario: the "
+                                                        "topology to sweep...")] = None,
+          flows: Annotated[Path | None, typer.Option(help="...and the flows file (with its "
+                                                     "sla_classes) to probe")] = None,
+          dry_run: DryRun = False, commit: Commit = False, keep_lab: KeepLab = False,
+          reports: Reports = REPORTS, signing_key: SigningKey = None) -> None:
+    """Fail every single element of the network in turn and measure every flow (N-1).
+
+    With --topology and --flows instead of a scenario, every router link is cut and every
+    router's power lost. Exit codes as for `failover run`.
+    """
+    if scenario is None:
+        if topology is None or flows is None:
+            raise typer.BadParameter("give a sweep scenario, or --topology and --flows")
+        with tempfile.TemporaryDirectory(prefix="failover-sweep-") as tmp:
+            execute(load_scenario(_starting_sweep(topology, flows, Path(tmp))), dry_run,
+                    commit, keep_lab, reports, signing_key)
+        return
+    loaded = load_scenario(scenario)
+    if loaded.spec.sweep is None:
+        raise InputError(scenario, 1, "sweep", "not a sweep (it has faults: use `failover "
+                         "run`)")
+    execute(loaded, dry_run, commit, keep_lab, reports, signing_key)
+
+
+def _starting_sweep(topology: Path, flows: Path, where: Path) -> Path:
+    """The default sweep of a topology with a flows file, as a scenario file in `where`."""
+    name = load_topology(topology).name
+    path = where / f"{name}-n1.yml"
+    path.write_text(yaml.safe_dump({
+        "name": f"{name}-n1", "description": f"N-1 sweep of {name} (failover sweep --topology)",
+        "topology": str(topology.resolve()), "flows_from": [str(flows.resolve())],
+        "sweep": {}}, sort_keys=False))
+    return path
 
 
 def _sweep_results(pack: Path) -> dict[str, Any]:

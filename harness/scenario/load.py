@@ -134,12 +134,18 @@ def load_scenario(path: Path | str) -> LoadedScenario:
     if "converge_timeout_s" not in spec.timings.model_fields_set:
         spec.timings.converge_timeout_s = converge_budget(topology).seconds
     located = [(path, doc["flows"], i, f) for i, f in enumerate(spec.flows)] if spec.flows else []
+    classes: dict[str, SLASpec] = {}
     for j, extra in enumerate(_flows_files(path, doc, spec)):
-        located += _included_flows(path, doc, j, extra)
+        found, their_classes = _included_flows(path, doc, j, extra)
+        located += found
+        classes.update(their_classes)
+    classes.update(spec.sla_classes)  # the scenario's own win
     if not located:
         raise InputError(path, doc.line, "flows", "a scenario needs at least one flow")
     _refuse_same_names(located)
-    flows = [_resolve_flow(file, raw, i, f, spec, topology) for file, raw, i, f in located]
+    factor = spec.safety.hard_limit_factor
+    flows = [_resolve_flow(file, raw, i, f, classes, factor, topology)
+             for file, raw, i, f in located]
     if not any(cf.critical for cf in flows):
         raise InputError(path, doc.line, "flows", "no critical flow: the run would prove "
                          "nothing (mark at least one flow critical)")
@@ -276,18 +282,20 @@ def _flows_files(path: Path, doc: LineDict, spec: Scenario) -> list[Path]:
     return [path.parent / name for name in spec.flows_from]
 
 
-def _included_flows(path: Path, doc: LineDict, j: int, file: Path) -> list[Located]:
+def _included_flows(path: Path, doc: LineDict, j: int,
+                    file: Path) -> tuple[list[Located], dict[str, SLASpec]]:
+    """A flows file's flows, where they stand, and its SLA classes."""
     with _named_at(path, doc, ("flows_from", j)):
         inc = load_yaml(file)
     if not isinstance(inc, LineDict):
         raise InputError(file, 1, "", "a flows file is a mapping with a `flows:` list")
     _refuse_secrets(file, inc)  # copied into evidence packs as the scenario is
-    flows = validate(file, inc, FlowsFile).flows
-    return [(file, inc["flows"], i, f) for i, f in enumerate(flows)]
+    found = validate(file, inc, FlowsFile)
+    return [(file, inc["flows"], i, f) for i, f in enumerate(found.flows)], found.sla_classes
 
 
-def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, spec: Scenario,
-                  topology: Topology) -> CriticalFlow:
+def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, classes: dict[str, SLASpec],
+                  hard_limit_factor: float, topology: Topology) -> CriticalFlow:
     for end in ("src", "dst"):
         node = getattr(f, end)
         if node not in topology.nodes:
@@ -303,11 +311,11 @@ def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, spec: Scenario
                 dscp=DSCP[dscp_value] if isinstance(dscp_value, str) else dscp_value)
     sla_spec: SLASpec | None = f.sla
     if sla_spec is None and f.sla_class is not None:
-        sla_spec = spec.sla_classes.get(f.sla_class)
+        sla_spec = classes.get(f.sla_class)
         if sla_spec is None:
             raise InputError(file, line_at(raw, (i, "sla_class")), f"flows[{i}].sla_class",
                              f"unknown SLA class {f.sla_class!r} "
-                             f"(classes: {', '.join(spec.sla_classes) or 'none'})")
+                             f"(classes: {', '.join(classes) or 'none'})")
     if sla_spec is None:
         raise InputError(file, line_at(raw, (i,)), f"flows[{i}]", f"flow {f.name!r} has no "
                          "sla or sla_class")
@@ -318,7 +326,7 @@ def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, spec: Scenario
         sla=SLA(sla_spec.max_outage_ms, sla_spec.max_loss_pct),
         failback_sla=SLA(failback, sla_spec.max_loss_pct),
         hard_limit_ms=sla_spec.hard_limit_ms
-        or spec.safety.hard_limit_factor * max(sla_spec.max_outage_ms, failback))
+        or hard_limit_factor * max(sla_spec.max_outage_ms, failback))
 
 
 def _devices(spec: Scenario) -> dict[str, dict[str, Any]]:

@@ -73,13 +73,16 @@ class FlowSpec(_Strict):
 
 
 class FlowsFile(_Strict):
-    """A file of flows shared by scenarios (`flows_from:`)."""
+    """A file of flows shared by scenarios (`flows_from:`), with the SLA classes they name
+    (a scenario's own class of the same name wins)."""
 
+    sla_classes: dict[str, SLA] = {}
     flows: list[FlowSpec]
 
 
 class FaultSpec(BaseModel):
-    """A fault: its kind and the kind's own parameters (see `failover validate --kinds`)."""
+    """A fault: its kind and the kind's own parameters, checked by the kind itself (each
+    kind's are in the published schema, and `failover validate --kinds` lists them)."""
 
     model_config = ConfigDict(extra="allow")
     kind: str
