@@ -127,4 +127,5 @@ def test_a_topology_and_a_flows_file_are_enough_to_plan_a_sweep() -> None:
     assert "N-1 sweep hospital-core-n1 on hospital-core: 9 single failures" in out.output
     assert out.output.count("SINGLE POINT OF FAILURE") == 2  # the distribution routers
     faults = CliRunner().invoke(app, ["sweep", str(ROOT / "scenarios/core1-power-loss.yml")])
-    assert faults.exit_code == 2
+    assert isinstance(faults.exception, InputError)  # main() prints it as one line, exit 2
+    assert ": sweep: not a sweep (it has faults: use `failover run`)" in str(faults.exception)
