@@ -15,7 +15,7 @@ from harness.faults import Fault, Guard, Stamp
 from harness.network import Network
 from harness.probes.analysis import FlowResult, check, phase
 from harness.probes.session import Live, ProbeSession
-from harness.scenario.load import CriticalFlow
+from harness.scenario.load import FlowUnderTest
 from harness.scenario.model import Timings
 from harness.scenario.results import DirectionVerdict, FaultWindow
 
@@ -36,7 +36,7 @@ class BaselineNotClean(HarnessError):
 class Cycler:
     """Fault cycles on one network with one probe session, told to an observer."""
 
-    def __init__(self, flows: Sequence[CriticalFlow], network: Network, timings: Timings,
+    def __init__(self, flows: Sequence[FlowUnderTest], network: Network, timings: Timings,
                  observer: RunObserver) -> None:
         self.network = network
         self.timings = timings
@@ -145,7 +145,7 @@ class Cycler:
                 return
 
 
-def judge(cf: CriticalFlow, label: str, result: FlowResult, window: FaultWindow,
+def judge(cf: FlowUnderTest, label: str, result: FlowResult, window: FaultWindow,
           clean_from_ns: int, until_ns: int | None = None) -> DirectionVerdict:
     """A direction's loss in a fault window against its SLA: failover (from `clean_from_ns`,
     the start of the clean traffic the fault waited for, to the restore) and failback (from

@@ -22,7 +22,7 @@ from harness.network import Network
 from harness.probes.session import ProbeRun, ProbeSession
 from harness.scenario.context import run_context
 from harness.scenario.gate import GateRefused, check_gate
-from harness.scenario.load import CriticalFlow, LoadedScenario
+from harness.scenario.load import FlowUnderTest, LoadedScenario
 from harness.scenario.results import FlowVerdict, RunResult
 
 
@@ -120,7 +120,7 @@ class ScenarioRunner(Ending):
             self.result.flows = []
             self.stopped_early(exc, "analysing the probes")
 
-    def _verdict(self, cf: CriticalFlow, label: str, run: ProbeRun) -> FlowVerdict:
+    def _verdict(self, cf: FlowUnderTest, label: str, run: ProbeRun) -> FlowVerdict:
         r = run.result(label)
         clean_from = self.result.fault_ns - int(self.scenario.spec.timings.baseline_s * 1e9)
         return FlowVerdict(**vars(judge(cf, label, r, self.result, clean_from)), result=r)

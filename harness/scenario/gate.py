@@ -10,7 +10,7 @@ from functools import reduce
 from harness.errors import HarnessError
 from harness.faults import Fault, Scope
 from harness.network import Network
-from harness.scenario.load import CriticalFlow
+from harness.scenario.load import FlowUnderTest
 from harness.topology import Topology
 
 
@@ -38,14 +38,14 @@ def fault_scope(topology: Topology, faults: Iterable[Fault]) -> Scope:
     return reduce(lambda a, b: a | b, (f.scope(topology) for f in faults), Scope())
 
 
-def paths_cut(topology: Topology, flows: list[CriticalFlow], faults: list[Fault]) -> list[str]:
+def paths_cut(topology: Topology, flows: list[FlowUnderTest], faults: list[Fault]) -> list[str]:
     """Critical flows that would have no path left once the faults are in place."""
     out = fault_scope(topology, faults)
     return [cf.flow.name for cf in flows
             if cf.critical and not connected(topology, cf.flow.src, cf.flow.dst, out)]
 
 
-def check_gate(network: Network, flows: list[CriticalFlow], faults: list[Fault],
+def check_gate(network: Network, flows: list[FlowUnderTest], faults: list[Fault],
                allow_last_path_cut: bool) -> None:
     already = network.degraded()
     if already:

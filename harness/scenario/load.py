@@ -25,8 +25,7 @@ from harness.lab import Lab
 from harness.probes.analysis import SLA
 from harness.probes.flows import APPLICATIONS, DSCP, Flow
 from harness.redact import find_secret, is_secret_key
-from harness.scenario.model import SLA as SLASpec
-from harness.scenario.model import FaultSpec, FlowsFile, FlowSpec, Scenario
+from harness.scenario.model import FaultSpec, FlowsFile, FlowSpec, Scenario, SLASpec
 from harness.sweep.elements import Failure, SweepError, failures
 from harness.topology import Topology, load_topology
 from harness.topology.timers import converge_budget
@@ -43,7 +42,10 @@ from harness.yamlsrc import (
 
 
 @dataclass(frozen=True)
-class CriticalFlow:
+class FlowUnderTest:
+    """A flow the run probes, with its SLAs; only a `critical` one's miss fails the run (the
+    others are information)."""
+
     flow: Flow
     sla: SLA
     failback_sla: SLA
@@ -56,7 +58,7 @@ class LoadedScenario:
     path: Path
     spec: Scenario
     topology: Topology
-    flows: list[CriticalFlow]
+    flows: list[FlowUnderTest]
     faults: list[Fault]
 
     @property
@@ -186,7 +188,7 @@ def _refuse_same_names(located: list[Located]) -> None:
 
 
 def _check_network(path: Path, doc: LineDict, spec: Scenario, topology: Topology,
-                   flows: list[CriticalFlow], faults: list[Fault]) -> None:
+                   flows: list[FlowUnderTest], faults: list[Fault]) -> None:
     """One network per run: the built-in lab (no `probes:`), or real devices, where every
     flow end has a probe host, every device is real and every fault goes through NAPALM."""
     if spec.probes:
@@ -240,7 +242,7 @@ def _check_interfaces(path: Path, raw: Any, i: int, fault: InterfaceShutdown,
 
 
 def _check_devices_run(path: Path, doc: LineDict, spec: Scenario, topology: Topology,
-                       flows: list[CriticalFlow]) -> None:
+                       flows: list[FlowUnderTest]) -> None:
     probes = doc["probes"]
     for node in spec.probes:
         if node not in topology.nodes:
@@ -295,7 +297,7 @@ def _included_flows(path: Path, doc: LineDict, j: int,
 
 
 def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, classes: dict[str, SLASpec],
-                  hard_limit_factor: float, topology: Topology) -> CriticalFlow:
+                  hard_limit_factor: float, topology: Topology) -> FlowUnderTest:
     for end in ("src", "dst"):
         node = getattr(f, end)
         if node not in topology.nodes:
@@ -321,7 +323,7 @@ def _resolve_flow(file: Path, raw: LineList, i: int, f: FlowSpec, classes: dict[
                          "sla or sla_class")
     failback = sla_spec.max_outage_ms if sla_spec.failback_max_outage_ms is None \
         else sla_spec.failback_max_outage_ms
-    return CriticalFlow(
+    return FlowUnderTest(
         flow=flow, critical=f.critical,
         sla=SLA(sla_spec.max_outage_ms, sla_spec.max_loss_pct),
         failback_sla=SLA(failback, sla_spec.max_loss_pct),

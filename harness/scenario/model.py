@@ -22,7 +22,9 @@ class _Strict(BaseModel):
 HOUR_MS = 3_600_000
 
 
-class SLA(_Strict):
+class SLASpec(_Strict):
+    """An SLA as a scenario writes it (`harness.probes.analysis.SLA` is what a verdict checks)."""
+
     max_outage_ms: float = Field(ge=0, le=HOUR_MS, description="failover: loss-derived outage "
                                  "allowed (0: no probe may be lost)")
     failback_max_outage_ms: float | None = Field(None, ge=0, le=HOUR_MS,
@@ -33,7 +35,7 @@ class SLA(_Strict):
                                         "x SLA)")
 
     @model_validator(mode="after")
-    def _hard_limit_above_sla(self) -> SLA:
+    def _hard_limit_above_sla(self) -> SLASpec:
         allowed = max(self.max_outage_ms, self.failback_max_outage_ms or 0)
         if self.hard_limit_ms is not None and self.hard_limit_ms < allowed:
             raise ValueError(f"hard_limit_ms {self.hard_limit_ms:g} is below the SLA "
@@ -52,7 +54,7 @@ class FlowSpec(_Strict):
     rate: float = Field(1000.0, gt=0, le=100000)
     direction: Literal["one-way", "both"] = "both"
     critical: bool = True
-    sla: SLA | None = None
+    sla: SLASpec | None = None
     sla_class: str | None = None
 
     @field_validator("application")
@@ -76,7 +78,7 @@ class FlowsFile(_Strict):
     """A file of flows shared by scenarios (`flows_from:`), with the SLA classes they name
     (a scenario's own class of the same name wins)."""
 
-    sla_classes: dict[str, SLA] = {}
+    sla_classes: dict[str, SLASpec] = {}
     flows: list[FlowSpec]
 
 
@@ -133,7 +135,7 @@ class Scenario(_Strict):
                                          "scenario runs on the built-in lab)")
     ssh_config: PathText | None = Field(None, description="ssh config for the probe hosts (jump "
                                     "host, keys, users), relative to the scenario file")
-    sla_classes: dict[str, SLA] = {}
+    sla_classes: dict[str, SLASpec] = {}
     flows_from: list[PathText] = Field([], description="files with more flows (a `flows:` "
                                        "list)")
     flows: list[FlowSpec] = []

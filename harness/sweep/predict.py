@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from harness.faults import Scope
 from harness.scenario.gate import paths_cut
-from harness.scenario.load import CriticalFlow
+from harness.scenario.load import FlowUnderTest
 from harness.sweep.elements import Failure
 from harness.topology import Link, Topology
 
@@ -116,7 +116,7 @@ class Prediction:
     cuts: tuple[str, ...]  # critical flows left without a path: a single point of failure
 
 
-def predict(topology: Topology, flows: Sequence[CriticalFlow], failures: Sequence[Failure],
+def predict(topology: Topology, flows: Sequence[FlowUnderTest], failures: Sequence[Failure],
             paths: Mapping[str, Paths]) -> list[Prediction]:
     """Each failure's prediction from each direction's `paths` (by label); a failure whose
     data plane keeps forwarding (a control-plane crash) is predicted to affect none."""
