@@ -15,6 +15,7 @@ from harness.devices import DeviceSpec
 from harness.errors import InputError
 from harness.scenario.gate import fault_scope, paths_cut
 from harness.scenario.load import load_scenario
+from harness.schemas import scenario_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "scenarios").glob("*.yml"))
@@ -219,3 +220,12 @@ def test_only_an_untouched_local_frr_entry_is_the_built_in_lab() -> None:
         assert not DeviceSpec(optional_args=args).is_lab, args
     assert not DeviceSpec(host="core1.mgmt.example").is_lab
     assert not DeviceSpec(driver="eos").is_lab
+
+
+def test_every_field_of_the_scenario_schema_has_a_description_and_an_example() -> None:
+    """So an editor can complete it: every property, of every definition, every fault kind."""
+    schema = scenario_schema()
+    bare = [f"{where}.{name}" for where, sub in [("Scenario", schema), *schema["$defs"].items()]
+            for name, prop in sub.get("properties", {}).items()
+            if not prop.get("description") or not prop.get("examples")]
+    assert bare == []

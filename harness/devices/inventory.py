@@ -26,17 +26,20 @@ class DeviceSpec(BaseModel):
     """One device of the inventory; credentials only by reference."""
 
     model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
-    driver: str = Field(FRR.driver, min_length=1, description="NAPALM driver (eos, junos, ios, "
-                        "frr, ...)")
-    host: str = Field("localhost", description="address or name; localhost with the frr "
-                      "driver is the built-in lab's router of the same name")
-    username: str = ""
-    password_env: str | None = Field(None, min_length=1, description="environment variable "
-                                     "holding the password")
-    password_file: PathText | None = Field(None, description="file holding the password "
-                                           "(first line)")
-    optional_args: dict[str, Any] = Field({}, description="the driver's options; no "
-                                          "credentials (secret, enable_password, ...)")
+    driver: str = Field(FRR.driver, min_length=1, examples=["eos"], description="NAPALM "
+                        "driver (eos, junos, ios, frr, ...)")
+    host: str = Field("localhost", examples=["core1.mgmt.example"], description="address or "
+                      "name; localhost with the frr driver is the built-in lab's router of the "
+                      "same name")
+    username: str = Field("", examples=["netops"], description="the user NAPALM logs in as")
+    password_env: str | None = Field(None, min_length=1, examples=["CORE_PW"],
+                                     description="environment variable holding the password")
+    password_file: PathText | None = Field(None, examples=["/etc/failover/core.pw"],
+                                           description="file holding the password (first "
+                                           "line)")
+    optional_args: dict[str, Any] = Field({}, examples=[{"transport": "https"}],
+                                          description="the driver's options; no credentials "
+                                          "(secret, enable_password, ...)")
 
     @field_validator("host")
     @classmethod

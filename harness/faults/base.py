@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from harness.errors import HarnessError
@@ -13,6 +13,12 @@ from harness.topology import Link, Topology
 
 if TYPE_CHECKING:
     from harness.faults.target import Target
+
+
+def param(doc: str, example: Any, **default: Any) -> Any:
+    """A fault parameter: its dataclass field, with the description and example the published
+    schema gives it (`default=` or `default_factory=` as for `dataclasses.field`)."""
+    return field(metadata={"doc": doc, "example": example}, **default)
 
 
 class FaultError(HarnessError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.faults.base import Fault, Scope, Stamp, require
+from harness.faults.base import Fault, Scope, Stamp, param, require
 from harness.faults.target import Target
 from harness.topology import Topology
 
@@ -24,8 +24,9 @@ from harness.topology import Topology
 @dataclass(kw_only=True)
 class RoutingDaemonCrash(Fault):
     kind: ClassVar[str] = "routing-daemon-crash"
-    node: str
-    daemons: list[str] | None = None
+    node: str = param("the FRR router", "core1")
+    daemons: list[str] | None = param("the daemons killed (default: every one, zebra too)",
+                                      ["ospfd", "bfdd"], default=None)
 
     def __post_init__(self) -> None:
         require(self.daemons != [],

@@ -15,7 +15,7 @@ import shutil
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.faults.base import Fault, Scope, Stamp, require
+from harness.faults.base import Fault, Scope, Stamp, param, require
 from harness.faults.links import OnLinks
 from harness.faults.target import Target, ends_text
 from harness.lab.netlink import NETLINK_NETFILTER, nft_table
@@ -39,7 +39,7 @@ def _dormant_table(ifname: str, per_mille: int) -> str:
 @dataclass(kw_only=True)
 class DegradedLink(OnLinks, Fault):
     kind: ClassVar[str] = "degraded-link"
-    percent: float
+    percent: float = param("the share of outgoing packets dropped, in (0, 100]", 30)
 
     def __post_init__(self) -> None:
         super().__post_init__()

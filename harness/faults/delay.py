@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from harness.faults import qdisc
-from harness.faults.base import Fault, FaultError, Scope, Stamp, require, timed
+from harness.faults.base import Fault, FaultError, Scope, Stamp, param, require, timed
 from harness.faults.links import OnLinks
 from harness.faults.target import Target, ends_text
 from harness.topology import Topology
@@ -35,8 +35,8 @@ def netem_missing() -> str:
 @dataclass(kw_only=True)
 class Delay(OnLinks, Fault):
     kind: ClassVar[str] = "delay"
-    ms: float
-    jitter_ms: float = 0.0
+    ms: float = param("delay added to every outgoing packet, ms", 20)
+    jitter_ms: float = param("jitter, ms (at most `ms`)", 5, default=0.0)
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.faults.base import Fault, Scope, Stamp, require
+from harness.faults.base import Fault, Scope, Stamp, param, require
 from harness.faults.links import OnLinks
 from harness.faults.target import Target
 from harness.topology import Topology
@@ -19,8 +19,8 @@ from harness.topology import Topology
 @dataclass(kw_only=True)
 class FlappingLink(OnLinks, Fault):
     kind: ClassVar[str] = "flapping-link"
-    count: int = 3
-    period: float = 1.0
+    count: int = param("down/up cycles", 5, default=3)
+    period: float = param("seconds per cycle (down for its first half)", 0.5, default=1.0)
 
     def __post_init__(self) -> None:
         super().__post_init__()

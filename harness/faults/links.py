@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.faults.base import require
+from harness.faults.base import param, require
 from harness.faults.target import Target
 from harness.topology import Endpoint, Link, Topology
 
@@ -16,9 +16,12 @@ class OnLinks:
     `one_end`), or `node` for every interface of that node."""
 
     kind: ClassVar[str]
-    link: str | None = None
-    node: str | None = None
-    one_end: bool = False
+    link: str | None = param("the link, by one end (node:interface) or by its two nodes "
+                             "(nodeA,nodeB)", "core1:eth2", default=None)
+    node: str | None = param("instead of a link: every link of this node", "core1",
+                             default=None)
+    one_end: bool = param("only the end named in `link` (the other end still sends)", True,
+                          default=False)
 
     def __post_init__(self) -> None:
         require((self.link is None) != (self.node is None),

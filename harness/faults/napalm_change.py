@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from harness.devices import DeviceSpec
 from harness.devices.vendors import Change, VendorProfile, drivers_with
-from harness.faults.base import Fault, FaultError, Scope, Stamp, require, timed
+from harness.faults.base import Fault, FaultError, Scope, Stamp, param, require, timed
 from harness.faults.target import Target
 from harness.redact import redact
 from harness.topology import Topology
@@ -28,8 +28,9 @@ from harness.topology import Topology
 class NapalmChange(Fault):
     internal: ClassVar[tuple[str, ...]] = ("device", "commit_session")
     on_devices: ClassVar[bool] = True
-    node: str
-    revert_in: int = 600  # seconds: longer than any hold; the device's own safety net
+    node: str = param("the device (a router of the topology)", "core1")
+    revert_in: int = param("seconds after which the device undoes the change by itself (its "
+                           "own safety net): longer than any hold", 600, default=600)
     device: dict[str, Any] | None = None  # the inventory entry (credentials by reference)
     # for a driver that commits in a named configuration session (its profile's session_attr,
     # e.g. EOS, which aborts a pending one only by name): chosen before the fault is
@@ -136,8 +137,12 @@ class PlannedDrain(NapalmChange):
     max-metric: neighbours move traffic away while the router still forwards)."""
 
     kind: ClassVar[str] = "planned-drain"
-    drain: str = ""  # "": the driver's default drain (its vendor profile's)
-    undrain: str = ""  # applied when no revert is pending but the drain stands
+    drain: str = param("configuration that drains the router, in its driver's syntax (default: "
+                       "the driver's own, e.g. FRR's OSPF max-metric)",
+                       "router ospf 1\n max-metric router-lsa\n", default="")
+    undrain: str = param("configuration that undoes it, applied when no revert is pending "
+                         "but the drain stands", "router ospf 1\n no max-metric router-lsa\n",
+                         default="")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -168,7 +173,7 @@ class InterfaceShutdown(NapalmChange):
     NAPALM with commit-confirm, in the syntax of its driver."""
 
     kind: ClassVar[str] = "interface-shutdown"
-    interfaces: list[str]
+    interfaces: list[str] = param("interfaces to shut (links of the topology)", ["eth2"])
 
     def __post_init__(self) -> None:
         super().__post_init__()

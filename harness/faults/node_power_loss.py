@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from harness.faults.base import Fault, Scope, Stamp
+from harness.faults.base import Fault, Scope, Stamp, param
 from harness.faults.target import Target
 from harness.topology import Endpoint, Topology
 
@@ -14,7 +14,7 @@ from harness.topology import Endpoint, Topology
 @dataclass(kw_only=True)
 class NodePowerLoss(Fault):
     kind: ClassVar[str] = "node-power-loss"
-    node: str
+    node: str = param("the node that loses power (a router or a host)", "core1")
 
     def scope(self, topology: Topology) -> Scope:
         return Scope(nodes=frozenset({self.node}))

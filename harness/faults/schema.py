@@ -40,11 +40,23 @@ def parameters(cls: type[Fault]) -> dict[str, tuple[Any, Any]]:
     return out
 
 
+def _documented(cls: type[Fault], name: str, hint: Any) -> Any:
+    """A parameter's type with its description and example (from `param`) for the schema."""
+    meta = next(f.metadata for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+                if f.name == name)
+    if "doc" not in meta:
+        return hint
+    return Annotated[hint, Field(description=meta["doc"], examples=[meta["example"]])]
+
+
 def faults_schema() -> tuple[dict[str, Any], dict[str, Any]]:
     """One schema for a fault (any registered kind, told apart by `kind`) and its $defs."""
     models = [create_model(  # type: ignore[call-overload]
         cls.__name__, __config__=ConfigDict(extra="forbid", title=cls.kind),
-        __doc__=summary(cls), kind=(Literal[cls.kind], ...), **parameters(cls))
+        __doc__=summary(cls),
+        kind=(Literal[cls.kind], Field(description="the fault kind", examples=[cls.kind])),
+        **{name: (_documented(cls, name, hint), default)
+           for name, (hint, default) in parameters(cls).items()})
         for cls in FAULTS.values()]
     union: Any = Annotated[typing.Union[tuple(models)], Field(discriminator="kind")]  # noqa: UP007
     schema = TypeAdapter(union).json_schema(ref_template="#/$defs/{model}")

@@ -25,14 +25,17 @@ HOUR_MS = 3_600_000
 class SLASpec(_Strict):
     """An SLA as a scenario writes it (`harness.probes.analysis.SLA` is what a verdict checks)."""
 
-    max_outage_ms: float = Field(ge=0, le=HOUR_MS, description="failover: loss-derived outage "
-                                 "allowed (0: no probe may be lost)")
-    failback_max_outage_ms: float | None = Field(None, ge=0, le=HOUR_MS,
-                                                 description="default: as failover")
-    max_loss_pct: float | None = Field(None, ge=0, le=100)
-    hard_limit_ms: float | None = Field(None, gt=0, le=HOUR_MS, description="restore at once "
-                                        "past this outage (default: safety.hard_limit_factor "
-                                        "x SLA)")
+    max_outage_ms: float = Field(ge=0, le=HOUR_MS, examples=[300], description="failover: "
+                                 "loss-derived outage allowed, ms (0: no probe may be lost)")
+    failback_max_outage_ms: float | None = Field(None, ge=0, le=HOUR_MS, examples=[0],
+                                                 description="failback: the same, ms (default: "
+                                                 "as failover)")
+    max_loss_pct: float | None = Field(None, ge=0, le=100, examples=[0.5], description="share "
+                                       "of the run's probes that may be lost, % (default: no "
+                                       "limit but the outage)")
+    hard_limit_ms: float | None = Field(None, gt=0, le=HOUR_MS, examples=[3000],
+                                        description="restore at once past this outage, ms "
+                                        "(default: safety.hard_limit_factor x SLA)")
 
     @model_validator(mode="after")
     def _hard_limit_above_sla(self) -> SLASpec:
@@ -44,18 +47,33 @@ class SLASpec(_Strict):
 
 
 class FlowSpec(_Strict):
-    name: str
-    src: str
-    dst: str
-    application: str | None = None
-    protocol: Literal["udp", "tcp"] | None = None
-    port: int | None = Field(None, ge=1, le=65535)
-    dscp: str | int | None = None
-    rate: float = Field(1000.0, gt=0, le=100000)
-    direction: Literal["one-way", "both"] = "both"
-    critical: bool = True
-    sla: SLASpec | None = None
-    sla_class: str | None = None
+    """A flow probed from one node to another, with its SLA."""
+
+    name: str = Field(examples=["ed-patient-records"], description="names the flow in "
+                      "verdicts and reports (unique in the scenario)")
+    src: str = Field(examples=["ed"], description="the node the flow starts at (a topology "
+                     "node with a probe address)")
+    dst: str = Field(examples=["ehr"], description="the node it goes to")
+    application: str | None = Field(None, examples=["https"], description="sets protocol, "
+                                    "port and DSCP as the application uses them (known: "
+                                    + ", ".join(APPLICATIONS) + ")")
+    protocol: Literal["udp", "tcp"] | None = Field(None, examples=["udp"], description="the "
+                                                   "probes' transport (default: the "
+                                                   "application's, else udp)")
+    port: int | None = Field(None, ge=1, le=65535, examples=[443], description="destination "
+                             "port (default: the application's)")
+    dscp: str | int | None = Field(None, examples=["EF", 46], description="DSCP name or "
+                                   "0-63 (default: the application's)")
+    rate: float = Field(1000.0, gt=0, le=100000, examples=[1000], description="probes per "
+                        "second per direction: one lost probe is 1/rate s of outage")
+    direction: Literal["one-way", "both"] = Field("both", examples=["both"], description=""
+                                                  "probe src->dst only, or both directions")
+    critical: bool = Field(True, examples=[True], description="a critical flow's miss fails "
+                           "the run; the others are information")
+    sla: SLASpec | None = Field(None, description="this flow's SLA (or sla_class)",
+                                examples=[{"max_outage_ms": 300}])
+    sla_class: str | None = Field(None, examples=["voice"], description="a class of "
+                                  "`sla_classes` (the scenario's or the flows file's)")
 
     @field_validator("application")
     @classmethod
@@ -78,8 +96,11 @@ class FlowsFile(_Strict):
     """A file of flows shared by scenarios (`flows_from:`), with the SLA classes they name
     (a scenario's own class of the same name wins)."""
 
-    sla_classes: dict[str, SLASpec] = {}
-    flows: list[FlowSpec]
+    sla_classes: dict[str, SLASpec] = Field({}, description="SLA classes its flows name",
+                                            examples=[{"voice": {"max_outage_ms": 300}}])
+    flows: list[FlowSpec] = Field(description="the flows", examples=[[{
+        "name": "voip-media", "src": "voip", "dst": "pbx", "application": "rtp",
+        "sla_class": "voice"}]])
 
 
 class FaultSpec(BaseModel):
@@ -91,29 +112,42 @@ class FaultSpec(BaseModel):
 
 
 class Timings(_Strict):
-    baseline_s: float = Field(3.0, ge=1, le=600, description="clean traffic required before "
-                              "the fault")
-    hold_s: float = Field(5.0, ge=0.5, le=3600, description="fault in place")
-    failback_s: float = Field(5.0, ge=1, le=3600, description="observed after the restore")
-    converge_timeout_s: float = Field(60.0, gt=0, le=3600, description="left out: from the "
+    """How long each part of a run takes, in seconds."""
+
+    baseline_s: float = Field(3.0, ge=1, le=600, examples=[3], description="clean traffic "
+                              "required before the fault")
+    hold_s: float = Field(5.0, ge=0.5, le=3600, examples=[5], description="fault in place")
+    failback_s: float = Field(5.0, ge=1, le=3600, examples=[5], description="observed after "
+                              "the restore")
+    converge_timeout_s: float = Field(60.0, gt=0, le=3600, examples=[100], description="the "
+                                      "longest wait for routing to converge; left out: from the "
                                       "routers' OSPF timers, at least 60 (as `failover lab up`)")
 
 
 class Safety(_Strict):
-    allow_last_path_cut: bool = Field(False, description="only for control scenarios that "
-                                      "must fail: lets the fault cut a flow's last path")
-    hard_limit_factor: float = Field(10.0, ge=1, le=1000)
+    """What the harness refuses, and when it restores early."""
+
+    allow_last_path_cut: bool = Field(False, examples=[True], description="only for control "
+                                      "scenarios that must fail: lets the fault cut a flow's "
+                                      "last path")
+    hard_limit_factor: float = Field(10.0, ge=1, le=1000, examples=[10], description="a "
+                                     "critical flow out this many times its SLA restores at "
+                                     "once (when its SLA gives no hard_limit_ms)")
 
 
 class ProbeHost(_Strict):
     """A Linux host where a node's probes run, reached over SSH (python3 >= 3.9, iproute2,
     root; nothing is installed there). Keys or an ssh agent only: ssh runs in batch mode."""
 
-    ssh: str = Field(description="what ssh takes: [user@]host, or a Host of ssh_config")
-    port: int | None = Field(None, ge=1, le=65535)
-    address: IPv4Address = Field(strict=False, description="the address the probes use on "
-                                 "that host (not its management address)")
-    python: str = "python3"
+    ssh: str = Field(examples=["root@ed-probe.mgmt.example"], description="what ssh takes: "
+                     "[user@]host, or a Host of ssh_config")
+    port: int | None = Field(None, ge=1, le=65535, examples=[22], description="ssh port "
+                             "(default: ssh's)")
+    address: IPv4Address = Field(strict=False, examples=["198.19.20.10"], description="the "
+                                 "address the probes use on that host (not its management "
+                                 "address)")
+    python: str = Field("python3", examples=["/usr/bin/python3"], description="the host's "
+                        "Python (3.9 or later)")
 
     @field_validator("ssh")
     @classmethod
@@ -124,29 +158,54 @@ class ProbeHost(_Strict):
 
 
 class Scenario(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="names the "
-                      "evidence pack: letters, digits, '.', '_', '-'")
-    description: str = ""
-    topology: PathText
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", examples=["core1-power-loss"],
+                      description="names the evidence pack: letters, digits, '.', '_', '-'")
+    description: str = Field("", examples=["Core 1 loses power: every flow moves to core2"],
+                             description="what the scenario proves, for the report")
+    topology: PathText = Field(examples=["../topologies/hospital-core.clab.yml"],
+                               description="the containerlab topology file, relative to the "
+                               "scenario file")
     devices: dict[str, DeviceSpec] = Field({}, description="NAPALM access per node "
-                                           "(default: the built-in lab's FRR, locally)")
+                                           "(default: the built-in lab's FRR, locally)",
+                                           examples=[{"core1": {
+                                               "driver": "eos", "host": "core1.mgmt.example",
+                                               "username": "netops",
+                                               "password_env": "CORE_PW"}}])
     probes: dict[str, ProbeHost] = Field({}, description="a run on real devices: the SSH "
                                          "host probing for each flow end (without it the "
-                                         "scenario runs on the built-in lab)")
-    ssh_config: PathText | None = Field(None, description="ssh config for the probe hosts (jump "
-                                    "host, keys, users), relative to the scenario file")
-    sla_classes: dict[str, SLASpec] = {}
-    flows_from: list[PathText] = Field([], description="files with more flows (a `flows:` "
-                                       "list)")
-    flows: list[FlowSpec] = []
+                                         "scenario runs on the built-in lab)",
+                                         examples=[{"ed": {"ssh": "root@ed-probe.mgmt.example",
+                                                           "address": "198.19.20.10"}}])
+    ssh_config: PathText | None = Field(None, examples=["ssh_config"], description="ssh "
+                                        "config for the probe hosts (jump host, keys, users), "
+                                        "relative to the scenario file")
+    sla_classes: dict[str, SLASpec] = Field({}, description="SLA classes the flows name (a "
+                                            "flows file's class of the same name is "
+                                            "overridden)", examples=[{
+                                                "voice": {"max_outage_ms": 300},
+                                                "clinical": {"max_outage_ms": 1000}}])
+    flows_from: list[PathText] = Field([], examples=[["flows/hospital-critical.yml"]],
+                                       description="files with more flows (a `flows:` list, "
+                                       "and the SLA classes they name)")
+    flows: list[FlowSpec] = Field([], description="the flows probed (besides flows_from)",
+                                  examples=[[{"name": "voip-media", "src": "voip",
+                                              "dst": "pbx", "application": "rtp",
+                                              "sla": {"max_outage_ms": 300}}]])
     faults: list[FaultSpec] = Field([], description="the faults injected together (a "
-                                    "scenario gives faults or a sweep)")
+                                    "scenario gives faults or a sweep)",
+                                    examples=[[{"kind": "node-power-loss", "node": "core1"}]])
     sweep: SweepSpec | None = Field(None, description="an N-1 sweep: each element selected "
-                                    "failed alone, one after another (instead of faults)")
-    timings: Timings = Field(default_factory=Timings)
-    safety: Safety = Field(default_factory=Safety)
-    expect: Literal["pass", "fail"] = Field("pass", description="`fail` for a control "
-                                            "scenario that proves the verdict can fail")
+                                    "failed alone, one after another (instead of faults)",
+                                    examples=[{"each": [{"elements": "router-links",
+                                                         "fault": "link-cut"}]}])
+    timings: Timings = Field(default_factory=Timings, description="how long each part of the "
+                             "run takes", examples=[{"baseline_s": 3, "hold_s": 5,
+                                                     "failback_s": 5}])
+    safety: Safety = Field(default_factory=Safety, description="what the harness refuses, "
+                           "and when it restores early", examples=[{"hard_limit_factor": 10}])
+    expect: Literal["pass", "fail"] = Field("pass", examples=["fail"], description="`fail` "
+                                            "for a control scenario that proves the verdict "
+                                            "can fail")
 
     @model_validator(mode="after")
     def _faults_or_sweep(self) -> Scenario:
