@@ -144,11 +144,11 @@ class SweepRunner(Ending):
     def _back_as_before(self, before: Snapshot) -> None:
         """Converged, and every router's state as at the start (nothing carries over)."""
         deadline = time.monotonic() + self.timings.converge_timeout_s
-        while True:
-            self.network.wait_converged(timeout=self.timings.converge_timeout_s)
+        while True:  # the last failure's cycle waited for convergence: look first
             differs = snapshot.diff(before, self.network.snapshot())
             if not differs:
                 return
+            self.network.wait_converged(timeout=self.timings.converge_timeout_s)
             if time.monotonic() > deadline:
                 raise NotBackAsBefore("the network is not back as at the start of the sweep: "
                                       + "; ".join(differs[:5]))
