@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -123,6 +123,33 @@ class ProbeHost(_Strict):
         return v
 
 
+class NornirSource(_Strict):
+    """A Nornir inventory: SimpleInventory files (paths relative to the scenario file), or an
+    inventory plugin (NetBox) with optional groups and defaults files."""
+
+    hosts: PathText | None = Field(None, description="SimpleInventory hosts file")
+    groups: PathText | None = Field(None, description="SimpleInventory groups file")
+    defaults: PathText | None = Field(None, description="SimpleInventory defaults file")
+    plugin: Literal["NetBoxInventory2"] | None = Field(None, description="an inventory plugin "
+                                                       "instead of `hosts` (nornir_netbox's)")
+    options: dict[str, Any] = Field({}, description="the plugin's options (nb_url, "
+                                    "filter_parameters, ...); no credentials")
+    token_env: str | None = Field(None, min_length=1, description="environment variable "
+                                  "holding the NetBox token (default: NB_TOKEN)")
+
+    @model_validator(mode="after")
+    def _files_or_plugin(self) -> NornirSource:
+        if (self.hosts is None) == (self.plugin is None):
+            raise ValueError("give a hosts file or a plugin (one of the two)")
+        if self.plugin is None and (self.options or self.token_env):
+            raise ValueError("options and token_env are a plugin's")
+        return self
+
+
+class InventorySource(_Strict):
+    nornir: NornirSource
+
+
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", description="names the "
                       "evidence pack: letters, digits, '.', '_', '-'")
@@ -130,6 +157,9 @@ class Scenario(_Strict):
     topology: PathText
     devices: dict[str, DeviceSpec] = Field({}, description="NAPALM access per node "
                                            "(default: the built-in lab's FRR, locally)")
+    inventory: InventorySource | None = Field(None, description="more devices: the Nornir "
+                                              "inventory's hosts named as routers of the "
+                                              "topology (a `devices:` entry wins)")
     probes: dict[str, ProbeHost] = Field({}, description="a run on real devices: the SSH "
                                          "host probing for each flow end (without it the "
                                          "scenario runs on the built-in lab)")
