@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from harness.devices.inventory import DeviceSpec
 from harness.errors import InputError
 from harness.redact import is_secret_key
-from harness.yamlsrc import LineDict, Loc, field_name, load_yaml
+from harness.yamlsrc import LineDict, LineList, Loc, field_name, line_at, load_yaml
 
 if TYPE_CHECKING:
     from nornir.core.inventory import Host, Inventory
@@ -42,7 +42,7 @@ def nornir_devices(scenario: Path, where: Where, source: NornirSource,
     load = _plugin(source, files, where) if source.plugin else _simple(files)
     try:
         inventory = load()
-    except Exception as exc:  # Nornir's or the plugin's: a group not defined, NetBox unreachable
+    except Exception as exc:  # Nornir's or the plugin's: a value of the wrong type, NetBox down
         raise InputError(*where, f"Nornir cannot read the inventory: "
                          f"{str(exc) or type(exc).__name__}") from None
     hosts = docs.get("hosts")
@@ -82,13 +82,14 @@ def _refuse_unknown_groups(files: dict[str, Path], docs: dict[str, LineDict]) ->
                                  f"group {missing[0]!r}, but no groups file is given")
 
 
-def _refuse_credentials(file: Path, doc: LineDict, at: Loc = ()) -> None:
-    for key, value in doc.items():
-        if is_secret_key(key):
-            raise InputError(file, doc.line_of(key), field_name((*at, key)), "a credential "
+def _refuse_credentials(file: Path, doc: LineDict | LineList, at: Loc = ()) -> None:
+    items = doc.items() if isinstance(doc, LineDict) else enumerate(doc)
+    for key, value in items:
+        if isinstance(key, str) and is_secret_key(key):
+            raise InputError(file, line_at(doc, (key,)), field_name((*at, key)), "a credential "
                              "must not be written in an inventory: give the password by "
                              "reference, data: {password_env: VAR} or {password_file: FILE}")
-        if isinstance(value, LineDict):
+        if isinstance(value, LineDict | LineList):
             _refuse_credentials(file, value, (*at, key))
 
 
