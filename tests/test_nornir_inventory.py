@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_run import failover
 from nornir.core.inventory import Host, Hosts, Inventory
 from nornir.core.plugins.inventory import InventoryPluginRegister
 from test_scenario_load import OTHER_ROUTERS, _real_core1
@@ -112,6 +113,16 @@ def test_a_credential_in_an_inventory_is_refused_naming_file_and_host(
     assert message.startswith(f"{tmp_path / 'inv' / file}.yaml:{line}: {field}: a credential "
                               "must not be written in an inventory"), message
     assert "hunter2" not in message
+
+
+def test_failover_validate_prints_the_refusal_as_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _scenario(tmp_path, groups=GROUPS.replace("  port: 830\n",
+                                                     "  port: 830\n  password: hunter2\n"))
+    code, out, err = failover(capsys, monkeypatch, "validate", str(path))
+    assert code == 2 and err.count("\n") == 1 and "hunter2" not in out + err, err
+    assert f"{tmp_path / 'inv' / 'groups.yaml'}:7: junos.password: a credential" in err
 
 
 @pytest.mark.parametrize(("hosts", "groups", "where", "message"), [
