@@ -115,6 +115,15 @@ def test_a_credential_in_an_inventory_is_refused_naming_file_and_host(
     assert "hunter2" not in message
 
 
+def test_an_inventory_is_for_a_run_on_real_devices(tmp_path: Path) -> None:
+    path = _scenario(tmp_path)
+    text = path.read_text()
+    path.write_text(text[:text.index("probes:\n")] + INVENTORY)
+    line = len(path.read_text().splitlines()) - 1
+    assert _refused(path) == f"{path}:{line}: inventory: an inventory gives real devices: name " \
+        "the hosts that probe that network in `probes:` (the built-in lab needs no inventory)"
+
+
 def test_failover_validate_prints_the_refusal_as_one_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:

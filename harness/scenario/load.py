@@ -167,9 +167,13 @@ def load_scenario(path: Path | str) -> LoadedScenario:
 
 def _add_inventory(path: Path, doc: LineDict, spec: Scenario, topology: Topology) -> None:
     """The Nornir inventory's hosts named as the topology's routers join `devices:` (whose own
-    entries win)."""
+    entries win); only for a run on real devices (a run on the built-in lab would read them)."""
     if spec.inventory is None:
         return
+    if not spec.probes:
+        raise InputError(path, doc.line_of("inventory"), "inventory", "an inventory gives "
+                         "real devices: name the hosts that probe that network in `probes:` "
+                         "(the built-in lab needs no inventory)")
     at = ("inventory", "nornir")
     with _named_at(path, doc, at):
         found = nornir_devices(path, (path, line_at(doc, at), field_name(at)),
