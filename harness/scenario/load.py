@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from harness.devices.nornir_inventory import nornir_devices
 from harness.errors import HarnessError, InputError
 from harness.faults import FAULTS, Fault, build
 from harness.faults.base import FaultError
@@ -130,6 +131,7 @@ def load_scenario(path: Path | str) -> LoadedScenario:
     base = path.parent
     with _named_at(path, doc, ("topology",)):
         topology = load_topology(base / spec.topology)
+    _add_inventory(path, doc, spec, topology)
     if spec.ssh_config is not None:
         with _named_at(path, doc, ("ssh_config",)):
             check_readable(base / spec.ssh_config)
@@ -161,6 +163,22 @@ def load_scenario(path: Path | str) -> LoadedScenario:
         _check_sweep(path, doc, spec, topology)
     _check_network(path, doc, spec, topology, flows, faults)
     return LoadedScenario(path=path, spec=spec, topology=topology, flows=flows, faults=faults)
+
+
+def _add_inventory(path: Path, doc: LineDict, spec: Scenario, topology: Topology) -> None:
+    """The Nornir inventory's hosts named as the topology's routers join `devices:` (whose own
+    entries win); only for a run on real devices (a run on the built-in lab would read them)."""
+    if spec.inventory is None:
+        return
+    if not spec.probes:
+        raise InputError(path, doc.line_of("inventory"), "inventory", "an inventory gives "
+                         "real devices: name the hosts that probe that network in `probes:` "
+                         "(the built-in lab needs no inventory)")
+    at = ("inventory", "nornir")
+    with _named_at(path, doc, at):
+        found = nornir_devices(path, (path, line_at(doc, at), field_name(at)),
+                               spec.inventory.nornir, {r.name for r in topology.routers})
+    spec.devices = {**found, **spec.devices}
 
 
 def _faults_or_sweep(path: Path, doc: LineDict) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -157,6 +157,43 @@ class ProbeHost(_Strict):
         return v
 
 
+class NornirSource(_Strict):
+    """A Nornir inventory: SimpleInventory files (paths relative to the scenario file), or an
+    inventory plugin (NetBox) with optional groups and defaults files."""
+
+    hosts: PathText | None = Field(None, examples=["inv/hosts.yaml"],
+                                   description="SimpleInventory hosts file")
+    groups: PathText | None = Field(None, examples=["inv/groups.yaml"],
+                                    description="SimpleInventory groups file")
+    defaults: PathText | None = Field(None, examples=["inv/defaults.yaml"],
+                                      description="SimpleInventory defaults file")
+    plugin: Literal["NetBoxInventory2"] | None = Field(None, examples=["NetBoxInventory2"],
+                                                       description="an inventory plugin "
+                                                       "instead of `hosts` (nornir_netbox's)")
+    options: dict[str, Any] = Field({}, examples=[{"nb_url": "https://netbox.example",
+                                                   "use_platform_napalm_driver": True}],
+                                    description="the plugin's options (nb_url, "
+                                    "filter_parameters, ...); no credentials")
+    token_env: str | None = Field(None, min_length=1, examples=["NB_TOKEN"],
+                                  description="environment variable holding the NetBox token "
+                                  "(default: NB_TOKEN)")
+
+    @model_validator(mode="after")
+    def _files_or_plugin(self) -> NornirSource:
+        if (self.hosts is None) == (self.plugin is None):
+            raise ValueError("give a hosts file or a plugin (one of the two)")
+        if self.plugin is None and (self.options or self.token_env):
+            raise ValueError("options and token_env are a plugin's")
+        return self
+
+
+class InventorySource(_Strict):
+    """Devices from an inventory people already keep."""
+
+    nornir: NornirSource = Field(description="a Nornir inventory", examples=[{
+        "hosts": "inv/hosts.yaml", "groups": "inv/groups.yaml"}])
+
+
 class Scenario(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", examples=["core1-power-loss"],
                       description="names the evidence pack: letters, digits, '.', '_', '-'")
@@ -171,6 +208,12 @@ class Scenario(_Strict):
                                                "driver": "eos", "host": "core1.mgmt.example",
                                                "username": "netops",
                                                "password_env": "CORE_PW"}}])
+    inventory: InventorySource | None = Field(None, description="more devices: the Nornir "
+                                              "inventory's hosts named as routers of the "
+                                              "topology (a `devices:` entry wins)",
+                                              examples=[{"nornir": {
+                                                  "hosts": "inv/hosts.yaml",
+                                                  "groups": "inv/groups.yaml"}}])
     probes: dict[str, ProbeHost] = Field({}, description="a run on real devices: the SSH "
                                          "host probing for each flow end (without it the "
                                          "scenario runs on the built-in lab)",
