@@ -221,3 +221,12 @@ def test_netbox_without_its_plugin_is_one_clear_line(tmp_path: Path) -> None:
 ])
 def test_the_inventory_key_is_checked(tmp_path: Path, inventory: str, message: str) -> None:
     assert message in _refused(_scenario(tmp_path, inventory=inventory))
+
+
+def test_the_inventory_files_are_kept_in_the_packs_inputs(tmp_path: Path) -> None:
+    from harness.report.pack import _copy_inputs
+    _copy_inputs(tmp_path / "inputs", load_scenario(_scenario(tmp_path)))
+    kept = tmp_path / "inputs" / "inventory"
+    assert sorted(p.name for p in kept.iterdir()) == ["defaults.yaml", "groups.yaml",
+                                                      "hosts.yaml"]
+    assert (kept / "hosts.yaml").read_text() == (tmp_path / "inv" / "hosts.yaml").read_text()

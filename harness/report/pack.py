@@ -101,6 +101,11 @@ def _copy_inputs(dest: Path, loaded: LoadedScenario) -> None:
     for router in topo.routers:
         assert router.frr is not None
         _copy_redacted(router.frr.config, dest / "topology" / "configs" / f"{router.name}.conf")
+    source = loaded.spec.inventory.nornir if loaded.spec.inventory else None
+    for name in ("hosts", "groups", "defaults"):  # the Nornir files the devices came from
+        if source is not None and getattr(source, name) is not None:
+            (dest / "inventory").mkdir(exist_ok=True)
+            _copy_redacted(base / getattr(source, name), dest / "inventory" / f"{name}.yaml")
 
 
 def _copy_redacted(src: Path, dst: Path) -> None:
