@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from harness.devices.inventory import DeviceSpec
 from harness.probes.flows import APPLICATIONS, DSCP
+from harness.runbook.model import Step
 from harness.sweep.model import SweepSpec
 from harness.validation import PathText
 
@@ -141,6 +142,8 @@ class Scenario(_Strict):
                                     "scenario gives faults or a sweep)")
     sweep: SweepSpec | None = Field(None, description="an N-1 sweep: each element selected "
                                     "failed alone, one after another (instead of faults)")
+    steps: list[Step] = Field([], description="a runbook: steps run in order, the probes "
+                              "running across them (instead of faults or a sweep)")
     timings: Timings = Field(default_factory=Timings)
     safety: Safety = Field(default_factory=Safety)
     expect: Literal["pass", "fail"] = Field("pass", description="`fail` for a control "
@@ -148,6 +151,6 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _faults_or_sweep(self) -> Scenario:
-        if bool(self.faults) == (self.sweep is not None):
-            raise ValueError("give either faults or a sweep (not both, not neither)")
+        if [bool(self.faults), self.sweep is not None, bool(self.steps)].count(True) != 1:
+            raise ValueError("give faults, a sweep or steps (one of them)")
         return self
