@@ -79,12 +79,26 @@ class RunbookRunner(Ending):
                     self.cycler.say("restore", f"runbook stopped early: "
                                                f"{self.result.incomplete}; restoring")
                 if self.result.steps:
-                    self.cycler.restore(guard, self.result.steps[-1])
-                    self.result.steps[-1].ended_ns = time.time_ns()
+                    self._end(guard, self.result.steps[-1])
             run = self.finish(probes, pool, before)
         if run is not None:
             self._judge(run)
         return self.result
+
+    def _end(self, guard: Guard, last: StepResult) -> None:
+        """Restore every inject still open (in the last step's window), and let the network
+        reconverge before the state after is read."""
+        left = len(last.restored)
+        self.cycler.restore(guard, last)
+        try:
+            if len(last.restored) > left:
+                self.cycler.say("failback", "waiting for the network to reconverge")
+                self.network.wait_converged(timeout=self.timings.converge_timeout_s)
+        except NetworkError as exc:
+            last.state_diff.append(f"not reconverged: {exc}")
+        except BaseException as exc:  # noqa: BLE001 - a second Ctrl-C must not lose the pack
+            self.stopped_early(exc, "reconverging")
+        last.ended_ns = time.time_ns()
 
     def _step(self, guard: Guard, probes: ProbeSession, step: Step, before: Snapshot,
               count: str) -> None:
