@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import pytest
 
 from harness.engine.operator import StreamOperator
 from harness.probes.analysis import SLA, FlowResult, check, phase
-from harness.report.checks import run_checks
+from harness.report.checks import run_checks, step
 from harness.report.runbook_html import runbook_report
 from harness.runbook.results import RunbookResult, StepResult, StepVerdict
 from harness.scenario.load import load_scenario
@@ -40,7 +42,7 @@ def test_the_reference_runbook_loads_every_inject() -> None:
     steps = {s.name: s for s in loaded.spec.steps}
     assert steps["drain-core1"].sla is not None and steps["drain-core1"].sla.max_outage_ms == 0
     assert [s.kind for s in loaded.spec.steps][:6] == ["inject", "inject", "restore", "check",
-                                                      "restore", "mark"]
+                                                      "restore", "check"]
 
 
 BAD = [
@@ -124,3 +126,16 @@ def test_the_terminal_operator_confirms_with_a_line_after_the_prompt_only() -> N
     assert operator.confirm("s2", "plug it back", 5)
     os.close(write_fd)
     assert not operator.confirm("s3", "anything", 5)  # end of input: never confirmed
+
+
+def test_a_step_not_run_fails_its_check_and_the_plugin_has_one_test_per_step() -> None:
+    data = sample_runbook().to_dict()
+    data["incomplete"] = "interrupted (Ctrl-C)"
+    assert step(data, "undrain").failure == "not run (runbook incomplete: interrupted (Ctrl-C))"
+    found = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q",
+                            "-p", "no:cacheprovider", "scenarios/rolling-core-upgrade.yml"],
+                           cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    items = [line.split("::")[1] for line in found.splitlines() if "::" in line]
+    loaded = load_scenario(ROOT / "scenarios/rolling-core-upgrade.yml")
+    assert items == ["preflight", *(f"step[{s.name}]" for s in loaded.spec.steps), "outcome",
+                     "restore"]

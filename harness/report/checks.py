@@ -7,7 +7,6 @@ are these checks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from harness.report.html import Results
 
@@ -100,9 +99,14 @@ def cell(r: Results, element: str, direction: str) -> Check:
                  properties=props)
 
 
-def step(r: Results, s: dict[str, Any]) -> Check:
+def step(r: Results, name: str) -> Check:
     """A runbook's step: done (a check passed, the operator confirmed in time, no hard limit
     passed) and every critical flow direction within the step's SLA."""
+    found = [s for s in r["steps"] if s["name"] == name]
+    if not found:
+        return Check(f"step[{name}]", f"not run (runbook incomplete: "
+                                      f"{r.get('incomplete') or 'stopped before'})")
+    s = found[0]
     reasons = [x for x in (s["failed"], s["aborted"]) if x]
     reasons += [f"{v['direction']}: " + "; ".join(v["verdict"]["reasons"])
                 for v in s["verdicts"] if v["critical"] and not v["verdict"]["passed"]]
@@ -122,6 +126,6 @@ def run_checks(r: Results) -> list[Check]:
     """Every check of a run, in order: preflight, each critical direction measured (each
     failure's, for a sweep), outcome, restore."""
     measured = [cell(r, e, d) for e, d in sweep_cells(r)] if "failures" in r else \
-        [step(r, s) for s in r["steps"]] if "steps" in r else \
+        [step(r, s["name"]) for s in r["steps"]] if "steps" in r else \
         [flow(r, v["direction"]) for v in r["flows"] if v["critical"]]
     return [preflight(r), *measured, outcome(r), restore(r)]

@@ -99,10 +99,16 @@ def step_map(r: dict[str, Any]) -> str:
             f"step</th>{head}</tr>" + "".join(rows) + "</table>")
 
 
+def runbook_body(r: dict[str, Any]) -> str:
+    """The report's sections within the evidence report's styled container (its CSS and
+    `HEAT_CSS`)."""
+    return (f'<div class="failover-report"><style>{HEAT_CSS}</style><h1>Runbook: '
+            f"{escape(r['scenario'])}</h1>" + headline(r) + steps_table(r) + operator_steps(r)
+            + step_map(r) + "</div>")
+
+
 def runbook_report(r: dict[str, Any]) -> str:
     """The whole HTML document."""
-    body = headline(r) + steps_table(r) + operator_steps(r) + step_map(r)
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Runbook '
             f"{escape(r['scenario'])}</title><style>{CSS}</style></head><body>"
-            f'<div class="failover-report"><style>{HEAT_CSS}</style><h1>Runbook: '
-            f"{escape(r['scenario'])}</h1>{body}</div></body></html>\n")
+            f"{runbook_body(r)}</body></html>\n")
