@@ -52,6 +52,7 @@ def validate(scenarios: Annotated[list[Path] | None, typer.Argument(help="scenar
     for path in scenarios or []:
         loaded = load_scenario(path)
         what = f"an N-1 sweep of {len(loaded.failures)} single failures" if loaded.spec.sweep \
+            else f"a runbook of {len(loaded.spec.steps)} steps" if loaded.spec.steps \
             else f"{len(loaded.faults)} fault(s)"
         console.print(f"[green]ok[/] {escape(str(path))}: {len(loaded.flows)} flows, {what} on "
                       f"{escape(loaded.topology.name)}")
