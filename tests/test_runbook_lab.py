@@ -91,6 +91,36 @@ def test_the_test_as_operator_both_instants_in_the_pack(two_path: Lab, tmp_path:
     assert verify(outcome.pack).ok
 
 
+def test_the_operator_at_the_terminal_confirms_on_stdin(two_path: Lab, tmp_path: Path) -> None:
+    path = runbook(two_path, tmp_path, [
+        {"name": "pull", "operator": "cut the r1-r2 link now", "hold_s": 1},
+        {"name": "plug", "operator": "plug the r1-r2 link back", "timeout_s": 30},
+        {"name": "settled", "check": ["converged", "clean"]}])
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(path), "--reports",
+                             str(tmp_path / "reports")], stdout=subprocess.PIPE,
+                            stdin=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=tmp_path, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.stdout is not None and proc.stdin is not None
+    operator = HandsOnLab(two_path)
+    seen = []
+    try:
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith("OPERATOR ("):  # the prompt: do it, then press Enter
+                operator.confirm(line[10:14], line, 0)
+                proc.stdin.write("\n")
+                proc.stdin.flush()
+    finally:
+        operator.cut.restore(operator.target)
+        operator.target.close()
+    assert proc.wait(timeout=60) == ExitCode.OK, "".join(seen)
+    [pack] = (tmp_path / "reports").iterdir()
+    pull = json.loads((pack / "results.json").read_text())["steps"][0]
+    cut_ns = operator.stamps["pull"][0].wall_start_ns
+    assert abs(pull["traffic_failed_ns"] - cut_ns) < 5_000_000
+    assert pull["confirmed_ns"] - cut_ns >= LATE_S * 1e9
+
+
 def test_ctrl_c_during_step_3_restores_steps_1_to_3(two_path: Lab, tmp_path: Path) -> None:
     path = runbook(two_path, tmp_path, [
         {"name": "cut-r1-r2", "inject": {"kind": "link-cut", "link": "r1,r2"}},
