@@ -103,6 +103,7 @@ def test_the_report_shows_each_step_and_both_operator_instants() -> None:
     assert "03:00:00.400+00:00 (+400 ms)" in page  # the first probe lost
     assert "<td>+300 ms</td>" in page  # confirmed 300 ms after traffic began to fail
     assert "800 / 1000" in page and "5 / 0" in page
+    assert "<td>v a-&gt;b: outage 5 ms &gt; SLA 0 ms</td>" in page  # the step's notes
     checks = {c.name: c.failure for c in run_checks(data)}
     assert checks["step[pull-core1]"] is None
     assert checks["step[drain]"] == "v a->b: outage 5 ms > SLA 0 ms"

@@ -33,7 +33,9 @@ def _worst(step: dict[str, Any]) -> tuple[float, float]:
 def _notes(step: dict[str, Any]) -> str:
     notes = [step["failed"], step["aborted"] and f"aborted: {step['aborted']}",
              *(f"restored: {x}" for x in step["restored"]),
-             *(f"NOT restored: {x}" for x in step["not_restored"])]
+             *(f"NOT restored: {x}" for x in step["not_restored"]),
+             *(f"{v['direction']}: {'; '.join(v['verdict']['reasons'])}"
+               for v in step["verdicts"] if v["critical"] and not v["verdict"]["passed"])]
     return escape("; ".join(n for n in notes if n))
 
 
@@ -43,14 +45,14 @@ def steps_table(r: dict[str, Any]) -> str:
     for n, s in enumerate(r["steps"], start=1):
         worst, sla = _worst(s)
         cls = "passed" if s["passed"] else "failed"
-        rows.append(f"<tr><td>{n}</td><td>{escape(s['name'])}</td><td>{escape(s['what'])}</td>"
+        rows.append(f"<tr><td>{n}. {escape(s['name'])}</td><td>{escape(s['what'])}</td>"
                     f"<td>{(s['started_ns'] - start) / 1e9:+.1f} s</td>"
                     f"<td>{max(0, s['ended_ns'] - s['started_ns']) / 1e9:.1f} s</td>"
                     f"<td>{worst:.0f} / {sla:.0f}</td><td class=\"{cls}\">"
                     f"{'passed' if s['passed'] else 'FAILED'}</td><td>{_notes(s)}</td></tr>")
     return ("<h2>Steps</h2><p>Each step is a window from its start to the next step's start; "
             "its verdict is every critical flow direction's loss-derived outage in that window "
-            "against the step's SLA.</p><table class=\"verdicts\"><tr><th>#</th><th>step</th>"
+            "against the step's SLA.</p><table class=\"verdicts\"><tr><th>step</th>"
             "<th>what</th><th>start</th><th>duration</th><th>worst critical outage / SLA ms"
             "</th><th>verdict</th><th>notes</th></tr>" + "".join(rows) + "</table>")
 
