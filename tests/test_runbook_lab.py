@@ -1,5 +1,5 @@
 """Runbooks on a real two-path lab: the test plays the operator (it cuts and restores a link
-itself when prompted, confirming late on purpose), and Ctrl-C during step 3 restores the
+itself when prompted, confirming late or early on purpose), and Ctrl-C during step 3 restores the
 injects of steps 1-3 and leaves a sealed pack of what was measured."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -48,28 +49,36 @@ def runbook(lab: Lab, tmp: Path, steps: list[dict[str, Any]]) -> Path:
 
 class HandsOnLab:
     """The test as the operator: does what each prompt asks on the lab itself (outside the
-    harness), and confirms LATE_S after."""
+    harness) and confirms `lag_s` later (< 0: confirms first, and does it -lag_s later)."""
 
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Lab, lag_s: float = LATE_S) -> None:
         self.target = Target(lab)
         self.cut = LinkCut(link="r1,r2")
+        self.lag_s = lag_s
         self.stamps: dict[str, list[Stamp]] = {}
 
     def confirm(self, step: str, prompt: str, timeout_s: float) -> bool:
         act = self.cut.inject if step == "pull" else self.cut.restore
+        if self.lag_s < 0:
+            threading.Timer(-self.lag_s, lambda: self.stamps.setdefault(
+                step, act(self.target))).start()
+            return True
         self.stamps[step] = act(self.target)
-        time.sleep(LATE_S)
+        time.sleep(self.lag_s)
         return True
 
 
-def test_the_test_as_operator_both_instants_in_the_pack(two_path: Lab, tmp_path: Path) -> None:
+@pytest.mark.parametrize("lag_s", [LATE_S, -LATE_S], ids=["late", "early"])
+def test_the_test_as_operator_both_instants_in_the_pack(two_path: Lab, tmp_path: Path,
+                                                        lag_s: float) -> None:
     path = runbook(two_path, tmp_path, [
         {"name": "pull", "operator": "cut the r1-r2 link now", "hold_s": 1,
          "sla": {"max_outage_ms": 1500}},
         {"name": "here", "mark": "link cut"},
-        {"name": "plug", "operator": "plug the r1-r2 link back", "timeout_s": 30},
+        {"name": "plug", "operator": "plug the r1-r2 link back", "timeout_s": 30,
+         "hold_s": 1},
         {"name": "settled", "check": ["converged", "clean", "state"]}])
-    operator = HandsOnLab(two_path)
+    operator = HandsOnLab(two_path, lag_s)
     try:
         with LabPool() as labs:
             outcome = run_scenario(load_scenario(path), RunOptions(
@@ -82,7 +91,7 @@ def test_the_test_as_operator_both_instants_in_the_pack(two_path: Lab, tmp_path:
     pull = results["steps"][0]
     cut_ns = operator.stamps["pull"][0].wall_start_ns
     assert abs(pull["traffic_failed_ns"] - cut_ns) < 5_000_000  # from the probes: within 5 ms
-    assert LATE_S * 1e9 <= pull["confirmed_ns"] - cut_ns < (LATE_S + 0.2) * 1e9
+    assert abs((pull["confirmed_ns"] - cut_ns) / 1e9 - lag_s) < 0.2  # the key press, as made
     assert all(v["stats"]["lost"] for v in pull["verdicts"])  # the cut is in its own window
     assert [s["name"] for s in results["steps"]] == ["pull", "here", "plug", "settled"]
     assert all(s["passed"] for s in results["steps"])
