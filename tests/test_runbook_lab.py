@@ -161,3 +161,25 @@ def test_ctrl_c_during_step_3_restores_steps_1_to_3(two_path: Lab, tmp_path: Pat
     assert "Runbook INCOMPLETE" in (pack / "report.html").read_text()
     assert verify(pack).ok
     assert LabNetwork(two_path).degraded() == [] and pending(include_live=True) == []
+
+
+def test_a_hard_limit_passed_stops_the_runbook_and_restores_every_inject(
+        two_path: Lab, tmp_path: Path) -> None:
+    path = runbook(two_path, tmp_path, [
+        {"name": "cut-r1-r2", "inject": {"kind": "link-cut", "link": "r1,r2"}, "hold_s": 1},
+        {"name": "cut-r1-r3", "inject": {"kind": "link-cut", "link": "r1,r3"}, "hold_s": 20},
+        {"name": "never", "restore": "cut-r1-r3"}])
+    data = yaml.safe_load(path.read_text())
+    data["flows"][0]["sla"] = {"max_outage_ms": 300, "hard_limit_ms": 1000}
+    path.write_text(yaml.safe_dump(data))
+    start = time.monotonic()
+    with LabPool() as labs:
+        outcome = run_scenario(load_scenario(path), RunOptions(reports=tmp_path / "reports"),
+                               RunObserver(), labs)
+    results = json.loads((outcome.pack / "results.json").read_text())
+    assert outcome.exit_code == ExitCode.INCOMPLETE and time.monotonic() - start < 15
+    first, second = results["steps"]
+    assert first["passed"] and second["aborted"].startswith("hard limit passed: h1-h2")
+    assert results["incomplete"].startswith("step cut-r1-r3: hard limit passed")
+    assert len(second["restored"]) == 2 and results["not_restored"] == []
+    assert LabNetwork(two_path).degraded() == [] and pending(include_live=True) == []
