@@ -132,7 +132,8 @@ def test_the_operator_at_the_terminal_confirms_on_stdin(two_path: Lab, tmp_path:
 
 def test_ctrl_c_during_step_3_restores_steps_1_to_3(two_path: Lab, tmp_path: Path) -> None:
     path = runbook(two_path, tmp_path, [
-        {"name": "cut-r1-r2", "inject": {"kind": "link-cut", "link": "r1,r2"}},
+        {"name": "cut-r1-r2", "inject": {"kind": "link-cut", "link": "r1,r2"},
+         "hold_s": 0.5},  # its loss starts within its window (without a hold: ~ms long)
         {"name": "cut-r2-r4", "inject": {"kind": "link-cut", "link": "r2,r4"}},
         {"name": "r2-off", "inject": {"kind": "node-power-loss", "node": "r2"},
          "hold_s": 30}])
