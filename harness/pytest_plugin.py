@@ -25,6 +25,7 @@ from harness.errors import HarnessError
 from harness.report import checks
 from harness.report.html import changes, outages
 from harness.report.page import CSS, body
+from harness.report.runbook_html import runbook_body
 from harness.report.sweep_html import sweep_body
 
 
@@ -103,13 +104,14 @@ def _is_scenario(path: Path) -> bool:
             return False
         text = path.read_text(errors="replace")
         if not re.search(r"^topology\s*:", text, re.M) or \
-                not re.search(r"^(faults|sweep)\s*:", text, re.M):
+                not re.search(r"^(faults|sweep|steps)\s*:", text, re.M):
             return False  # a cheap look before parsing
         doc = yaml.safe_load(text)
     except (OSError, ValueError, yaml.YAMLError, RecursionError):
         return False  # not ours to judge: `failover validate` names the error
     return isinstance(doc, dict) and isinstance(doc.get("topology"), str) \
-        and (isinstance(doc.get("faults"), list) or isinstance(doc.get("sweep"), dict))
+        and (isinstance(doc.get("faults"), list) or isinstance(doc.get("sweep"), dict)
+             or isinstance(doc.get("steps"), list))
 
 
 class ScenarioFile(pytest.File):
@@ -126,6 +128,9 @@ class ScenarioFile(pytest.File):
         expect = loaded.spec.expect
         if loaded.spec.sweep:
             yield from self._sweep_items(loaded.failures, [f for f, c in flows if c])
+            return
+        if loaded.spec.steps:
+            yield from self._runbook_items([step.name for step in loaded.spec.steps])
             return
         yield Preflight.from_parent(self, name="preflight")
         for label, critical in flows:
@@ -148,6 +153,14 @@ class ScenarioFile(pytest.File):
                 yield SweepCell.from_parent(self, name=f"cell[{failure.element} | "
                                             f"{direction}]", element=failure.element,
                                             direction=direction)
+        yield Outcome.from_parent(self, name="outcome")
+        yield Restore.from_parent(self, name="restore")
+
+    def _runbook_items(self, steps: list[str]) -> Iterator[pytest.Item]:
+        """A runbook: the run, one test per step, the outcome and the restore."""
+        yield Preflight.from_parent(self, name="preflight")
+        for name in steps:
+            yield RunbookStep.from_parent(self, name=f"step[{name}]", step=name)
         yield Outcome.from_parent(self, name="outcome")
         yield Restore.from_parent(self, name="restore")
 
@@ -247,6 +260,17 @@ class SweepCell(ScenarioItem):
         return checks.cell(self.results(), self.element, self.direction)
 
 
+class RunbookStep(ScenarioItem):
+    """One step of a runbook: done, and every critical flow within the step's SLA."""
+
+    def __init__(self, *, step: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.step = step
+
+    def check(self) -> checks.Check:
+        return checks.step(self.results(), self.step)
+
+
 class FlowSLA(ScenarioItem):
     """A critical flow direction against its SLA, failover and failback."""
 
@@ -306,6 +330,9 @@ class HtmlReport:
             if "failures" in run.results:  # an N-1 sweep
                 prefix.append(sweep_body(run.results))
                 continue
+            if "steps" in run.results:  # a runbook
+                prefix.append(runbook_body(run.results))
+                continue
             svg = run.pack / "timeline.svg"
             prefix.append(body(run.results, run.text,
                                svg.read_text() if svg.is_file() else None))
@@ -320,7 +347,7 @@ class HtmlReport:
         text = (f"{props['failover_outage_ms']:.1f} / {props['failback_outage_ms']:.1f} "
                 f"({props['sla_ms']:.0f})" if "failover_outage_ms" in props else
                 f"{props['outage_ms']:.1f} ({props['sla_ms']:.0f})" if "outage_ms" in props
-                else "")
+                else f"{props['worst_outage_ms']:.1f}" if "worst_outage_ms" in props else "")
         cells.insert(2, f"<td>{text}</td>")
 
 

@@ -25,6 +25,8 @@ def scenario_schema() -> dict[str, Any]:
     schema["$defs"].update(defs)
     schema["$defs"]["FaultSpec"] = {**fault, "description": "a fault: its kind, and that "
                                     "kind's parameters"}
+    inject = schema["$defs"]["Step"]["properties"]["inject"]
+    inject["anyOf"] = [{"$ref": "#/$defs/FaultSpec"}, {"type": "null"}]  # as under faults:
     return schema
 
 

@@ -31,7 +31,8 @@ def test_scenario_files_are_collected_as_preflight_flows_outcome_restore() -> No
     assert not any("flows/" in i for i in ids)  # a flows file is not a scenario
     for path in sorted((ROOT / "scenarios").glob("*.yml")):
         loaded = load_scenario(path)
-        critical = sum(len(cf.flow.directions()) for cf in loaded.flows if cf.critical) \
+        critical = len(loaded.spec.steps) or sum(  # a runbook: one per step
+            len(cf.flow.directions()) for cf in loaded.flows if cf.critical) \
             * max(1, len(loaded.failures))  # a sweep: each failure's
         mine = [i.split("::")[1] for i in ids if i.startswith(f"scenarios/{path.name}::")]
         assert mine[0] == "preflight" and mine[-1] == "restore", path.name

@@ -24,7 +24,7 @@ SCENARIOS = sorted((ROOT / "scenarios").glob("*.yml"))
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_reference_scenarios_load(path: Path) -> None:
     loaded = load_scenario(path)
-    assert loaded.flows and (loaded.faults or loaded.failures)
+    assert loaded.flows and (loaded.faults or loaded.failures or loaded.step_faults)
     for cf in loaded.flows:  # a hard abort never fires inside what the SLA allows
         assert cf.hard_limit_ms >= max(cf.sla.max_outage_ms, cf.failback_sla.max_outage_ms)
         assert cf.hard_limit_ms > 0
@@ -81,14 +81,20 @@ def test_broken_scenario_names_file_line_field(tmp_path: Path, old: str, new: st
                                                field: str, message: str) -> None:
     text = BASE.format(topology=ROOT / "topologies/hospital-core.clab.yml")
     assert old in text
-    path = tmp_path / "bad.yml"
-    path.write_text(text.replace(old, new, 1))
+    error = refused(tmp_path, text.replace(old, new, 1), line, field, message)
+    assert "hunter2" not in error
+
+
+def refused(tmp: Path, text: str, line: int, field: str, message: str) -> str:
+    """`text` as a scenario file is refused in one line at `line` and `field`: that line."""
+    path = tmp / "bad.yml"
+    path.write_text(text)
     with pytest.raises(InputError) as err:
         load_scenario(path)
     assert (err.value.file, err.value.line, err.value.field) == (str(path), line, field), \
         str(err.value)
     assert message in str(err.value) and "\n" not in str(err.value)
-    assert "hunter2" not in str(err.value)
+    return str(err.value)
 
 
 @pytest.mark.parametrize("kind", ["scenario", "results"])

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from harness import schemas
 from harness.cli.common import console
+from harness.cli.runbook_views import runbook_plan, steps_table, terminal_operator
 from harness.cli.sweep_views import failures_table, sweep_plan
 from harness.cli.views import terminal_view
 from harness.engine import MEANING, LabPool, RunOptions, RunOutcome, run_scenario
@@ -18,6 +19,7 @@ from harness.faults import FAULTS
 from harness.faults import recover as recover_faults
 from harness.faults.registry import hint_text
 from harness.faults.schema import parameters, summary
+from harness.runbook.results import RunbookResult
 from harness.scenario.gate import paths_cut
 from harness.scenario.load import LoadedScenario, load_scenario
 from harness.scenario.results import RunResult
@@ -50,6 +52,7 @@ def validate(scenarios: Annotated[list[Path] | None, typer.Argument(help="scenar
     for path in scenarios or []:
         loaded = load_scenario(path)
         what = f"an N-1 sweep of {len(loaded.failures)} single failures" if loaded.spec.sweep \
+            else f"a runbook of {len(loaded.spec.steps)} steps" if loaded.spec.steps \
             else f"{len(loaded.faults)} fault(s)"
         console.print(f"[green]ok[/] {escape(str(path))}: {len(loaded.flows)} flows, {what} on "
                       f"{escape(loaded.topology.name)}")
@@ -111,7 +114,7 @@ SigningKey = Annotated[Path | None, typer.Option(
          "$FAILOVER_SIGNING_KEY; unsigned without either)")]
 
 
-def run(scenario: Annotated[Path, typer.Argument(help="scenario file (faults, or a sweep)")],
+def run(scenario: Annotated[Path, typer.Argument(help="scenario file (faults, a sweep or steps)")],
         dry_run: DryRun = False, commit: Commit = False, keep_lab: KeepLab = False,
         reports: Reports = REPORTS, signing_key: SigningKey = None) -> None:
     """Fail the network on purpose, measure every critical flow, restore, judge each SLA.
@@ -126,9 +129,11 @@ def execute(loaded: LoadedScenario, dry_run: bool, commit: bool, keep_lab: bool,
             reports: Path, signing_key: Path | None) -> None:
     """Print the plan, or run it, print its outcome and exit with its code."""
     if dry_run:
-        (sweep_plan if loaded.spec.sweep else _plan)(loaded)
+        (sweep_plan if loaded.spec.sweep else runbook_plan if loaded.spec.steps
+         else _plan)(loaded)
         return
-    options = RunOptions(reports=reports, signing_key=signing_key, commit=commit)
+    options = RunOptions(reports=reports, signing_key=signing_key, commit=commit,
+                         operator=terminal_operator() if loaded.spec.steps else None)
     with LabPool(keep=keep_lab) as labs:
         outcome = run_scenario(loaded, options, terminal_view(), labs)
     _summary(outcome)
@@ -139,6 +144,8 @@ def _summary(outcome: RunOutcome) -> None:
     result = outcome.result
     if isinstance(result, SweepResult):
         console.print(failures_table(result))
+    elif isinstance(result, RunbookResult):
+        console.print(steps_table(result))
     elif result.flows:
         console.print(verdict_table(result))
     for line in result.state_diff:

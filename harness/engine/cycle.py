@@ -84,13 +84,14 @@ class Cycler:
         self.observer.faults_restored(done)
 
     def baseline(self, probes: ProbeSession, seconds: float,
-                 also: Callable[[], bool] = lambda: True) -> None:
+                 also: Callable[[], bool] = lambda: True,
+                 grace_s: float = BASELINE_GRACE_S) -> None:
         """Wait until every direction has been clean (no probe missing, none overdue) for
         `seconds`, and `also` holds (the fault follows at once, so the clean window ends at
-        the fault); refuse when that does not happen within BASELINE_GRACE_S more."""
+        the fault); refuse when that does not happen within `grace_s` more."""
         self.say("baseline", f"baseline: {len(probes.directions)} flow directions, "
                              f"{seconds:g} s of clean traffic needed")
-        deadline = time.monotonic() + seconds + BASELINE_GRACE_S
+        deadline = time.monotonic() + seconds + grace_s
         next_report = time.monotonic() + seconds + REPORT_EVERY_S
         while True:
             time.sleep(WAIT_TICK_S)

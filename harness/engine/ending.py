@@ -4,22 +4,32 @@ result instead of losing it (the pack keeps whatever the probes wrote)."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol, TypeVar
 
 from harness.engine.cycle import Cycler
+from harness.engine.observer import RunObserver
 from harness.errors import HarnessError
 from harness.network import Network, Snapshot
 from harness.probes.session import ProbeRun, ProbeSession
 from harness.scenario import snapshot
+from harness.scenario.context import run_context
+
+T = TypeVar("T")
 
 
 class Ended(Protocol):
     """What a run's result records of its end."""
 
+    scenario: str
     incomplete: str | None
     probe_problems: list[str]
+    started_ns: int
     ended_ns: int
+    context: dict[str, Any]
+    devices: dict[str, dict[str, Any]]
     state_diff: list[str]
     snapshots: dict[str, Snapshot]
 
@@ -40,6 +50,7 @@ class Ending:
 
     network: Network
     cycler: Cycler
+    observer: RunObserver
     stopped: BaseException | None = None
 
     @property
@@ -52,6 +63,30 @@ class Ending:
         why = f"{doing}: {why_stopped(exc)}" if doing else why_stopped(exc)
         record = self.record
         record.incomplete = f"{record.incomplete}; {why}" if record.incomplete else why
+
+    def prepare(self, probes: ProbeSession, pool: ThreadPoolExecutor,
+                preflight: Callable[[], T]) -> tuple[T, Snapshot, Future[Any]]:
+        """The preflight beside the probe agents' preparation (nothing sent yet), the state
+        before, and the devices' facts read in the background: the preflight's answer, the
+        state, the facts to come."""
+        agents = pool.submit(probes.prepare)
+        try:
+            found = preflight()
+            before = self.network.snapshot()
+        finally:
+            agents.exception()  # waits for it
+        agents.result()
+        facts = pool.submit(self.network.facts)
+        self.record.context = run_context()
+        self.observer.run_started(self.record.scenario, self.network.kind)
+        return found, before, facts
+
+    def start(self, probes: ProbeSession, facts: Future[Any], baseline_s: float) -> None:
+        """Start the probes and wait for their clean baseline (and the facts)."""
+        probes.start()
+        self.record.started_ns = time.time_ns()
+        self.cycler.baseline(probes, baseline_s, also=facts.done)
+        self.record.devices = facts.result()
 
     def finish(self, probes: ProbeSession, pool: ThreadPoolExecutor,
                before: Snapshot) -> ProbeRun | None:

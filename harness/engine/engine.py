@@ -19,12 +19,16 @@ from typing import Any
 from harness.engine.exits import ExitCode
 from harness.engine.labs import LabPool
 from harness.engine.observer import RunObserver
+from harness.engine.operator import Operator
+from harness.engine.runbook import RunbookRunner
 from harness.engine.runner import ScenarioRunner
 from harness.engine.sweep import SweepRunner
 from harness.errors import HarnessError
 from harness.report.manifest import ManifestInfo, load_signing_key, write_manifest
 from harness.report.pack import new_pack, render_report, write_pack
+from harness.report.runbook_pack import write_runbook_pack
 from harness.report.sweep_pack import write_sweep_pack
+from harness.runbook.results import RunbookResult
 from harness.scenario.load import LoadedScenario, require_commit
 from harness.scenario.network import network_for
 from harness.scenario.results import RunResult
@@ -37,11 +41,12 @@ class RunOptions:
     signing_key: Path | None = None  # None: $FAILOVER_SIGNING_KEY, or the pack is unsigned
     commit: bool = False  # the explicit go to change real devices
     commit_flag: str = "--commit"  # how the front end spells that go, for its refusal
+    operator: Operator | None = None  # who answers a runbook's operator steps
 
 
 @dataclass(frozen=True)
 class RunOutcome:
-    result: RunResult | SweepResult
+    result: RunResult | SweepResult | RunbookResult
     pack: Path
     data: dict[str, Any]  # results.json
     sealed: ManifestInfo
@@ -59,15 +64,18 @@ class RunOutcome:
 
 def run_scenario(loaded: LoadedScenario, options: RunOptions, observer: RunObserver,
                  labs: LabPool) -> RunOutcome:
-    """Run a loaded scenario (its faults, or its N-1 sweep) and write its evidence pack."""
+    """Run a loaded scenario (its faults, its N-1 sweep or its runbook) and write its evidence
+    pack."""
     require_commit(loaded, options.commit, options.commit_flag)
     key = load_signing_key(options.signing_key)  # a bad key: refused before the network
     with _signals_unwind():
         lab = None if loaded.on_devices else labs.lab_for(loaded.topology, observer)
         pack = new_pack(options.reports, loaded.spec.name)
         network = network_for(loaded, lab)
-        runner = SweepRunner(loaded, network, pack, observer) if loaded.spec.sweep \
-            else ScenarioRunner(loaded, network, pack, observer)
+        runner: ScenarioRunner | SweepRunner | RunbookRunner = \
+            SweepRunner(loaded, network, pack, observer) if loaded.spec.sweep else \
+            RunbookRunner(loaded, network, pack, observer, options.operator) \
+            if loaded.spec.steps else ScenarioRunner(loaded, network, pack, observer)
         try:
             result = runner.run()
         except BaseException:
@@ -80,6 +88,8 @@ def run_scenario(loaded: LoadedScenario, options: RunOptions, observer: RunObser
             report_error = None
             if isinstance(result, SweepResult):
                 data = write_sweep_pack(pack, loaded, result)
+            elif isinstance(result, RunbookResult):
+                data = write_runbook_pack(pack, loaded, result)
             else:
                 data = write_pack(pack, loaded, result)
                 try:

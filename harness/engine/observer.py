@@ -13,8 +13,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from harness.faults import Fault, Stamp
     from harness.faults.guard import Restoration
+    from harness.runbook.results import RunbookResult
     from harness.scenario.results import RunResult
     from harness.sweep.results import SweepResult
+
+    AnyResult = RunResult | SweepResult | RunbookResult
 
 
 @dataclass(frozen=True)
@@ -42,7 +45,7 @@ class RunObserver:
 
     def faults_restored(self, done: Restoration) -> None: ...
 
-    def run_finished(self, result: RunResult | SweepResult, pack: Path | None) -> None:
+    def run_finished(self, result: AnyResult, pack: Path | None) -> None:
         """The run is over (complete or not) and its pack written (None: refused)."""
 
 
@@ -72,7 +75,7 @@ class Observers(RunObserver):
         for o in self.observers:
             o.faults_restored(done)
 
-    def run_finished(self, result: RunResult | SweepResult, pack: Path | None) -> None:
+    def run_finished(self, result: AnyResult, pack: Path | None) -> None:
         for o in self.observers:
             o.run_finished(result, pack)
 

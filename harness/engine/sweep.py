@@ -20,7 +20,6 @@ from harness.faults import Guard
 from harness.network import Network, Snapshot
 from harness.probes.session import ProbeRun, ProbeSession
 from harness.scenario import snapshot
-from harness.scenario.context import run_context
 from harness.scenario.gate import GateRefused
 from harness.scenario.load import LoadedScenario
 from harness.sweep.model import SweepSpec
@@ -88,22 +87,10 @@ class SweepRunner(Ending):
         with ProbeSession(flows, self.network.endpoint, self.workdir / "probes",
                           max_seconds=24 * 3600) as probes, \
                 ThreadPoolExecutor(max_workers=2) as pool:
-            agents = pool.submit(probes.prepare)
-            try:
-                found = self.preflight()
-                before = self.network.snapshot()
-            finally:
-                agents.exception()  # waits for it
-            agents.result()
-            facts = pool.submit(self.network.facts)
-            self.result.context = run_context()
-            self.observer.run_started(self.scenario.spec.name, self.network.kind)
+            found, before, facts = self.prepare(probes, pool, self.preflight)
             with Guard(self.network.target()) as guard:
                 try:
-                    probes.start()
-                    self.result.started_ns = time.time_ns()
-                    self.cycler.baseline(probes, self.timings.baseline_s, also=facts.done)
-                    self.result.devices = facts.result()
+                    self.start(probes, facts, self.timings.baseline_s)
                     for n, prediction in enumerate(found, start=1):
                         self._one(guard, probes, prediction, before, f"{n}/{len(found)}")
                 except BaseException as exc:

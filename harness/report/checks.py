@@ -22,7 +22,8 @@ class Check:
 
 def preflight(r: Results) -> Check:
     """The run itself: gate, clean baseline, fault injected (and restored)."""
-    injected = r.get("inject_stamps") or any(f["fault_ns"] for f in r.get("failures", []))
+    injected = r.get("inject_stamps") or any(f["fault_ns"] for f in r.get("failures", [])) \
+        or r.get("steps")
     return Check("preflight", None if injected else "no fault was injected")
 
 
@@ -98,6 +99,22 @@ def cell(r: Results, element: str, direction: str) -> Check:
                  properties=props)
 
 
+def step(r: Results, name: str) -> Check:
+    """A runbook's step: done (a check passed, the operator confirmed in time, no hard limit
+    passed) and every critical flow direction within the step's SLA."""
+    found = [s for s in r["steps"] if s["name"] == name]
+    if not found:
+        return Check(f"step[{name}]", f"not run (runbook incomplete: "
+                                      f"{r.get('incomplete') or 'stopped before'})")
+    s = found[0]
+    reasons = [x for x in (s["failed"], s["aborted"]) if x]
+    reasons += [f"{v['direction']}: " + "; ".join(v["verdict"]["reasons"])
+                for v in s["verdicts"] if v["critical"] and not v["verdict"]["passed"]]
+    worst = max((v["stats"]["outage_ms"] for v in s["verdicts"] if v["critical"]), default=0)
+    return Check(f"step[{s['name']}]", "; ".join(reasons) or None,
+                 properties=(("worst_outage_ms", round(worst, 3)),))
+
+
 def sweep_cells(r: Results) -> list[tuple[str, str]]:
     """(failure, critical direction) of every cell a sweep is judged by."""
     critical = sorted({c["direction"] for f in r["failures"] for c in f["cells"]
@@ -109,5 +126,6 @@ def run_checks(r: Results) -> list[Check]:
     """Every check of a run, in order: preflight, each critical direction measured (each
     failure's, for a sweep), outcome, restore."""
     measured = [cell(r, e, d) for e, d in sweep_cells(r)] if "failures" in r else \
+        [step(r, s["name"]) for s in r["steps"]] if "steps" in r else \
         [flow(r, v["direction"]) for v in r["flows"] if v["critical"]]
     return [preflight(r), *measured, outcome(r), restore(r)]

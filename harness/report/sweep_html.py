@@ -37,9 +37,16 @@ def headline(r: dict[str, Any]) -> str:
              f"<code>{escape(r['topology'])}</code>, {len(r['failures'])} single failures, "
              f"{len(injected)} injected and measured, {len(spofs)} single point(s) of "
              "failure.</p>"]
+    return "".join(lines) + problems(r, "Sweep", "failures")
+
+
+def problems(r: dict[str, Any], noun: str, parts: str) -> str:
+    """What makes a run's evidence partial or its network changed (a sweep's, a runbook's):
+    incomplete, not restored, measurement not sound, state not as before."""
+    lines = []
     if r.get("incomplete"):
-        lines.append(f'<p class="failed"><strong>Sweep INCOMPLETE</strong>: '
-                     f"{escape(r['incomplete'])}. The failures measured until then are "
+        lines.append(f'<p class="failed"><strong>{noun} INCOMPLETE</strong>: '
+                     f"{escape(r['incomplete'])}. The {parts} measured until then are "
                      "below.</p>")
     lines += [f'<p class="failed"><strong>Fault NOT restored</strong>: {escape(line)}</p>'
               for line in r.get("not_restored", [])]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ class LoadedScenario:
     topology: Topology
     flows: list[FlowUnderTest]
     faults: list[Fault]
+    step_faults: dict[str, Fault] = field(default_factory=dict)  # a runbook's, by inject step
 
     @property
     def on_devices(self) -> bool:
@@ -77,7 +78,8 @@ class LoadedScenario:
     def real_devices(self) -> list[str]:
         """The devices outside the built-in lab this scenario would change."""
         return [f"{f.node} ({f.spec.driver} at {f.spec.host})"
-                for f in [*self.faults, *(failure.fault for failure in self.failures)]
+                for f in [*self.faults, *(failure.fault for failure in self.failures),
+                          *self.step_faults.values()]
                 if isinstance(f, NapalmChange) and not f.needs_lab]
 
 
@@ -106,7 +108,7 @@ def _refuse_secrets(path: Path, doc: Any, at: Loc = ()) -> None:
     and prose elsewhere may say "password")."""
     items = doc.items() if isinstance(doc, LineDict) else enumerate(doc) \
         if isinstance(doc, LineList) else ()
-    in_faults = at[:1] == ("faults",)
+    in_faults = at[:1] == ("faults",) or at[:1] == ("steps",) and "inject" in at
     for key, value in items:
         if isinstance(key, str) and is_secret_key(key):
             raise InputError(path, doc.line_of(key), field_name((*at, key)), "a secret must "
@@ -158,11 +160,13 @@ def load_scenario(path: Path | str) -> LoadedScenario:
             raise InputError(path, doc["devices"].line_of(node), f"devices.{node}",
                              f"unknown node {node!r} in topology {topology.name}")
     _refuse_same_faults(path, doc, spec)
-    faults = [_fault(path, doc, i, f, spec, topology) for i, f in enumerate(spec.faults)]
+    faults = [_fault(path, doc, ("faults", i), f, spec, topology)
+              for i, f in enumerate(spec.faults)]
     if spec.sweep is not None:
         _check_sweep(path, doc, spec, topology)
     _check_network(path, doc, spec, topology, flows, faults)
-    return LoadedScenario(path=path, spec=spec, topology=topology, flows=flows, faults=faults)
+    return LoadedScenario(path=path, spec=spec, topology=topology, flows=flows, faults=faults,
+                          step_faults=_step_faults(path, doc, spec, topology))
 
 
 def _add_inventory(path: Path, doc: LineDict, spec: Scenario, topology: Topology) -> None:
@@ -182,13 +186,15 @@ def _add_inventory(path: Path, doc: LineDict, spec: Scenario, topology: Topology
 
 
 def _faults_or_sweep(path: Path, doc: LineDict) -> None:
-    """A scenario injects its faults together, or sweeps single failures: one of the two."""
-    if doc.get("faults") and "sweep" in doc:
-        raise InputError(path, doc.line_of("sweep"), "sweep", "give either faults or a sweep, "
-                         "not both (a sweep fails each element alone)")
-    if not doc.get("faults") and "sweep" not in doc:
+    """A scenario injects its faults together, sweeps single failures, or runs a runbook's
+    steps: one of the three."""
+    given = [k for k in ("faults", "sweep", "steps") if doc.get(k) or k == "sweep" and k in doc]
+    if len(given) > 1:
+        raise InputError(path, doc.line_of(given[1]), given[1], "give either faults or a sweep "
+                         f"or steps, not {' and '.join(given)}")
+    if not given:
         raise InputError(path, doc.line_of("faults"), "faults", "needs at least 1 item (or a "
-                         "`sweep:` section instead)")
+                         "`sweep:` section, or `steps:`, instead)")
 
 
 Located = tuple[Path, LineList, int, FlowSpec]  # the file, its `flows:` list, the index, the flow
@@ -365,33 +371,63 @@ def _with_device(params: dict[str, Any], spec: Scenario) -> dict[str, Any]:
     return params
 
 
-def _fault(path: Path, doc: LineDict, i: int, f: FaultSpec, spec: Scenario,
+def _fault(path: Path, doc: LineDict, at: Loc, f: FaultSpec, spec: Scenario,
            topology: Topology) -> Fault:
-    """The fault built (its parameters' types checked), its names found in the topology."""
+    """The fault found at `at` (`faults[i]`, a step's `inject`) built (its parameters' types
+    checked), its names found in the topology."""
     params = _with_device(f.model_dump(), spec)
     try:
         fault = build(params.pop("kind"), params)
     except HarnessError as exc:
-        raise InputError(path, line_at(doc, ("faults", i, "kind")), f"faults[{i}]",
+        raise InputError(path, line_at(doc, (*at, "kind")), field_name(at),
                          str(exc)) from None
     node, link = getattr(fault, "node", None), getattr(fault, "link", None)
     if node is not None and node not in topology.nodes:
-        raise InputError(path, line_at(doc, ("faults", i, "node")), f"faults[{i}].node",
+        raise InputError(path, line_at(doc, (*at, "node")), field_name((*at, "node")),
                          f"unknown node {node!r} in topology {topology.name}")
     if link is not None:
         try:
             topology.find_link(str(link))
         except KeyError as exc:
-            raise InputError(path, line_at(doc, ("faults", i, "link")), f"faults[{i}].link",
+            raise InputError(path, line_at(doc, (*at, "link")), field_name((*at, "link")),
                              str(exc.args[0])) from None
     if isinstance(fault, RoutingDaemonCrash):
         try:  # its daemons, from the topology's FRR spec (a Lab object only reads the topology)
             fault.check(Target(Lab(topology)))
         except FaultError as exc:
             key = "daemons" if fault.daemons else "node"
-            raise InputError(path, line_at(doc, ("faults", i, key)), f"faults[{i}].{key}",
+            raise InputError(path, line_at(doc, (*at, key)), field_name((*at, key)),
                              str(exc)) from None
     return fault
+
+
+def _step_faults(path: Path, doc: LineDict, spec: Scenario,
+                 topology: Topology) -> dict[str, Fault]:
+    """A runbook's steps: each name once, each inject's fault built for this network, each
+    restore of an earlier inject still in place."""
+    found: dict[str, Fault] = {}
+    open_: set[str] = set()
+    seen: set[str] = set()
+    for i, step in enumerate(spec.steps):
+        at: Loc = ("steps", i)
+        if step.name in seen:
+            raise InputError(path, line_at(doc, (*at, "name")), field_name((*at, "name")),
+                             f"step name {step.name!r} is already used")
+        seen.add(step.name)
+        if step.inject is not None:
+            fault = _fault(path, doc, (*at, "inject"), FaultSpec.model_validate(step.inject),
+                           spec, topology)
+            if fault.needs_lab == bool(spec.probes):
+                raise InputError(path, line_at(doc, (*at, "inject")), field_name((*at, "inject")),
+                                 f"{fault.kind} cannot act on this network (the built-in lab "
+                                 f"without `probes:`, real devices through NAPALM with them)")
+            found[step.name] = fault
+            open_.add(step.name)
+        if step.restore is not None and step.restore not in open_:
+            raise InputError(path, line_at(doc, (*at, "restore")), field_name((*at, "restore")),
+                             f"{step.restore!r} is not an earlier inject step still in place")
+        open_.discard(step.restore or "")
+    return found
 
 
 def _refuse_same_faults(path: Path, doc: LineDict, spec: Scenario) -> None:

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from harness.devices.inventory import DeviceSpec
 from harness.probes.flows import APPLICATIONS, DSCP
+from harness.runbook.model import Step
 from harness.sweep.model import SweepSpec
 from harness.validation import PathText
 
@@ -241,6 +242,13 @@ class Scenario(_Strict):
                                     "failed alone, one after another (instead of faults)",
                                     examples=[{"each": [{"elements": "router-links",
                                                          "fault": "link-cut"}]}])
+    steps: list[Step] = Field([], description="a runbook: steps run in order, the probes "
+                              "running across them (instead of faults or a sweep)",
+                              examples=[[{"name": "drain core1",
+                                          "inject": {"kind": "planned-drain", "node": "core1"}},
+                                         {"name": "wait", "wait": "clean"},
+                                         {"name": "undrain core1",
+                                          "restore": "drain core1"}]])
     timings: Timings = Field(default_factory=Timings, description="how long each part of the "
                              "run takes", examples=[{"baseline_s": 3, "hold_s": 5,
                                                      "failback_s": 5}])
@@ -252,6 +260,6 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _faults_or_sweep(self) -> Scenario:
-        if bool(self.faults) == (self.sweep is not None):
-            raise ValueError("give either faults or a sweep (not both, not neither)")
+        if [bool(self.faults), self.sweep is not None, bool(self.steps)].count(True) != 1:
+            raise ValueError("give faults, a sweep or steps (one of them)")
         return self

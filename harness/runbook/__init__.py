@@ -1,0 +1,1 @@
+"""Runbook scenarios: a `steps:` list run in order while the probes run across it."""
