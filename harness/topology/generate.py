@@ -95,7 +95,8 @@ def dual_core(directory: Path, dists: int, hosts: int = 1, uplinks: int = 1,
     for d in range(dists):
         dist = _Router(f"dist{d + 1}", f"198.18.0.{10 + d}")
         for core in cores:
-            links += [_link(core, dist, len(links)) for _ in range(uplinks)]
+            for _ in range(uplinks):
+                links.append(_link(core, dist, len(links)))
         for h in range(hosts):
             lan = _LANS[d * hosts + h]
             gateway, address = lan.network_address + 1, lan.network_address + 10
