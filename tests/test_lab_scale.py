@@ -45,3 +45,24 @@ def test_a_router_with_30_routed_ospf_interfaces_converges(tmp_path: Path) -> No
             sorted(f"eth{i}" for i in range(1, 32))
     finally:
         teardown(lab.name)
+
+
+@pytest.mark.lab
+def test_the_convergence_reading_agrees_with_frr_neighbour_states(tmp_path: Path) -> None:
+    """25 routers: the links the check reports adjacent are exactly those where FRR (asked
+    through vtysh, not the check's own sockets) shows both ends Full on that interface."""
+    require_lab_host()
+    lab = Lab(load_topology(dual_core(tmp_path, 23, hosts=0, name=f"t{uuid.uuid4().hex[:6]}")))
+    try:
+        report = lab.up(timeout=90)
+        assert report.convergence is not None
+        full = {(r.name, n.interface) for r in lab.topology.routers
+                for n in frrjson.ospf_neighbors(lab.vtysh_json(r.name, frrjson.OSPF_NEIGHBORS))
+                if n.adjacency == "Full"}
+        frr_links = {str(lk) for lk in lab.topology.links
+                     if {(lk.a.node, lk.a.interface), (lk.b.node, lk.b.interface)} <= full}
+        assert sorted(report.convergence.ospf_links) == sorted(frr_links)
+        assert len(frr_links) == 1 + 2 * 23
+        assert report.convergence.bfd_sessions == 2 * len(frr_links)
+    finally:
+        teardown(lab.name)
