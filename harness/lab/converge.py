@@ -11,7 +11,6 @@ FRR 8.4 can show ECMP paths the kernel does not have (see shared notes).
 
 from __future__ import annotations
 
-import json
 import re
 import resource
 import time
@@ -23,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from harness import frrjson
 from harness.errors import LabError
 from harness.lab.kernelwatch import KernelWatch
-from harness.lab.netns import oper_states
 from harness.lab.shell import run
 
 if TYPE_CHECKING:
@@ -36,6 +34,8 @@ _COMMANDS = {"ospfd": ("show ip ospf interface json", "show ip ospf json"),
 MAX_WORKERS = 8  # routers read at once
 CPU_SHARE = 0.15  # of one core for the rounds of reading (the goal: 25 % for the whole wait)
 MIN_INTERVAL_S = 0.05
+_LINK = re.compile(r"\d+: ([^:@\s]+)\S*: .* state (\S+)")  # `ip -o link show`: name, state
+_VIA = re.compile(r"\bvia (?:inet6? )?([0-9a-fA-F.:]+)")
 _VOLATILE = re.compile(r"\s(nhid \d+|expires \S+|age \S+)")
 
 
@@ -79,8 +79,11 @@ def fib(lab: Lab, node: str) -> str:
     """The node's kernel routes (IPv4 and IPv6), sorted, without volatile fields (the kernel
     lists routes in insertion order, which a restore changes)."""
     ns = lab.ns(node)
-    out = run(["ip", "-n", ns, "-o", "route", "show"]).stdout + \
-        run(["ip", "-n", ns, "-o", "-6", "route", "show"]).stdout
+    return _sorted_routes(run(["ip", "-n", ns, "-o", "route", "show"]).stdout +
+                          run(["ip", "-n", ns, "-o", "-6", "route", "show"]).stdout)
+
+
+def _sorted_routes(out: str) -> str:
     return "\n".join(sorted(line.strip() for line in _VOLATILE.sub("", out).splitlines()))
 
 
@@ -89,15 +92,25 @@ class KernelView:
     """A router's kernel state: routes (as `fib`), OSPF routes' next hops, link states."""
 
     fib: str
-    ospf_hops: dict[str, set[str | None]]
+    ospf_hops: dict[str, set[str]]
     oper: dict[str, str]
 
 
 def _kernel(lab: Lab, node: str) -> KernelView:
-    out = run(["ip", "-n", lab.ns(node), "-j", "route", "show", "proto", "ospf"]).stdout
-    hops = {(e["dst"] if "/" in e["dst"] else f"{e['dst']}/32"):
-            {nh.get("gateway") for nh in e.get("nexthops", [e])} for e in json.loads(out or "[]")}
-    return KernelView(fib(lab, node), hops, oper_states(lab.ns(node)))
+    """Routes, OSPF next hops and link states in two `ip` runs (`ip -batch` takes no family
+    per line): IPv4 routes and links, then IPv6 routes."""
+    ns = lab.ns(node)
+    v4, links = [], {}
+    for line in run(["ip", "-n", ns, "-o", "-batch", "-"], stdin="route show\nlink show\n"
+                    ).stdout.splitlines():
+        if link := _LINK.match(line):
+            links[link[1]] = link[2]
+        else:
+            v4.append(line)
+    hops = {(dst if "/" in dst else f"{dst}/32"): set(_VIA.findall(line))
+            for line in v4 if " proto ospf " in line for dst in [line.split()[0]]}
+    v6 = run(["ip", "-n", ns, "-o", "-6", "route", "show"]).stdout
+    return KernelView(_sorted_routes("\n".join(v4) + "\n" + v6), hops, links)
 
 
 def _kernel_differs(node: str, kernel: KernelView, frr: dict[str, Any]) -> list[str]:
