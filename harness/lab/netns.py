@@ -13,7 +13,15 @@ ROUTER_SYSCTLS = (
     "net.ipv4.fib_multipath_hash_policy=1",  # hash ECMP on L4 ports, as real routers do
     "net.ipv4.conf.all.rp_filter=0",
     "net.ipv4.conf.default.rp_filter=0",
+    # a router runs OSPF on dozens of interfaces: ospfd joins AllSPFRouters (and AllDRouters
+    # on broadcast links) on each, from one socket; the namespace default (20) stops at 20
+    "net.ipv4.igmp_max_memberships=1024",
+    "net.ipv4.igmp_max_msf=1024",  # source filters per socket (pimd's SSM joins), default 10
 )
+# Not settable per namespace on this kernel (6.x), so left to the host: the neighbour table
+# thresholds (one table for all namespaces: net.ipv4.neigh.default.gc_thresh3, 1024 by
+# default, bounds the ARP entries of the whole lab) and net.core.rmem_max/wmem_max (ospfd
+# asks for 8 MB socket buffers and gets at most rmem_max).
 
 
 def existing() -> set[str]:

@@ -1,0 +1,68 @@
+"""Real-size labs: generated dual-core topologies, routers with many OSPF interfaces."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from conftest import require_lab_host
+
+from harness import frrjson
+from harness.lab import Lab
+from harness.lab.teardown import teardown
+from harness.topology import load_topology
+from harness.topology.generate import dual_core
+
+
+@pytest.mark.parametrize(("dists", "hosts", "uplinks"), [(1, 0, 1), (8, 1, 1), (48, 2, 1),
+                                                          (3, 0, 10), (200, 1, 1)])
+def test_generated_topologies_validate(tmp_path: Path, dists: int, hosts: int,
+                                       uplinks: int) -> None:
+    topo = load_topology(dual_core(tmp_path, dists, hosts, uplinks))
+    assert len(topo.routers) == dists + 2
+    assert len(topo.nodes) == dists * (hosts + 1) + 2
+    assert len(topo.links) == 1 + dists * (2 * uplinks + hosts)
+    assert len(topo.links_of("core1")) == 1 + dists * uplinks
+
+
+def test_generator_refuses_sizes_its_addressing_cannot_hold(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        dual_core(tmp_path, 201)
+
+
+@pytest.mark.lab
+def test_a_router_with_30_routed_ospf_interfaces_converges(tmp_path: Path) -> None:
+    """core1: one link to core2 and 10 to each of 3 distribution routers (31 adjacencies;
+    past the namespace's default limit of 20 multicast memberships per socket)."""
+    require_lab_host()
+    lab = Lab(load_topology(dual_core(tmp_path, 3, hosts=0, uplinks=10,
+                                      name=f"t{uuid.uuid4().hex[:6]}")))
+    try:
+        lab.up(timeout=60)
+        neighbors = frrjson.ospf_neighbors(lab.vtysh_json("core1", frrjson.OSPF_NEIGHBORS))
+        assert sorted(n.interface for n in neighbors if n.adjacency == "Full") == \
+            sorted(f"eth{i}" for i in range(1, 32))
+    finally:
+        teardown(lab.name)
+
+
+@pytest.mark.lab
+def test_the_convergence_reading_agrees_with_frr_neighbour_states(tmp_path: Path) -> None:
+    """25 routers: the links the check reports adjacent are exactly those where FRR (asked
+    through vtysh, not the check's own sockets) shows both ends Full on that interface."""
+    require_lab_host()
+    lab = Lab(load_topology(dual_core(tmp_path, 23, hosts=0, name=f"t{uuid.uuid4().hex[:6]}")))
+    try:
+        report = lab.up(timeout=90)
+        assert report.convergence is not None
+        full = {(r.name, n.interface) for r in lab.topology.routers
+                for n in frrjson.ospf_neighbors(lab.vtysh_json(r.name, frrjson.OSPF_NEIGHBORS))
+                if n.adjacency == "Full"}
+        frr_links = {str(lk) for lk in lab.topology.links
+                     if {(lk.a.node, lk.a.interface), (lk.b.node, lk.b.interface)} <= full}
+        assert sorted(report.convergence.ospf_links) == sorted(frr_links)
+        assert len(frr_links) == 1 + 2 * 23
+        assert report.convergence.bfd_sessions == 2 * len(frr_links)
+    finally:
+        teardown(lab.name)
