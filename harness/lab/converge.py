@@ -11,8 +11,8 @@ FRR 8.4 can show ECMP paths the kernel does not have (see shared notes).
 
 from __future__ import annotations
 
+import json
 import re
-import resource
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,21 +21,16 @@ from typing import TYPE_CHECKING, Any
 
 from harness import frrjson
 from harness.errors import LabError
-from harness.lab.kernelwatch import KernelWatch
+from harness.lab.netns import oper_states
 from harness.lab.shell import run
 
 if TYPE_CHECKING:
     from harness.lab.lab import Lab
     from harness.topology import Link
 
-_COMMANDS = {"ospfd": ("show ip ospf interface json", "show ip ospf json"),
-             "zebra": ("show ip route ospf json",),
+_COMMANDS = {"ospfd": ("show ip ospf interface json", "show ip route ospf json",
+                       "show ip ospf json"),
              "bfdd": (frrjson.BFD_PEERS,), "bgpd": ("show bgp summary json",)}
-MAX_WORKERS = 8  # routers read at once
-CPU_SHARE = 0.15  # of one core for the rounds of reading (the goal: 25 % for the whole wait)
-MIN_INTERVAL_S = 0.05
-_LINK = re.compile(r"\d+: ([^:@\s]+)\S*: .* state (\S+)")  # `ip -o link show`: name, state
-_VIA = re.compile(r"\bvia (?:inet6? )?([0-9a-fA-F.:]+)")
 _VOLATILE = re.compile(r"\s(nhid \d+|expires \S+|age \S+)")
 
 
@@ -58,13 +53,6 @@ class Convergence:
     ospf_links: list[str]
     bfd_sessions: int
     fibs: dict[str, str] = field(default_factory=dict)
-    cpu_seconds: float = 0.0  # what the wait itself used: this process and the commands it ran
-
-
-def cpu_seconds() -> float:
-    """CPU time of this process and of its children that have ended, so far."""
-    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
-    return sum(u.ru_utime + u.ru_stime for u in usage)
 
 
 @dataclass(frozen=True)
@@ -79,71 +67,39 @@ def fib(lab: Lab, node: str) -> str:
     """The node's kernel routes (IPv4 and IPv6), sorted, without volatile fields (the kernel
     lists routes in insertion order, which a restore changes)."""
     ns = lab.ns(node)
-    return _sorted_routes(run(["ip", "-n", ns, "-o", "route", "show"]).stdout +
-                          run(["ip", "-n", ns, "-o", "-6", "route", "show"]).stdout)
-
-
-def _sorted_routes(out: str) -> str:
+    out = run(["ip", "-n", ns, "-o", "route", "show"]).stdout + \
+        run(["ip", "-n", ns, "-o", "-6", "route", "show"]).stdout
     return "\n".join(sorted(line.strip() for line in _VOLATILE.sub("", out).splitlines()))
 
 
-@dataclass(frozen=True)
-class KernelView:
-    """A router's kernel state: routes (as `fib`), OSPF routes' next hops, link states."""
-
-    fib: str
-    ospf_hops: dict[str, set[str]]
-    oper: dict[str, str]
-
-
-def _kernel(lab: Lab, node: str) -> KernelView:
-    """Routes, OSPF next hops and link states in two `ip` runs (`ip -batch` takes no family
-    per line): IPv4 routes and links, then IPv6 routes."""
-    ns = lab.ns(node)
-    v4, links = [], {}
-    for line in run(["ip", "-n", ns, "-o", "-batch", "-"], stdin="route show\nlink show\n"
-                    ).stdout.splitlines():
-        if link := _LINK.match(line):
-            links[link[1]] = link[2]
-        else:
-            v4.append(line)
-    hops = {(dst if "/" in dst else f"{dst}/32"): set(_VIA.findall(line))
-            for line in v4 if " proto ospf " in line for dst in [line.split()[0]]}
-    v6 = run(["ip", "-n", ns, "-o", "-6", "route", "show"]).stdout
-    return KernelView(_sorted_routes("\n".join(v4) + "\n" + v6), hops, links)
-
-
-def _kernel_differs(node: str, kernel: KernelView, frr: dict[str, Any]) -> list[str]:
+def _kernel_differs(lab: Lab, node: str, frr: dict[str, Any]) -> list[str]:
     """OSPF routes whose kernel next hops are not the ones zebra says it installed (`frr`:
     `show ip route ospf json`); the FRR 8.4 ECMP bug can keep one path, or the wrong one,
     silently: never take a baseline then."""
+    out = run(["ip", "-n", lab.ns(node), "-j", "route", "show", "proto", "ospf"]).stdout
+    kernel = {(e["dst"] if "/" in e["dst"] else f"{e['dst']}/32"):
+              {nh.get("gateway") for nh in e.get("nexthops", [e])}
+              for e in json.loads(out or "[]")}
     return [f"{node} kernel next hops to {prefix} differ from FRR's"
             for prefix, entries in frr.items() for e in entries if e.get("installed")
             for hops in [{nh.get("ip") for nh in e.get("nexthops", []) if nh.get("fib")}]
-            if hops and kernel.ospf_hops.get(prefix, set()) != hops]
+            if hops and kernel.get(prefix, set()) != hops]
 
 
-def _view(lab: Lab, node: str, kernel: KernelView) -> RouterView:
-    """One router now: FRR read straight from its daemons' vty sockets, one connection per
-    daemon with all its commands; the kernel as `kernel` says."""
+def _view(lab: Lab, node: str) -> RouterView:
     spec = lab.node(node).frr
     assert spec is not None
     frr = lab.frr(node)
-    view = RouterView(fib=kernel.fib, daemons=spec.daemons, oper=kernel.oper)
+    view = RouterView(fib=fib(lab, node), daemons=spec.daemons, oper=oper_states(lab.ns(node)))
     if "zebra" not in frr.pids():  # powered off: its links are down, nothing to ask it
         view.daemons = ()
         return view
-    answer: dict[str, Any] = {}
-    for daemon, commands in _COMMANDS.items():
-        if daemon in spec.daemons:
-            try:
-                answer.update(zip(commands, frr.vty_jsons(daemon, *commands), strict=True))
-            except LabError:  # restarting (watchfrr brings it back): not converged yet
-                view.pending.append(f"{node} {daemon} answering")
-                answer.update({c: {} for c in commands})
+    asked = [c for daemon, commands in _COMMANDS.items() if daemon in spec.daemons
+             for c in commands]
+    answer = dict(zip(asked, frr.vtysh_jsons(*asked), strict=True)) if asked else {}
     if "ospfd" in spec.daemons:
         view.ospf_interfaces = answer["show ip ospf interface json"].get("interfaces", {})
-        view.pending += _kernel_differs(node, kernel, answer["show ip route ospf json"])
+        view.pending += _kernel_differs(lab, node, answer["show ip route ospf json"])
         ospf = answer["show ip ospf json"]
         if "spfTimerDueInMsecs" in ospf:
             view.pending.append(f"{node} SPF scheduled")
@@ -241,35 +197,34 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                    baseline: Baseline | None = None) -> Convergence:
     """Block until the lab has converged; `LabError` naming what is missing on timeout.
 
-    Each round reads every router (`MAX_WORKERS` at a time); kernel state is read again only
-    where the kernel announced a change. Rounds are paced to use at most `CPU_SHARE` of a core.
-    Converged: a round finds nothing missing, then no kernel changes for `settle` seconds.
     `baseline`: the lab at its first convergence (see `_candidates`, `_differs_from_baseline`).
     """
     routers = [r.name for r in lab.topology.routers]
-    start, cpu = time.monotonic(), cpu_seconds()
+    start = time.monotonic()
+    stable_since: float | None = None
+    last_fibs: dict[str, str] = {}
     last_report = start
-    with KernelWatch({r: lab.ns(r) for r in routers}, lambda r: _kernel(lab, r)) as kernel, \
-            ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(routers)))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, len(routers))) as pool:
         while True:
-            round_start, round_cpu = time.monotonic(), cpu_seconds()
-            views = dict(zip(routers, pool.map(lambda r: _view(lab, r, kernel.get(r)), routers),
-                             strict=True))
+            views = dict(zip(routers, pool.map(lambda r: _view(lab, r), routers), strict=True))
             waiting, links = waiting_for(lab, views, baseline.ospf_links if baseline else None)
             if baseline and not waiting:
                 waiting = _differs_from_baseline(lab, views, links, baseline)
+            fibs = {r: v.fib for r, v in views.items()}
+            now = time.monotonic()
             # everything up, nothing pending and every FIB exactly as at the first convergence:
             # the lab is back in a state known to be settled, so no settle period is needed
             settled = bool(baseline and not waiting and _everything_up(views, links, baseline)
                            and views.keys() <= baseline.fibs.keys())
-            if settled or (not waiting and kernel.quiet(
-                    settle - (time.monotonic() - kernel.last_change))):
-                return Convergence(seconds=time.monotonic() - start,
-                                   ospf_links=[str(lk) for lk in links],
+            if waiting:
+                stable_since = None
+            elif fibs != last_fibs or stable_since is None:
+                stable_since = now
+            if settled or (stable_since is not None and now - stable_since >= settle):
+                return Convergence(seconds=now - start, ospf_links=[str(lk) for lk in links],
                                    bfd_sessions=sum(v.bfd_total for v in views.values()),
-                                   fibs={r: v.fib for r, v in views.items()},
-                                   cpu_seconds=cpu_seconds() - cpu)
-            now = time.monotonic()
+                                   fibs=fibs)
+            last_fibs = fibs
             if now - start > timeout:
                 raise LabError(f"lab {lab.name} did not converge in {timeout:.0f} s; "
                                f"waiting for: {', '.join(waiting) or 'kernel routes to settle'}")
@@ -278,5 +233,4 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                          f"{len(waiting)} item(s) pending"
                          + (f" ({', '.join(waiting[:3])}…)" if waiting else ", routes settling"))
                 last_report = now
-            time.sleep(max(MIN_INTERVAL_S, (cpu_seconds() - round_cpu) / CPU_SHARE
-                           - (time.monotonic() - round_start)))
+            time.sleep(0.05)

@@ -102,8 +102,7 @@ def _parts(buf: bytes) -> Iterator[tuple[int, int, bytes]]:
 class NetlinkSocket:
     """A netlink socket living in a named network namespace (`/run/netns/<name>`)."""
 
-    def __init__(self, netns: str, protocol: int, groups: int = 0) -> None:
-        """`groups`: the multicast groups (a bit mask) whose events the socket receives."""
+    def __init__(self, netns: str, protocol: int) -> None:
         fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)  # FileNotFoundError: no such netns
         made: list[socket.socket | OSError] = []
 
@@ -124,7 +123,7 @@ class NetlinkSocket:
         if isinstance(made[0], OSError):
             raise made[0]
         self.sock = made[0]
-        self.sock.bind((0, groups))
+        self.sock.bind((0, 0))
         self.sock.settimeout(TIMEOUT_S)  # the kernel acks at once; never hang a restore
         self._seq = 0
 
