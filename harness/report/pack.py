@@ -19,7 +19,7 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from harness.report.html import chart
 from harness.report.junit import junit_xml
 from harness.report.page import report_page
 from harness.scenario.load import LoadedScenario
-from harness.scenario.results import RunResult
+from harness.scenario.results import CampaignResult, RunResult
 from harness.scenario.snapshot import Snapshot, diff
 from harness.schemas import RESULTS_ID
 
@@ -57,6 +57,18 @@ def write_pack(pack: Path, loaded: LoadedScenario, result: RunResult) -> dict[st
                   result.inject_stamps + result.restore_stamps)
     if data["started_ns"]:  # a run refused before its probes started has no timeline
         (pack / "timeline.svg").write_text(chart(data))
+    return data
+
+
+def write_campaign_pack(pack: Path, loaded: LoadedScenario, result: CampaignResult,
+                        schema: str, report: Callable[[dict[str, Any]], str]) -> dict[str, Any]:
+    """A campaign's pack (sweep, runbook): the records, every window's configuration changes,
+    its JUnit (the run's checks) and its report (`report` renders results.json's data)."""
+    data = {"schema": schema, **result.to_dict()}
+    stamps = [s for w in result.windows for s in w.inject_stamps + w.restore_stamps]
+    write_records(pack, loaded, data, result.snapshots, stamps)
+    (pack / "junit.xml").write_bytes(junit_xml(data))
+    (pack / "report.html").write_text(report(data))
     return data
 
 

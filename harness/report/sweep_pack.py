@@ -8,8 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness.report.junit import junit_xml
-from harness.report.pack import write_records
+from harness.report.pack import write_campaign_pack
 from harness.report.sweep_html import sweep_report
 from harness.scenario.load import LoadedScenario
 from harness.sweep.results import SweepResult
@@ -18,9 +17,4 @@ SWEEP_ID = "failover-harness/sweep/1"
 
 
 def write_sweep_pack(pack: Path, loaded: LoadedScenario, result: SweepResult) -> dict[str, Any]:
-    data = {"schema": SWEEP_ID, **result.to_dict()}
-    stamps = [s for f in result.failures for s in f.inject_stamps + f.restore_stamps]
-    write_records(pack, loaded, data, result.snapshots, stamps)
-    (pack / "junit.xml").write_bytes(junit_xml(data))
-    (pack / "report.html").write_text(sweep_report(data))
-    return data
+    return write_campaign_pack(pack, loaded, result, SWEEP_ID, sweep_report)

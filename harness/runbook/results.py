@@ -3,12 +3,11 @@ the whole runbook (results.json of a runbook pack)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from harness.network.base import Snapshot
-from harness.probes.analysis import FlowResult, PhaseStats, Verdict
-from harness.scenario.results import FaultWindow
+from harness.probes.analysis import PhaseStats, Verdict
+from harness.scenario.results import CampaignResult, FaultWindow
 
 
 @dataclass
@@ -45,28 +44,12 @@ class StepResult(FaultWindow):
 
 
 @dataclass(kw_only=True)
-class RunbookResult:
-    scenario: str
-    topology: str
-    network: str = "lab"
-    started_ns: int = 0
-    ended_ns: int = 0
+class RunbookResult(CampaignResult):
     steps: list[StepResult] = field(default_factory=list)
-    directions: list[FlowResult] = field(default_factory=list)  # over the whole runbook
-    incomplete: str | None = None
-    probe_problems: list[str] = field(default_factory=list)
-    state_diff: list[str] = field(default_factory=list)  # after the runbook vs before it
-    context: dict[str, Any] = field(default_factory=dict)
-    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    snapshots: dict[str, Snapshot] = field(default_factory=dict)  # not in results.json
 
     @property
-    def not_restored(self) -> list[str]:
-        return [line for s in self.steps for line in s.not_restored]
-
-    @property
-    def complete(self) -> bool:
-        return self.incomplete is None and not self.not_restored
+    def windows(self) -> list[StepResult]:
+        return self.steps
 
     @property
     def sla_met(self) -> bool:
@@ -79,12 +62,8 @@ class RunbookResult:
             and not self.probe_problems
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        del out["snapshots"]
-        out.update(complete=self.complete, sla_met=self.sla_met,
-                   outcome_as_expected=self.outcome_as_expected, not_restored=self.not_restored)
+        out = self.common_dict()
+        out.update(sla_met=self.sla_met, outcome_as_expected=self.outcome_as_expected)
         for s_out, step in zip(out["steps"], self.steps, strict=True):
             s_out["passed"] = step.passed
-        for d_out, direction in zip(out["directions"], self.directions, strict=True):
-            d_out["lost"] = direction.lost
         return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -153,4 +154,49 @@ class RunResult(FaultWindow):
         for flow, verdict in zip(out["flows"], self.flows, strict=True):
             flow["passed"] = verdict.passed
             flow["result"]["lost"] = verdict.result.lost
+        return out
+
+
+@dataclass(kw_only=True)
+class CampaignResult:
+    """A run of many fault windows on one probe session (an N-1 sweep's failures, a
+    runbook's steps): what they share besides their windows (`windows`)."""
+
+    scenario: str
+    topology: str
+    network: str = "lab"
+    started_ns: int = 0
+    ended_ns: int = 0
+    directions: list[FlowResult] = field(default_factory=list)  # over the whole run
+    incomplete: str | None = None
+    probe_problems: list[str] = field(default_factory=list)
+    state_diff: list[str] = field(default_factory=list)  # after the run vs before it
+    context: dict[str, Any] = field(default_factory=dict)
+    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
+    snapshots: dict[str, Snapshot] = field(default_factory=dict)  # not in results.json
+
+    @property
+    def windows(self) -> Sequence[FaultWindow]:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """results.json's data (`common_dict` and the subclass's windows)."""
+        raise NotImplementedError
+
+    @property
+    def not_restored(self) -> list[str]:
+        return [line for w in self.windows for line in w.not_restored]
+
+    @property
+    def complete(self) -> bool:
+        return self.incomplete is None and not self.not_restored
+
+    def common_dict(self) -> dict[str, Any]:
+        """Plain data with what every campaign adds (its windows are the subclass's)."""
+        out = asdict(self)
+        for name in NOT_IN_RESULTS:
+            del out[name]
+        out.update(complete=self.complete, not_restored=self.not_restored)
+        for d_out, direction in zip(out["directions"], self.directions, strict=True):
+            d_out["lost"] = direction.lost
         return out

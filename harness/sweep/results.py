@@ -3,12 +3,10 @@ prediction beside the measurement (results.json of a sweep pack)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
-from harness.network.base import Snapshot
-from harness.probes.analysis import FlowResult
-from harness.scenario.results import DirectionVerdict, FaultWindow
+from harness.scenario.results import CampaignResult, DirectionVerdict, FaultWindow
 
 SURVIVED_LOSS = "predicted to survive (no forwarding path crosses the failure), but lost probes"
 AFFECTED_NO_LOSS = "predicted affected (every forwarding path crosses the failure), but lost " \
@@ -61,30 +59,14 @@ class FailureResult(FaultWindow):
 
 
 @dataclass(kw_only=True)
-class SweepResult:
-    scenario: str
-    topology: str
-    network: str = "lab"
-    started_ns: int = 0
-    ended_ns: int = 0
+class SweepResult(CampaignResult):
     critical_directions: list[str] = field(default_factory=list)
     failures: list[FailureResult] = field(default_factory=list)
-    directions: list[FlowResult] = field(default_factory=list)  # over the whole campaign
     prediction_source: dict[str, str] = field(default_factory=dict)  # direction -> where read
-    incomplete: str | None = None
-    probe_problems: list[str] = field(default_factory=list)
-    state_diff: list[str] = field(default_factory=list)  # after the campaign vs before it
-    context: dict[str, Any] = field(default_factory=dict)
-    devices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    snapshots: dict[str, Snapshot] = field(default_factory=dict)  # not in results.json
 
     @property
-    def not_restored(self) -> list[str]:
-        return [line for f in self.failures for line in f.not_restored]
-
-    @property
-    def complete(self) -> bool:
-        return self.incomplete is None and not self.not_restored
+    def windows(self) -> list[FailureResult]:
+        return self.failures
 
     @property
     def single_points(self) -> list[FailureResult]:
@@ -108,15 +90,11 @@ class SweepResult:
             and not any(f.state_diff for f in self.failures)
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        del out["snapshots"]
-        out.update(complete=self.complete, sla_met=self.sla_met,
-                   outcome_as_expected=self.outcome_as_expected, not_restored=self.not_restored,
+        out = self.common_dict()
+        out.update(sla_met=self.sla_met, outcome_as_expected=self.outcome_as_expected,
                    single_points=[f.element for f in self.single_points])
         for f_out, failure in zip(out["failures"], self.failures, strict=True):
             for c_out, cell in zip(f_out["cells"], failure.cells, strict=True):
                 c_out.update(passed=cell.passed, outage_ms=cell.outage_ms,
                              surprise=cell.surprise)
-        for d_out, direction in zip(out["directions"], self.directions, strict=True):
-            d_out["lost"] = direction.lost
         return out
