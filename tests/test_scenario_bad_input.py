@@ -13,17 +13,10 @@ import pytest
 from harness.errors import InputError
 from harness.inputfile import MAX_BYTES
 from harness.scenario.load import load_scenario
+from tests.test_scenario_load import BASE
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSPITAL = ROOT / "topologies/hospital-core.clab.yml"
-BASE = """name: t
-topology: {topology}
-sla_classes: {{voice: {{max_outage_ms: 300}}}}
-flows:
-  - {{name: v, src: voip, dst: pbx, application: rtp, sla_class: voice}}
-faults:
-  - {{kind: node-power-loss, node: core1}}
-"""
 DRAIN = "  - {kind: planned-drain, node: core1, revert_in: 600}\n"
 POWER = "  - {kind: node-power-loss, node: core1}\n"
 VOICE = "sla_classes: {voice: {max_outage_ms: 300}}"
