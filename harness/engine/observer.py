@@ -45,6 +45,15 @@ class RunObserver:
 
     def faults_restored(self, done: Restoration) -> None: ...
 
+    def steps_planned(self, steps: list[str]) -> None:
+        """A runbook's steps, one line each, before the first runs."""
+
+    def step_started(self, index: int) -> None:
+        """Step `index` (0-based, into `steps_planned`'s list) began."""
+
+    def mark(self, name: str, wall_ns: int) -> None:
+        """A named instant: a runbook's mark step, or a person's mark during a watch."""
+
     def run_finished(self, result: AnyResult, pack: Path | None) -> None:
         """The run is over (complete or not) and its pack written (None: refused)."""
 
@@ -74,6 +83,18 @@ class Observers(RunObserver):
     def faults_restored(self, done: Restoration) -> None:
         for o in self.observers:
             o.faults_restored(done)
+
+    def steps_planned(self, steps: list[str]) -> None:
+        for o in self.observers:
+            o.steps_planned(steps)
+
+    def step_started(self, index: int) -> None:
+        for o in self.observers:
+            o.step_started(index)
+
+    def mark(self, name: str, wall_ns: int) -> None:
+        for o in self.observers:
+            o.mark(name, wall_ns)
 
     def run_finished(self, result: AnyResult, pack: Path | None) -> None:
         for o in self.observers:

@@ -70,6 +70,9 @@ class RunbookRunner(Ending):
             with Guard(self.network.target()) as guard:
                 try:
                     self.start(probes, facts, self.timings.baseline_s)
+                    self.observer.steps_planned(
+                        [f"{s.name}: {describe_step(s, self.scenario.step_faults)}"
+                         for s in self.steps])
                     for n, step in enumerate(self.steps, start=1):
                         self._step(guard, probes, step, before, f"{n}/{len(self.steps)}")
                 except BaseException as exc:
@@ -109,6 +112,9 @@ class RunbookRunner(Ending):
                             what=describe_step(step, self.scenario.step_faults))
         self.result.steps.append(window)
         self.cycler.say("step", f"step {count} {step.name}: {window.what}")
+        self.observer.step_started(len(self.result.steps) - 1)
+        if step.mark is not None:
+            self.observer.mark(step.mark, now)
         if step.inject is not None:
             fault = self.scenario.step_faults[step.name]
             self.open[step.name] = fault
