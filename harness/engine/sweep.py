@@ -24,7 +24,7 @@ from harness.scenario.gate import GateRefused
 from harness.scenario.load import LoadedScenario
 from harness.sweep.model import SweepSpec
 from harness.sweep.predict import Prediction, flow_paths, predict
-from harness.sweep.results import Cell, FailureResult, SweepResult
+from harness.sweep.results import Cell, FailureResult, ShardRecord, SweepResult
 
 SAME_STATE_POLL_S = 0.5
 
@@ -48,6 +48,10 @@ class SweepRunner(Ending):
             scenario=loaded.spec.name, topology=loaded.topology.name, network=network.kind,
             critical_directions=[label for cf in loaded.flows if cf.critical
                                  for label, _, _ in cf.flow.directions()])
+        if loaded.shard is not None:
+            self.result.shard = ShardRecord(
+                loaded.shard.index, loaded.shard.count, [f.element for f in loaded.failures],
+                [f.element for f in loaded.campaign_failures])
 
     @property
     def record(self) -> SweepResult:
