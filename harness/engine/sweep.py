@@ -44,6 +44,7 @@ class SweepRunner(Ending):
         self.observer = observer or RunObserver()
         self.timings = loaded.spec.timings
         self.cycler = Cycler(loaded.flows, network, self.timings, self.observer)
+        self.looked: list[str] | None = None  # the network's differences, seen last
         self.result = SweepResult(
             scenario=loaded.spec.name, topology=loaded.topology.name, network=network.kind,
             critical_directions=[label for cf in loaded.flows if cf.critical
@@ -127,16 +128,29 @@ class SweepRunner(Ending):
         self.cycler.say("sweep", f"{count} {failure.element}: {failure.fault.describe()}")
         self._back_as_before(before)
         self.cycler.baseline(probes, self.sweep.settle_s)
-        self.cycler.cycle(guard, probes, [failure.fault], window)
+        self.cycler.cycle(guard, probes, [failure.fault], window,
+                          converged=lambda: self._look(before))
         window.end_ns = time.time_ns()
         if window.not_restored:
             raise HarnessError(f"{failure.element} could not be restored: the sweep stops")
 
+    def _look(self, before: Snapshot) -> None:
+        """How the network differs from the start now (run once the last failure's network
+        has reconverged, beside its tail: the next failure's first look); a failed read
+        leaves it to the next failure to look again."""
+        try:
+            self.looked = snapshot.diff(before, self.network.snapshot())
+        except Exception:  # noqa: BLE001 - read again, and then raised, before the next one
+            self.looked = None
+
     def _back_as_before(self, before: Snapshot) -> None:
-        """Converged, and every router's state as at the start (nothing carries over)."""
+        """Converged, and every router's state as at the start (nothing carries over): as
+        the last failure's reconverged network was seen beside its tail, else as read now."""
+        differs, self.looked = self.looked, None
         deadline = time.monotonic() + self.timings.converge_timeout_s
         while True:  # the last failure's cycle waited for convergence: look first
-            differs = snapshot.diff(before, self.network.snapshot())
+            if differs is None:
+                differs = snapshot.diff(before, self.network.snapshot())
             if not differs:
                 return
             self.network.wait_converged(timeout=self.timings.converge_timeout_s)
@@ -144,6 +158,7 @@ class SweepRunner(Ending):
                 raise NotBackAsBefore("the network is not back as at the start of the sweep: "
                                       + "; ".join(differs[:5]))
             time.sleep(SAME_STATE_POLL_S)
+            differs = None
 
     def _judge(self, run: ProbeRun) -> None:
         try:
