@@ -78,11 +78,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUNS] = []
     config.stash[PARTS] = []
     config.stash[MERGE_ERRORS] = []
-    _sweep_shards(config)  # a bad --failover-shard: one line, before anything runs
-    if getattr(config.option, "dist", "no") == "load" and not hasattr(config, "workerinput") \
-            and _names_scenarios(config):  # a scenario file's items (a shard's) on one worker
+    about = _names_scenarios(config)
+    if about:
+        _sweep_shards(config)  # a bad --failover-shard: one line, before anything runs
+    if about and getattr(config.option, "dist", "no") == "load" \
+            and not hasattr(config, "workerinput"):  # a file's (a shard's) items on one worker
         config.option.dist = "loadscope"
-    if _names_scenarios(config) and hasattr(config.hook, "pytest_html_report_title"):
+    if about and hasattr(config.hook, "pytest_html_report_title"):
         config.pluginmanager.register(HtmlReport(), "failover-html")  # pytest-html is loaded
     config.addinivalue_line("markers", "failover: a test collected from a scenario file")
     scenarios = [str(p) for p in config.getoption("scenario")]
