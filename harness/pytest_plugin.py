@@ -421,12 +421,15 @@ class HtmlReport:
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-html writes its report
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """An xdist worker hands its sweep parts to the controller; the controller merges each
-    campaign's parts into its pack (`failover merge`'s code)."""
+    """An xdist worker takes its labs down and hands its sweep parts to the controller; the
+    controller merges each campaign's parts into its pack (`failover merge`'s code)."""
     config = session.config
     if hasattr(config, "workeroutput"):
         config.workeroutput["failover_parts"] = [  # type: ignore[attr-defined]
             str(run.pack) for run in config.stash[RUNS] if run.results.get("shard")]
+        labs = config.stash.get(LABS, None)
+        if labs is not None:  # now: once the worker says it is done, xdist may kill it
+            labs.close()
         return
     campaigns: dict[str, list[Path]] = {}
     for part in config.stash[PARTS]:

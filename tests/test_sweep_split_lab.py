@@ -18,6 +18,7 @@ from test_sweep_lab import back_as_before, journal, sweep_file  # noqa: F401 - f
 
 from harness.lab import Lab
 from harness.lab.state import LabState
+from harness.lab.teardown import teardown
 from harness.topology import load_topology
 
 pytestmark = pytest.mark.lab
@@ -72,10 +73,15 @@ def test_xdist_workers_each_run_a_shard_on_their_own_lab(lab_copy: Path,
                    "sla": {"max_outage_ms": 3000}}],
         "sweep": {"each": EACH, "settle_s": 0.3},
         "timings": {"baseline_s": 1, "hold_s": 1.5, "failback_s": 1}}))
-    done = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-p", "no:cacheprovider",
-                           "-rA", str(scenario), "--failover-reports", str(tmp_path / "r")],
-                          capture_output=True, text=True, cwd=tmp_path,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+    try:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "-p",
+                               "no:cacheprovider", "-rA", str(scenario), "--failover-reports",
+                               str(tmp_path / "r")], capture_output=True, text=True,
+                              cwd=tmp_path, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        left = [w for w in ("gw0", "gw1") if LabState.load(f"{name}-{w}") is not None]
+    finally:  # whatever the workers did not take down
+        for worker in ("gw0", "gw1"):
+            teardown(f"{name}-{worker}")
     out = done.stdout + done.stderr
     assert done.returncode == 0, out
     passed = [line for line in out.splitlines() if line.startswith("PASSED ")]
@@ -90,5 +96,4 @@ def test_xdist_workers_each_run_a_shard_on_their_own_lab(lab_copy: Path,
     assert sorted(p["context"]["network_name"] for p in parts) == [f"{name}-gw0",
                                                                    f"{name}-gw1"]
     assert "(merged from 2 parts)" in done.stdout
-    for worker in ("gw0", "gw1"):  # each worker's own lab, taken down at its end
-        assert LabState.load(f"{name}-{worker}") is None
+    assert left == []  # each worker took its own lab down at its end

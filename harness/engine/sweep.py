@@ -95,7 +95,9 @@ class SweepRunner(Ending):
             found, before, facts = self.prepare(probes, pool, self.preflight)
             with Guard(self.network.target()) as guard:
                 try:
+                    first_look = pool.submit(self._look, before)  # beside the baseline
                     self.start(probes, facts, self.timings.baseline_s)
+                    first_look.result()
                     for n, prediction in enumerate(found, start=1):
                         self._one(guard, probes, prediction, before, f"{n}/{len(found)}")
                 except BaseException as exc:
