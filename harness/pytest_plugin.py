@@ -218,7 +218,11 @@ class ScenarioFile(ScenarioRun, pytest.File):
         expect = loaded.spec.expect
         if loaded.spec.sweep:
             shards = _sweep_shards(self.config)
+            total = len(loaded.campaign_failures)
+            if len(shards) > 1:  # xdist: no more shards than failures (idle workers stop)
+                shards = all_shards(min(len(shards), total))
             for shard in shards:
+                shard.check(total)
                 yield SweepShard.from_parent(self, name=f"shard[{shard}]", shard=shard)
             if not shards:
                 yield from _sweep_items(self, loaded.failures, [f for f, c in flows if c])

@@ -47,6 +47,10 @@ def test_a_shard_is_written_k_of_n() -> None:
     for bad in ("0/4", "5/4", "2", "a/b", "2/4/1", "-1/4"):
         with pytest.raises(HarnessError, match="shard"):
             parse_shard(bad)
+    Shard(3, 9).check(9)
+    with pytest.raises(HarnessError, match="shard 3/10: the sweep has 9 single failures: "
+                                           "split it in 9 shards at most"):
+        Shard(3, 10).check(9)
 
 
 def _stats(lost: int) -> PhaseStats:

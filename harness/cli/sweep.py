@@ -58,6 +58,8 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
             raise typer.BadParameter("give a sweep scenario, or --topology and --flows")
         with tempfile.TemporaryDirectory(prefix="failover-sweep-") as tmp:
             loaded = load_scenario(_starting_sweep(topology, flows, Path(tmp)))
+            if part is not None:
+                part.check(len(loaded.campaign_failures))
             execute(dataclasses.replace(loaded, shard=part), dry_run, commit, keep_lab,
                     reports, signing_key)
         return
@@ -65,6 +67,8 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
     if loaded.spec.sweep is None:
         raise InputError(scenario, 1, "sweep", "not a sweep (it has faults: use `failover "
                          "run`)")
+    if part is not None:
+        part.check(len(loaded.campaign_failures))
     execute(dataclasses.replace(loaded, shard=part), dry_run, commit, keep_lab, reports,
             signing_key)
 

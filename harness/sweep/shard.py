@@ -32,6 +32,12 @@ class Shard:
         """This shard's share of `items` (in their order)."""
         return list(items[self.index - 1::self.count])
 
+    def check(self, failures: int) -> None:
+        """Refuse a split with empty shards (more shards than the sweep has failures)."""
+        if self.count > failures:
+            raise HarnessError(f"shard {self}: the sweep has {failures} single failures: "
+                               f"split it in {failures} shards at most")
+
 
 def parse_shard(text: str) -> Shard:
     """'2/4' -> Shard(2, 4); HarnessError (one line) for anything else."""
