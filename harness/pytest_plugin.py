@@ -7,10 +7,19 @@ it was). A control scenario (`expect: fail`) marks its flows xfail(strict): they
 Each run writes its evidence pack (reports/<UTC>-<scenario>/), whose report.html and
 junit.xml the harness writes itself. With pytest-html, the session's report gets each run's
 sections (verdict, timeline, flows, changes, state, provenance) above the tests.
+
+An N-1 sweep runs in parts with `--failover-shard K/N` (or $FAILOVER_SHARD: one CI job's
+share, its pack a part for `failover merge`), and under pytest-xdist (`-n N`): collected as N
+shards (`shard[k/N]`, each sent whole to one worker, which runs it on its own lab named with
+its worker id); at the end of the session the controller merges the workers' parts into the
+campaign's pack.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
@@ -27,6 +36,7 @@ from harness.report.html import changes, outages
 from harness.report.page import CSS, body
 from harness.report.runbook_html import runbook_body
 from harness.report.sweep_html import sweep_body
+from harness.sweep.shard import Shard, all_shards, parse_shard
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,9 @@ class Run:
 
 RUNS = pytest.StashKey[list[Run]]()
 LABS = pytest.StashKey[Any]()  # the session's LabPool (the engine loads when a scenario runs)
+PARTS = pytest.StashKey[list[str]]()  # xdist controller: the sweep part packs workers wrote
+MERGE_ERRORS = pytest.StashKey[list[str]]()
+SHARD_ENV = "FAILOVER_SHARD"
 MAX_SCENARIO_BYTES = 1 << 20  # a larger YAML file is not a scenario (and not parsed to see)
 
 
@@ -54,13 +67,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(default: $FAILOVER_SIGNING_KEY; unsigned without either)")
     group.addoption("--failover-commit", action="store_true",
                     help="let scenarios on real devices (with probes: hosts) change them")
+    group.addoption("--failover-shard", default=os.environ.get(SHARD_ENV), metavar="K/N",
+                    help="run shard K of N of each N-1 sweep's failures (default: "
+                         f"${SHARD_ENV}); `failover merge` joins the parts' packs")
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Nothing here reads the signing key or the network: a session that collects no scenario
     is not changed by this plugin (the key is read when a scenario is about to run)."""
     config.stash[RUNS] = []
-    if _names_scenarios(config) and hasattr(config.hook, "pytest_html_report_title"):
+    config.stash[PARTS] = []
+    config.stash[MERGE_ERRORS] = []
+    about = _names_scenarios(config)
+    if about:
+        _sweep_shards(config)  # a bad --failover-shard: one line, before anything runs
+    if about and getattr(config.option, "dist", "no") == "load" \
+            and not hasattr(config, "workerinput"):  # a file's (a shard's) items on one worker
+        config.option.dist = "loadscope"
+    if about and hasattr(config.hook, "pytest_html_report_title"):
         config.pluginmanager.register(HtmlReport(), "failover-html")  # pytest-html is loaded
     config.addinivalue_line("markers", "failover: a test collected from a scenario file")
     scenarios = [str(p) for p in config.getoption("scenario")]
@@ -79,6 +103,21 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     if file_path.suffix in (".yml", ".yaml") and _is_scenario(file_path):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
+
+
+def _sweep_shards(config: pytest.Config) -> list[Shard]:
+    """The shards each sweep is collected as: the one asked for, or one per xdist worker;
+    none (the whole campaign, one run)."""
+    asked = config.getoption("failover_shard")
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT") if hasattr(config, "workerinput") \
+        else None
+    if asked and (workers or getattr(config.option, "numprocesses", None)):
+        raise pytest.UsageError("--failover-shard/$FAILOVER_SHARD and pytest-xdist's -n: "
+                                "give one (xdist splits the sweep between its workers itself)")
+    try:
+        return [parse_shard(asked)] if asked else all_shards(int(workers)) if workers else []
+    except HarnessError as exc:
+        raise pytest.UsageError(f"--failover-shard/${SHARD_ENV}: {exc}") from None
 
 
 def _names_scenarios(config: pytest.Config) -> bool:
@@ -114,61 +153,21 @@ def _is_scenario(path: Path) -> bool:
              or isinstance(doc.get("steps"), list))
 
 
-class ScenarioFile(pytest.File):
-    """One scenario run: the results every item of it checks."""
+class ScenarioRun:
+    """A collector whose items check one run (a scenario's, or one shard of a sweep's): the
+    run happens once, when its first item asks."""
 
+    path: Path
+    config: pytest.Config
+    shard: Shard | None = None
     results: dict[str, Any] | None = None
     error: str | None = None
-
-    def collect(self) -> Iterator[pytest.Item]:
-        from harness.scenario.load import load_scenario
-        loaded = load_scenario(self.path)  # a broken file fails collection, one line
-        flows = [(label, cf.critical) for cf in loaded.flows
-                 for label, _, _ in cf.flow.directions()]
-        expect = loaded.spec.expect
-        if loaded.spec.sweep:
-            yield from self._sweep_items(loaded.failures, [f for f, c in flows if c])
-            return
-        if loaded.spec.steps:
-            yield from self._runbook_items([step.name for step in loaded.spec.steps])
-            return
-        yield Preflight.from_parent(self, name="preflight")
-        for label, critical in flows:
-            if not critical:
-                continue  # information only: shown in the report, not a test
-            item = FlowSLA.from_parent(self, name=f"flow[{label}]", direction=label)
-            if expect == "fail":  # a miss is expected; `outcome` checks that one happened
-                item.add_marker(pytest.mark.xfail(raises=FailoverCheckFailed,
-                                                  reason="control scenario: may miss its SLA"))
-            yield item
-        yield Outcome.from_parent(self, name="outcome")
-        yield Restore.from_parent(self, name="restore")
-
-    def _sweep_items(self, failures: list[Any], directions: list[str]) -> Iterator[pytest.Item]:
-        """An N-1 sweep: the campaign, one test per failure and critical flow direction, the
-        outcome and the restore."""
-        yield Preflight.from_parent(self, name="preflight")
-        for failure in failures:
-            for direction in directions:
-                yield SweepCell.from_parent(self, name=f"cell[{failure.element} | "
-                                            f"{direction}]", element=failure.element,
-                                            direction=direction)
-        yield Outcome.from_parent(self, name="outcome")
-        yield Restore.from_parent(self, name="restore")
-
-    def _runbook_items(self, steps: list[str]) -> Iterator[pytest.Item]:
-        """A runbook: the run, one test per step, the outcome and the restore."""
-        yield Preflight.from_parent(self, name="preflight")
-        for name in steps:
-            yield RunbookStep.from_parent(self, name=f"step[{name}]", step=name)
-        yield Outcome.from_parent(self, name="outcome")
-        yield Restore.from_parent(self, name="restore")
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> str:
         if isinstance(excinfo.value, HarnessError):  # a broken scenario: its one line
             return str(excinfo.value)
-        return str(super().repr_failure(excinfo))
+        return str(super().repr_failure(excinfo))  # type: ignore[misc]
 
     def run_once(self) -> dict[str, Any]:
         """Run the scenario on its lab (brought up if needed, kept for the session)."""
@@ -188,12 +187,13 @@ class ScenarioFile(pytest.File):
     def _run(self) -> dict[str, Any]:
         from harness.engine import LabPool, LineProgress, RunOptions, run_scenario
         from harness.scenario.load import load_scenario
-        loaded = load_scenario(self.path)
+        loaded = dataclasses.replace(load_scenario(self.path), shard=self.shard)
         options = RunOptions(reports=self.config.getoption("failover_reports"),
                              signing_key=self.config.getoption("signing_key"),
                              commit=self.config.getoption("failover_commit"),
                              commit_flag="--failover-commit")
-        labs = self.config.stash.setdefault(LABS, LabPool())
+        labs = self.config.stash.setdefault(  # an xdist worker's labs: named with its id
+            LABS, LabPool(suffix=os.environ.get("PYTEST_XDIST_WORKER")))
         outcome = run_scenario(loaded, options, LineProgress(self._progress), labs)
         self.config.stash[RUNS].append(Run(outcome.data, loaded.path.read_text(), outcome.pack))
         self._progress(f"evidence pack: {outcome.pack}")
@@ -207,12 +207,84 @@ class ScenarioFile(pytest.File):
             reporter.write_line(f"    {self.path.name}: {message}")
 
 
+class ScenarioFile(ScenarioRun, pytest.File):
+    """One scenario run (or one per shard of a sweep run in parts): the items checking it."""
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        from harness.scenario.load import load_scenario
+        loaded = load_scenario(self.path)  # a broken file fails collection, one line
+        flows = [(label, cf.critical) for cf in loaded.flows
+                 for label, _, _ in cf.flow.directions()]
+        expect = loaded.spec.expect
+        if loaded.spec.sweep:
+            shards = _sweep_shards(self.config)
+            total = len(loaded.campaign_failures)
+            if len(shards) > 1:  # xdist: no more shards than failures (idle workers stop)
+                shards = all_shards(min(len(shards), total))
+            for shard in shards:
+                shard.check(total)
+                yield SweepShard.from_parent(self, name=f"shard[{shard}]", shard=shard)
+            if not shards:
+                yield from _sweep_items(self, loaded.failures, [f for f, c in flows if c])
+            return
+        if loaded.spec.steps:
+            yield from self._runbook_items([step.name for step in loaded.spec.steps])
+            return
+        yield Preflight.from_parent(self, name="preflight")
+        for label, critical in flows:
+            if not critical:
+                continue  # information only: shown in the report, not a test
+            item = FlowSLA.from_parent(self, name=f"flow[{label}]", direction=label)
+            if expect == "fail":  # a miss is expected; `outcome` checks that one happened
+                item.add_marker(pytest.mark.xfail(raises=FailoverCheckFailed,
+                                                  reason="control scenario: may miss its SLA"))
+            yield item
+        yield Outcome.from_parent(self, name="outcome")
+        yield Restore.from_parent(self, name="restore")
+
+    def _runbook_items(self, steps: list[str]) -> Iterator[pytest.Item]:
+        """A runbook: the run, one test per step, the outcome and the restore."""
+        yield Preflight.from_parent(self, name="preflight")
+        for name in steps:
+            yield RunbookStep.from_parent(self, name=f"step[{name}]", step=name)
+        yield Outcome.from_parent(self, name="outcome")
+        yield Restore.from_parent(self, name="restore")
+
+
+class SweepShard(ScenarioRun, pytest.Collector):
+    """One shard of an N-1 sweep: its run (a part of the campaign) and the items checking it."""
+
+    def __init__(self, *, shard: Shard, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.shard = shard
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from harness.scenario.load import load_scenario
+        loaded = dataclasses.replace(load_scenario(self.path), shard=self.shard)
+        yield from _sweep_items(self, loaded.failures,
+                                [label for cf in loaded.flows if cf.critical
+                                 for label, _, _ in cf.flow.directions()])
+
+
+def _sweep_items(parent: ScenarioFile | SweepShard, failures: list[Any],
+                 directions: list[str]) -> Iterator[pytest.Item]:
+    """An N-1 sweep (or a shard of one): the campaign, one test per failure and critical flow
+    direction, the outcome and the restore."""
+    yield Preflight.from_parent(parent, name="preflight")
+    for failure in failures:
+        for direction in directions:
+            yield SweepCell.from_parent(parent, name=f"cell[{failure.element} | {direction}]",
+                                        element=failure.element, direction=direction)
+    yield Outcome.from_parent(parent, name="outcome")
+    yield Restore.from_parent(parent, name="restore")
+
+
 class ScenarioNotRun(Exception):
     """The run was refused or failed before its verdicts (nothing was injected, or it says)."""
 
 
 class ScenarioItem(pytest.Item):
-    parent: ScenarioFile
+    parent: ScenarioFile | SweepShard
 
     def results(self) -> dict[str, Any]:
         return self.parent.run_once()
@@ -351,18 +423,71 @@ class HtmlReport:
         cells.insert(2, f"<td>{text}</td>")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-html writes its report
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker takes its labs down and hands its sweep parts to the controller; the
+    controller merges each campaign's parts into its pack (`failover merge`'s code)."""
+    config = session.config
+    if hasattr(config, "workeroutput"):
+        config.workeroutput["failover_parts"] = [  # type: ignore[attr-defined]
+            str(run.pack) for run in config.stash[RUNS] if run.results.get("shard")]
+        labs = config.stash.get(LABS, None)
+        if labs is not None:  # now: once the worker says it is done, xdist may kill it
+            labs.close()
+        return
+    campaigns: dict[str, list[Path]] = {}
+    for part in config.stash[PARTS]:
+        campaigns.setdefault(_campaign_of(Path(part)), []).append(Path(part))
+    if campaigns:
+        _merge(config, campaigns)
+    if config.stash[MERGE_ERRORS]:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist controller: a worker is done; keep the sweep parts it wrote."""
+    node.config.stash[PARTS] += getattr(node, "workeroutput", {}).get("failover_parts", [])
+
+
+def _campaign_of(part: Path) -> str:
+    """The campaign a part is of (its scenario's name; `merge_packs` checks the rest)."""
+    return str(json.loads((part / "results.json").read_text())["scenario"])
+
+
+def _merge(config: pytest.Config, campaigns: dict[str, list[Path]]) -> None:
+    from harness.report.manifest import load_signing_key
+    from harness.report.merge_pack import merge_packs
+    for name, parts in campaigns.items():
+        try:
+            pack, data, _ = merge_packs(parts, config.getoption("failover_reports"),
+                                        load_signing_key(config.getoption("signing_key")))
+        except HarnessError as exc:
+            config.stash[MERGE_ERRORS].append(f"{name}: parts not merged: {exc}")
+            continue
+        scenario = sorted((pack / "inputs").glob("*.y*ml"))
+        config.stash[RUNS].append(Run(data, scenario[0].read_text() if scenario else "", pack))
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     from harness.report.manifest import sealed  # cryptography only for sessions that ran
 
     packs = [(run.results, run.pack) for run in config.stash.get(RUNS, [])]
-    if packs:
+    errors = config.stash.get(MERGE_ERRORS, [])
+    if packs or errors:
         terminalreporter.write_sep("-", "failover evidence packs")
+    for line in errors:
+        terminalreporter.write_line(f"MERGE FAILED {line}")
     unsigned = 0
     for r, pack in packs:
         verdict = "SLA met   " if r["sla_met"] else "SLA MISSED"
         control = " (control: expected)" if r.get("expect") == "fail" and not r["sla_met"] \
             else ""
         incomplete = " (run INCOMPLETE)" if r.get("incomplete") else ""
+        shard = r.get("shard")
+        incomplete += f" (shard {shard['index']}/{shard['count']}: a part, for `failover " \
+            "merge`)" if shard else f" (merged from {len(r['merged']['parts'])} parts)" \
+            if r.get("merged") else ""
         seal = sealed(pack)
         unsigned += not seal.signed
         signed = f"signed by key {seal.fingerprint}" if seal.signed else "UNSIGNED"

@@ -13,7 +13,7 @@ from harness.cli.lab import lab_app
 from harness.cli.probe import probe
 from harness.cli.report import report
 from harness.cli.scenario import recover, run, schema, validate
-from harness.cli.sweep import compare, sweep
+from harness.cli.sweep import compare, merge, sweep
 from harness.engine import exits
 from harness.errors import HarnessError
 
@@ -27,6 +27,7 @@ app.command("run", epilog=EXIT_CODES)(run)
 app.command("validate")(validate)
 app.command("recover")(recover)
 app.command("sweep", epilog=EXIT_CODES)(sweep)
+app.command("merge", epilog=EXIT_CODES)(merge)
 app.command("compare")(compare)
 app.command("schema")(schema)
 app.command("verify")(verify)

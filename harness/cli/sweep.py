@@ -1,8 +1,10 @@
 """`failover sweep`: an N-1 campaign (from a sweep scenario, or from a topology and a flows
-file alone); `failover compare`: two campaigns, old and new, exit 1 on a regression."""
+file alone), whole or one shard of it; `failover merge`: the shards' packs into the
+campaign's; `failover compare`: two campaigns, old and new, exit 1 on a regression."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tempfile
 from pathlib import Path
@@ -21,12 +23,15 @@ from harness.cli.scenario import (
     SigningKey,
     execute,
 )
+from harness.engine.exits import MEANING, exit_code
 from harness.errors import InputError
 from harness.report.manifest import load_signing_key, verify, write_manifest
+from harness.report.merge_pack import merge_packs
 from harness.report.sweep_pack import SWEEP_ID
 from harness.scenario.load import load_scenario
 from harness.sweep.compare import MIN_MS, PCT, text
 from harness.sweep.compare import compare as compare_results
+from harness.sweep.shard import parse_shard
 from harness.topology import load_topology
 
 
@@ -36,6 +41,10 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
                                                         "topology to sweep...")] = None,
           flows: Annotated[Path | None, typer.Option(help="...and the flows file (with its "
                                                      "sla_classes) to probe")] = None,
+          shard: Annotated[str | None, typer.Option(
+              help="run only shard K/N of the failures (every N-th from the K-th), e.g. 2/4 "
+                   "in the second of four CI jobs; `failover merge` joins the parts' packs")]
+          = None,
           dry_run: DryRun = False, commit: Commit = False, keep_lab: KeepLab = False,
           reports: Reports = REPORTS, signing_key: SigningKey = None) -> None:
     """Fail every single element of the network in turn and measure every flow (N-1).
@@ -43,18 +52,53 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
     With --topology and --flows instead of a scenario, every router link is cut and every
     router's power lost. Exit codes as for `failover run`.
     """
+    part = parse_shard(shard) if shard is not None else None
     if scenario is None:
         if topology is None or flows is None:
             raise typer.BadParameter("give a sweep scenario, or --topology and --flows")
         with tempfile.TemporaryDirectory(prefix="failover-sweep-") as tmp:
-            execute(load_scenario(_starting_sweep(topology, flows, Path(tmp))), dry_run,
-                    commit, keep_lab, reports, signing_key)
+            loaded = load_scenario(_starting_sweep(topology, flows, Path(tmp)))
+            if part is not None:
+                part.check(len(loaded.campaign_failures))
+            execute(dataclasses.replace(loaded, shard=part), dry_run, commit, keep_lab,
+                    reports, signing_key)
         return
     loaded = load_scenario(scenario)
     if loaded.spec.sweep is None:
         raise InputError(scenario, 1, "sweep", "not a sweep (it has faults: use `failover "
                          "run`)")
-    execute(loaded, dry_run, commit, keep_lab, reports, signing_key)
+    if part is not None:
+        part.check(len(loaded.campaign_failures))
+    execute(dataclasses.replace(loaded, shard=part), dry_run, commit, keep_lab, reports,
+            signing_key)
+
+
+def merge(parts: Annotated[list[Path], typer.Argument(help="the packs of every shard of one "
+                                                      "campaign (failover sweep --shard K/N)")],
+          reports: Reports = REPORTS, signing_key: SigningKey = None) -> None:
+    """Merge the packs of a campaign's shards into the campaign's one pack.
+
+    Each part is verified (MANIFEST and signature) and checked to be a shard of the same
+    campaign (same sweep file, topology and flows; every shard once); then one pack is written
+    and sealed: the matrix, heatmap, single points of failure, surprises, timelines and JUnit
+    of the whole campaign, each part kept whole in it. Exit codes as for `failover run`; 2:
+    the parts are not the shards of one campaign (one line says why)."""
+    pack, data, sealed = merge_packs(parts, reports, load_signing_key(signing_key))
+    shards = ", ".join(p["shard"] for p in data["merged"]["parts"])
+    console.print(f"merged {len(parts)} parts (shards {shards}) of {data['scenario']}: "
+                  f"{len(data['failures'])} single failures, {len(data['single_points'])} "
+                  "single point(s) of failure", markup=False)
+    for line in data["not_restored"]:
+        console.print(f"NOT restored: {line}", markup=False)
+    if data["incomplete"]:
+        console.print(f"campaign INCOMPLETE: {data['incomplete']}", markup=False)
+    console.print("SLA met" if data["sla_met"] else "SLA MISSED", markup=False)
+    console.print(f"report: {pack / 'report.html'}", markup=False)
+    console.print(f"evidence pack: {pack}/ ({sealed.files} files, " + (
+        f"signed by key {sealed.fingerprint})" if sealed.signed else "UNSIGNED)"), markup=False)
+    code = exit_code(bool(data["not_restored"]), data["complete"], data["outcome_as_expected"])
+    console.print(f"exit {int(code)}: {MEANING[code]}", markup=False)
+    raise typer.Exit(code=int(code))
 
 
 def _starting_sweep(topology: Path, flows: Path, where: Path) -> Path:

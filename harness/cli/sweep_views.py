@@ -20,8 +20,10 @@ def sweep_plan(loaded: LoadedScenario) -> None:
     paths = {label: topology_paths(topo, src, dst)
              for cf in loaded.flows for label, src, dst in cf.flow.directions()}
     found = predict(topo, loaded.flows, loaded.failures, paths)
+    part = f" (shard {loaded.shard} of {len(loaded.campaign_failures)})" if loaded.shard \
+        else ""
     console.print(f"N-1 sweep {escape(loaded.spec.name)} on {escape(topo.name)}: "
-                  f"{len(found)} single failures (predictions from the topology's shortest "
+                  f"{len(found)} single failures{part} (predictions from the topology's shortest "
                   "paths; the run reads the forwarding tables)")
     for p in found:
         line = f"  {p.failure.fault.describe()}: {len(p.affected)} flow directions predicted " \

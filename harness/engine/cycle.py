@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from harness.engine.observer import FlowNow, RunObserver
 from harness.errors import HarnessError, NetworkError
@@ -50,8 +51,10 @@ class Cycler:
         self.observer.phase(phase_name, detail)
 
     def cycle(self, guard: Guard, probes: ProbeSession, faults: Sequence[Fault],
-              window: FaultWindow) -> None:
-        """Inject, hold, restore, failback, reconverge, tail (faults journaled by `guard`)."""
+              window: FaultWindow, converged: Callable[[], object] | None = None) -> None:
+        """Inject, hold, restore, failback, reconverge, tail (faults journaled by `guard`);
+        once reconverged, `converged` (a look at the network that waits for nothing the tail
+        needs) runs beside the tail's watch."""
         for fault in faults:
             self.say("inject", f"injecting: {fault.describe()}")
             stamps = guard.inject(fault)
@@ -70,7 +73,13 @@ class Cycler:
             window.converged_ns = time.time_ns()
         except NetworkError as exc:  # reported with the results, never hidden
             window.state_diff.append(f"not restored: {exc}")
-        self.tail(probes, time.time_ns())
+        if converged is None or not window.converged_ns:
+            self.tail(probes, time.time_ns())
+            return
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            looked = beside.submit(converged)
+            self.tail(probes, window.converged_ns)
+        looked.result()
 
     def restore(self, guard: Guard, window: FaultWindow) -> None:
         """Restore what is still in place (a second call finds nothing to do)."""

@@ -77,7 +77,8 @@ class Ending:
             agents.exception()  # waits for it
         agents.result()
         facts = pool.submit(self.network.facts)
-        self.record.context = run_context()
+        # with the lab's own name (each pytest-xdist worker runs on a lab of its own)
+        self.record.context = {**run_context(), "network_name": self.network.name}
         self.observer.run_started(self.record.scenario, self.network.kind)
         return found, before, facts
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.engine.exits import ExitCode
+from harness.engine.exits import ExitCode, exit_code
 from harness.engine.labs import LabPool
 from harness.engine.observer import RunObserver
 from harness.engine.operator import Operator
@@ -55,11 +55,9 @@ class RunOutcome:
 
     @property
     def exit_code(self) -> ExitCode:
-        if self.result.not_restored:
-            return ExitCode.NOT_RESTORED
-        if not self.result.complete or self.report_error:
-            return ExitCode.INCOMPLETE
-        return ExitCode.OK if self.result.outcome_as_expected else ExitCode.NOT_AS_EXPECTED
+        r = self.result
+        return exit_code(bool(r.not_restored), r.complete and not self.report_error,
+                         r.outcome_as_expected)
 
 
 def run_scenario(loaded: LoadedScenario, options: RunOptions, observer: RunObserver,

@@ -32,6 +32,15 @@ MEANING: dict[ExitCode, str] = {
 }
 
 
+def exit_code(not_restored: bool, complete: bool, as_expected: bool) -> ExitCode:
+    """How a run (or a campaign merged from its parts) ended, as an exit code."""
+    if not_restored:
+        return ExitCode.NOT_RESTORED
+    if not complete:
+        return ExitCode.INCOMPLETE
+    return ExitCode.OK if as_expected else ExitCode.NOT_AS_EXPECTED
+
+
 def table() -> str:
     """Every exit code and its meaning, one line each (for --help)."""
     return "\n".join(f"{code.value}: {MEANING[code]}" for code in ExitCode)

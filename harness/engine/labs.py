@@ -3,6 +3,7 @@ front end is done with them (the CLI after its run, the pytest plugin after its 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from types import TracebackType
 
@@ -13,10 +14,13 @@ from harness.topology import Topology
 
 class LabPool:
     """`with LabPool() as labs: labs.lab_for(topology)`; a lab that was already up when first
-    asked for is left up; one this pool brought up is taken down on exit unless `keep`."""
+    asked for is left up; one this pool brought up is taken down on exit unless `keep`. With
+    a `suffix` (a pytest-xdist worker's id), each lab is named `<topology>-<suffix>`: pools
+    running side by side never share a lab or a namespace."""
 
-    def __init__(self, keep: bool = False) -> None:
+    def __init__(self, keep: bool = False, suffix: str | None = None) -> None:
         self.keep = keep
+        self.suffix = suffix
         self._labs: dict[Path, Lab] = {}
         self._brought_up: list[Lab] = []
 
@@ -29,7 +33,10 @@ class LabPool:
 
     def lab_for(self, topology: Topology, observer: RunObserver) -> Lab:
         """The topology's lab, up and converged."""
-        lab = self._labs.setdefault(topology.path, Lab(topology))
+        if topology.path not in self._labs:
+            self._labs[topology.path] = Lab(dataclasses.replace(
+                topology, name=f"{topology.name}-{self.suffix}") if self.suffix else topology)
+        lab = self._labs[topology.path]
         if not lab.is_up():
             observer.phase("lab", f"bringing up lab {lab.name}")
             lab.up(progress=lambda line: observer.phase("lab", line))

@@ -24,7 +24,7 @@ from harness.scenario.gate import GateRefused
 from harness.scenario.load import LoadedScenario
 from harness.sweep.model import SweepSpec
 from harness.sweep.predict import Prediction, flow_paths, predict
-from harness.sweep.results import Cell, FailureResult, SweepResult
+from harness.sweep.results import Cell, FailureResult, ShardRecord, SweepResult
 
 SAME_STATE_POLL_S = 0.5
 
@@ -44,10 +44,15 @@ class SweepRunner(Ending):
         self.observer = observer or RunObserver()
         self.timings = loaded.spec.timings
         self.cycler = Cycler(loaded.flows, network, self.timings, self.observer)
+        self.looked: list[str] | None = None  # the network's differences, seen last
         self.result = SweepResult(
             scenario=loaded.spec.name, topology=loaded.topology.name, network=network.kind,
             critical_directions=[label for cf in loaded.flows if cf.critical
                                  for label, _, _ in cf.flow.directions()])
+        if loaded.shard is not None:
+            self.result.shard = ShardRecord(
+                loaded.shard.index, loaded.shard.count, [f.element for f in loaded.failures],
+                [f.element for f in loaded.campaign_failures])
 
     @property
     def record(self) -> SweepResult:
@@ -90,7 +95,9 @@ class SweepRunner(Ending):
             found, before, facts = self.prepare(probes, pool, self.preflight)
             with Guard(self.network.target()) as guard:
                 try:
+                    first_look = pool.submit(self._look, before)  # beside the baseline
                     self.start(probes, facts, self.timings.baseline_s)
+                    first_look.result()
                     for n, prediction in enumerate(found, start=1):
                         self._one(guard, probes, prediction, before, f"{n}/{len(found)}")
                 except BaseException as exc:
@@ -123,16 +130,29 @@ class SweepRunner(Ending):
         self.cycler.say("sweep", f"{count} {failure.element}: {failure.fault.describe()}")
         self._back_as_before(before)
         self.cycler.baseline(probes, self.sweep.settle_s)
-        self.cycler.cycle(guard, probes, [failure.fault], window)
+        self.cycler.cycle(guard, probes, [failure.fault], window,
+                          converged=lambda: self._look(before))
         window.end_ns = time.time_ns()
         if window.not_restored:
             raise HarnessError(f"{failure.element} could not be restored: the sweep stops")
 
+    def _look(self, before: Snapshot) -> None:
+        """How the network differs from the start now (run once the last failure's network
+        has reconverged, beside its tail: the next failure's first look); a failed read
+        leaves it to the next failure to look again."""
+        try:
+            self.looked = snapshot.diff(before, self.network.snapshot())
+        except Exception:  # noqa: BLE001 - read again, and then raised, before the next one
+            self.looked = None
+
     def _back_as_before(self, before: Snapshot) -> None:
-        """Converged, and every router's state as at the start (nothing carries over)."""
+        """Converged, and every router's state as at the start (nothing carries over): as
+        the last failure's reconverged network was seen beside its tail, else as read now."""
+        differs, self.looked = self.looked, None
         deadline = time.monotonic() + self.timings.converge_timeout_s
         while True:  # the last failure's cycle waited for convergence: look first
-            differs = snapshot.diff(before, self.network.snapshot())
+            if differs is None:
+                differs = snapshot.diff(before, self.network.snapshot())
             if not differs:
                 return
             self.network.wait_converged(timeout=self.timings.converge_timeout_s)
@@ -140,6 +160,7 @@ class SweepRunner(Ending):
                 raise NotBackAsBefore("the network is not back as at the start of the sweep: "
                                       + "; ".join(differs[:5]))
             time.sleep(SAME_STATE_POLL_S)
+            differs = None
 
     def _judge(self, run: ProbeRun) -> None:
         try:

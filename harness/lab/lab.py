@@ -12,7 +12,7 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,9 @@ class Lab:
         state = LabState.load(name)
         if state is None:
             raise LabError(f"no lab named {name!r} is up (see `failover lab status`)")
-        return cls(load_topology(state.topology))
+        # by the name it was brought up with: a pool's lab may be named apart from its
+        # topology file (`LabPool(suffix=)`)
+        return cls(replace(load_topology(state.topology), name=name))
 
     # -- naming and access -------------------------------------------------------------
     def ns(self, node: str) -> str:

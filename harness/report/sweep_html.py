@@ -58,6 +58,29 @@ def problems(r: dict[str, Any], noun: str, parts: str) -> str:
     return "".join(lines)
 
 
+def parts(r: dict[str, Any]) -> str:
+    """A shard's place in its campaign, or the parts a merged campaign was made from."""
+    shard = r.get("shard")
+    if shard:
+        return (f'<p class="failed"><strong>Part of a campaign</strong>: shard '
+                f"{shard['index']}/{shard['count']}, {len(shard['failures'])} of its "
+                f"{len(shard['campaign'])} single failures; the verdict is this part's. Merge "
+                "every part into the campaign's pack with <code>failover merge</code>.</p>")
+    merged = (r.get("merged") or {}).get("parts")
+    if not merged:
+        return ""
+    rows = "".join(f"<tr><td>{escape(p['shard'])}</td><td><code>{escape(p['copy'])}</code> "
+                   f"(from {escape(p['pack'])})</td><td><code>{p['manifest_sha256']}</code>"
+                   f"</td><td>{escape(p['signed_by'] or 'UNSIGNED')}</td>"
+                   f"<td>{len(p['failures'])}</td><td>{utc(p['started_ns'])}</td></tr>"
+                   for p in merged)
+    return (f"<h2>Merged from {len(merged)} parts</h2><p>Each part ran its shard of the "
+            "failures on its own lab, was verified (MANIFEST and signature) before merging, "
+            "and is kept whole in this pack.</p><table><tr><th>shard</th><th>part</th>"
+            "<th>its MANIFEST's SHA-256</th><th>signed by</th><th>failures</th>"
+            f"<th>started</th></tr>{rows}</table>")
+
+
 def single_points(r: dict[str, Any]) -> str:
     rows = [f"<tr><td>{escape(f['element'])}</td><td>{escape(', '.join(f['cuts']))}</td>"
             f"<td>{'injected' if f['fault_ns'] else 'not injected'}</td>"
@@ -151,8 +174,8 @@ def sweep_body(r: dict[str, Any]) -> str:
     """The report's sections within the evidence report's styled container (its CSS and
     `HEAT_CSS`)."""
     return (f'<div class="failover-report"><style>{HEAT_CSS}</style><h1>N-1 sweep: '
-            f"{escape(r['scenario'])}</h1>" + headline(r) + single_points(r) + heatmap(r)
-            + surprises(r) + timelines(r) + provenance(r) + "</div>")
+            f"{escape(r['scenario'])}</h1>" + headline(r) + parts(r) + single_points(r)
+            + heatmap(r) + surprises(r) + timelines(r) + provenance(r) + "</div>")
 
 
 def sweep_report(r: dict[str, Any]) -> str:

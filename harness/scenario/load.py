@@ -28,6 +28,7 @@ from harness.probes.flows import APPLICATIONS, DSCP, Flow
 from harness.redact import find_secret, is_secret_key
 from harness.scenario.model import FaultSpec, FlowsFile, FlowSpec, Scenario, SLASpec
 from harness.sweep.elements import Failure, SweepError, failures
+from harness.sweep.shard import Shard
 from harness.topology import Topology, load_topology
 from harness.topology.timers import converge_budget
 from harness.validation import validate
@@ -62,6 +63,7 @@ class LoadedScenario:
     flows: list[FlowUnderTest]
     faults: list[Fault]
     step_faults: dict[str, Fault] = field(default_factory=dict)  # a runbook's, by inject step
+    shard: Shard | None = None  # a sweep run in parts: this part's share of its failures
 
     @property
     def on_devices(self) -> bool:
@@ -69,11 +71,17 @@ class LoadedScenario:
         return bool(self.spec.probes)
 
     @property
-    def failures(self) -> list[Failure]:
-        """An N-1 sweep's single failures (none for a scenario of faults)."""
+    def campaign_failures(self) -> list[Failure]:
+        """An N-1 sweep's single failures, every shard's (none for a scenario of faults)."""
         if self.spec.sweep is None:
             return []
         return failures(self.topology, self.spec.sweep, _devices(self.spec))
+
+    @property
+    def failures(self) -> list[Failure]:
+        """The single failures this run fails: its shard's, or the whole campaign's."""
+        found = self.campaign_failures
+        return self.shard.take(found) if self.shard else found
 
     def real_devices(self) -> list[str]:
         """The devices outside the built-in lab this scenario would change."""

@@ -58,11 +58,22 @@ class FailureResult(FaultWindow):
         return self.single_point and not self.accepted
 
 
+@dataclass(frozen=True)
+class ShardRecord:
+    """A campaign run in parts: which part this is, and what it and the whole campaign fail."""
+
+    index: int
+    count: int
+    failures: list[str]  # this part's (elements, in the sweep's order)
+    campaign: list[str]  # every part's
+
+
 @dataclass(kw_only=True)
 class SweepResult(CampaignResult):
     critical_directions: list[str] = field(default_factory=list)
     failures: list[FailureResult] = field(default_factory=list)
     prediction_source: dict[str, str] = field(default_factory=dict)  # direction -> where read
+    shard: ShardRecord | None = None  # a part of a campaign run in shards
 
     @property
     def windows(self) -> list[FailureResult]:
