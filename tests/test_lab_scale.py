@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import threading
 import uuid
 from pathlib import Path
 
@@ -9,7 +12,10 @@ import pytest
 from conftest import require_lab_host
 
 from harness import frrjson
+from harness.errors import LabError
 from harness.lab import Lab
+from harness.lab.converge import Convergence, wait_converged
+from harness.lab.shell import run
 from harness.lab.teardown import teardown
 from harness.topology import load_topology
 from harness.topology.generate import dual_core
@@ -64,5 +70,38 @@ def test_the_convergence_reading_agrees_with_frr_neighbour_states(tmp_path: Path
         assert sorted(report.convergence.ospf_links) == sorted(frr_links)
         assert len(frr_links) == 1 + 2 * 23
         assert report.convergence.bfd_sessions == 2 * len(frr_links)
+    finally:
+        teardown(lab.name)
+
+
+@pytest.mark.lab
+def test_the_check_waits_while_a_kernel_lacks_an_ospf_ecmp_next_hop(tmp_path: Path) -> None:
+    """dist1's kernel route to another distribution LAN keeps one of its two ECMP next hops
+    (OSPF's RIB has both): the check names it, and a wait in progress does not end until the
+    route is deleted and zebra installs it again, whole."""
+    require_lab_host()
+    lab = Lab(load_topology(dual_core(tmp_path, 2, hosts=1, name=f"t{uuid.uuid4().hex[:6]}")))
+    try:
+        lab.up(timeout=60)
+        ns = lab.ns("dist1")
+        [route] = [r for r in json.loads(run(["ip", "-n", ns, "-j", "route", "show", "proto",
+                                              "ospf"]).stdout)
+                   if r["dst"].endswith("/24") and len(r.get("nexthops", [])) == 2]
+        prefix, hops = route["dst"], sorted(h["gateway"] for h in route["nexthops"])
+        run(["ip", "-n", ns, "route", "replace", prefix, "via", hops[0], "proto", "ospf",
+             "metric", "20"])
+        with pytest.raises(LabError, match=re.escape(
+                f"dist1 kernel next hops to {prefix}: {hops[0]} (OSPF: {', '.join(hops)})")):
+            wait_converged(lab, timeout=2)
+        done: list[Convergence] = []
+        waiter = threading.Thread(target=lambda: done.append(wait_converged(lab, timeout=30)))
+        waiter.start()
+        waiter.join(1.5)
+        assert waiter.is_alive() and not done
+        run(["ip", "-n", ns, "route", "del", prefix])  # zebra puts its route back
+        waiter.join(30)
+        assert done
+        [back] = json.loads(run(["ip", "-n", ns, "-j", "route", "show", prefix]).stdout)
+        assert sorted(h["gateway"] for h in back["nexthops"]) == hops
     finally:
         teardown(lab.name)
