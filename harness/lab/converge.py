@@ -23,7 +23,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from ipaddress import ip_address
 from typing import TYPE_CHECKING, Any
 
 from harness import frrjson
@@ -87,13 +86,12 @@ def _kernel_differs(node: str, kernel: KernelState, routes: dict[str, Any]) -> l
     next hops, and OSPF routes the kernel holds that ospfd no longer has. A prefix the kernel
     holds from another source (connected, static, eBGP) is that source's. Zebra's own view
     can lag ospfd's and FRR 8.4 can lose an ECMP path silently: never take a baseline then."""
-    installed = kernel.ospf_hops()
+    installed = dict(kernel.ospf_hops)
     other = {r.prefix for r in kernel.routes if r.prefix not in installed}
     out = []
     for prefix, route in routes.items():
-        hops = {nh.get("ip", "") for nh in route.get("nexthops", []) if isinstance(nh, dict)} \
-            if isinstance(route, dict) and "/" in prefix else set()
-        hops = {h for h in hops if _is_address(h)}
+        nexthops = route.get("nexthops", []) if isinstance(route, dict) and "/" in prefix else []
+        hops = {nh["ip"] for nh in nexthops if isinstance(nh, dict) and nh.get("ip", " ").strip()}
         if not hops:
             continue  # directly attached, or a router route (not installed)
         have = installed.pop(prefix, None)
@@ -103,14 +101,6 @@ def _kernel_differs(node: str, kernel: KernelState, routes: dict[str, Any]) -> l
             out.append(f"{node} kernel next hops to {prefix}: {', '.join(sorted(have))} "
                        f"(OSPF: {', '.join(sorted(hops))})")
     return out + [f"{node} kernel route to {prefix} OSPF no longer has" for prefix in installed]
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ip_address(text.strip())
-    except ValueError:
-        return False
-    return True
 
 
 def _read_ospf(view: RouterView, node: str, answer: dict[str, Any], kernel: KernelState) -> None:
@@ -151,7 +141,7 @@ def _view(lab: Lab, node: str, kernel: KernelState) -> RouterView:
     assert spec is not None
     frr = lab.frr(node)
     view = RouterView(fib=kernel.fib, daemons=spec.daemons, oper=kernel.oper)
-    if "zebra" not in frr.pids():  # powered off: its links are down, nothing to ask it
+    if not frr.running("zebra"):  # powered off: its links are down, nothing to ask it
         view.daemons = ()
         return view
     for daemon, read in _READERS.items():
@@ -291,6 +281,8 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                 last_report = now
             cost = sum(spent) + time.thread_time() - cpu
             pause = max(MIN_INTERVAL_S, cost / CPU_SHARE - (now - round_start))
-            if not waiting:  # the next round when the kernels have been quiet for `settle`
-                pause = max(pause, watch.last_change + settle - now)
-            watch.wait(pause)
+            if not waiting:  # the round that may confirm it, once the kernels were quiet
+                pause = max(MIN_INTERVAL_S, watch.last_change + settle - now)
+            # a round as soon as the kernels have been quiet for `settle` after a change: it
+            # may find the network converged (at most one such round per quiet `settle`)
+            watch.wait(pause, quiet=settle, since=round_start, at_least=MIN_INTERVAL_S)

@@ -97,6 +97,13 @@ class FrrInstance:
                 out[pidfile.stem] = pid
         return out
 
+    def running(self, daemon: str) -> bool:
+        """Whether the daemon runs (its pid file names a live process)."""
+        try:
+            return alive(int((self.rundir / f"{daemon}.pid").read_text().split()[0]))
+        except (ValueError, IndexError, OSError):
+            return False
+
     def stop(self) -> list[int]:
         """SIGKILL watchfrr first (so it restarts nothing), then every daemon; pids killed."""
         pids = self.pids()

@@ -9,7 +9,7 @@ import select
 import socket
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from ipaddress import ip_address
 
 from harness.lab.netlink import NETLINK_ROUTE, NetlinkSocket, attributes
@@ -43,23 +43,20 @@ class Route:
 
 @dataclass(frozen=True)
 class KernelState:
-    """A namespace's main-table routes (IPv4 and IPv6) and its interfaces' operational states."""
+    """A namespace's main-table routes (IPv4 and IPv6) and its interfaces' operational states;
+    `fib`: the routes as sorted lines (equal texts, equal forwarding tables); `ospf_hops`:
+    prefix -> the gateways of its route, for routes that OSPF installed."""
 
     routes: tuple[Route, ...]
     oper: dict[str, str]
+    fib: str = field(init=False)
+    ospf_hops: dict[str, frozenset[str]] = field(init=False)
 
-    @property
-    def fib(self) -> str:
-        """The routes as sorted lines: equal texts, equal forwarding tables."""
-        return "\n".join(sorted(str(r) for r in self.routes))
-
-    def ospf_hops(self) -> dict[str, set[str]]:
-        """Prefix -> the gateways of its route, for routes that OSPF installed."""
-        return {r.prefix: {gw for gw, _ in r.hops} for r in self.routes
-                if r.protocol == RTPROT_OSPF}
-
-    def protocol(self, prefix: str) -> int | None:
-        return next((r.protocol for r in self.routes if r.prefix == prefix), None)
+    def __post_init__(self) -> None:  # computed once: a reading is compared every round
+        object.__setattr__(self, "fib", "\n".join(sorted(str(r) for r in self.routes)))
+        object.__setattr__(self, "ospf_hops", {
+            r.prefix: frozenset(gw for gw, _ in r.hops) for r in self.routes
+            if r.protocol == RTPROT_OSPF})
 
 
 def read_kernel(sock: NetlinkSocket) -> KernelState:
@@ -136,12 +133,19 @@ class KernelWatch:
             self._readings[node] = read_kernel(self._queries[node])
         return self._readings[node]
 
-    def wait(self, seconds: float) -> bool:
-        """Sleep `seconds`, draining the events that arrive; whether any did."""
-        deadline, seen = time.monotonic() + seconds, False
+    def wait(self, seconds: float, *, quiet: float | None = None, since: float = 0.0,
+             at_least: float = 0.0) -> bool:
+        """Sleep `seconds`, draining the events that arrive; whether any did. With `quiet`:
+        end early (but not before `at_least`) once the kernels, having announced a change
+        after `since`, have been quiet that long."""
+        start = time.monotonic()
+        deadline, seen = start + seconds, False
         by_fd = {s.sock.fileno(): node for node, s in self._events.items()}
         while True:
-            ready, _, _ = select.select(list(by_fd), [], [], max(0.0, deadline - time.monotonic()))
+            until = deadline
+            if quiet is not None and self.last_change > since:
+                until = max(start + at_least, min(deadline, self.last_change + quiet))
+            ready, _, _ = select.select(list(by_fd), [], [], max(0.0, until - time.monotonic()))
             if not ready:
                 return seen
             self.last_change, seen = time.monotonic(), True
