@@ -19,9 +19,11 @@ from harness.cli.scenario import (
     KeepLab,
     Reports,
     SigningKey,
+    Workers,
     execute,
 )
 from harness.errors import InputError
+from harness.network.base import WORKERS
 from harness.report.manifest import load_signing_key, verify, write_manifest
 from harness.report.sweep_pack import SWEEP_ID
 from harness.scenario.load import load_scenario
@@ -37,7 +39,8 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
           flows: Annotated[Path | None, typer.Option(help="...and the flows file (with its "
                                                      "sla_classes) to probe")] = None,
           dry_run: DryRun = False, commit: Commit = False, keep_lab: KeepLab = False,
-          reports: Reports = REPORTS, signing_key: SigningKey = None) -> None:
+          reports: Reports = REPORTS, signing_key: SigningKey = None,
+          workers: Workers = WORKERS) -> None:
     """Fail every single element of the network in turn and measure every flow (N-1).
 
     With --topology and --flows instead of a scenario, every router link is cut and every
@@ -48,13 +51,13 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
             raise typer.BadParameter("give a sweep scenario, or --topology and --flows")
         with tempfile.TemporaryDirectory(prefix="failover-sweep-") as tmp:
             execute(load_scenario(_starting_sweep(topology, flows, Path(tmp))), dry_run,
-                    commit, keep_lab, reports, signing_key)
+                    commit, keep_lab, reports, signing_key, workers)
         return
     loaded = load_scenario(scenario)
     if loaded.spec.sweep is None:
         raise InputError(scenario, 1, "sweep", "not a sweep (it has faults: use `failover "
                          "run`)")
-    execute(loaded, dry_run, commit, keep_lab, reports, signing_key)
+    execute(loaded, dry_run, commit, keep_lab, reports, signing_key, workers)
 
 
 def _starting_sweep(topology: Path, flows: Path, where: Path) -> Path:
