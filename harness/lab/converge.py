@@ -50,7 +50,7 @@ class RouterView:
     pending: list[str] = field(default_factory=list)  # BFD/BGP sessions down, SPF scheduled
     fib: str = ""
     bfd_total: int = 0
-    oper: dict[str, str] = field(default_factory=dict)
+    admin_up: frozenset[str] = frozenset()  # interfaces set up
     daemons: tuple[str, ...] = ()
     lsdb: dict[str, dict[str, int]] = field(default_factory=dict)  # area -> LSA counts, sums
 
@@ -140,7 +140,7 @@ def _view(lab: Lab, node: str, kernel: KernelState) -> RouterView:
     spec = lab.node(node).frr
     assert spec is not None
     frr = lab.frr(node)
-    view = RouterView(fib=kernel.fib, daemons=spec.daemons, oper=kernel.oper)
+    view = RouterView(fib=kernel.fib, daemons=spec.daemons, admin_up=kernel.admin_up)
     if not frr.running("zebra"):  # powered off: its links are down, nothing to ask it
         view.daemons = ()
         return view
@@ -165,8 +165,9 @@ def _runs_ospf(view: RouterView, ifname: str) -> bool:
 def _candidates(lab: Lab, views: dict[str, RouterView], expected: set[str] | None) -> list[Link]:
     """Router-to-router links that should carry an adjacency now.
 
-    With `expected` (the adjacencies the lab converged with), those whose two ends are up
-    in the kernel: a link held down by a fault is not expected, a restored one is. Without
+    With `expected` (the adjacencies the lab converged with), those whose two ends are set up
+    (not their operational state: the kernel reports it up to a second later): a link held
+    down by a fault is not expected, a restored one is at once. Without
     it (first start), every link that both ends run OSPF on.
     """
     links = [lk for lk in lab.topology.links if lk.a.node in views and lk.b.node in views]
@@ -175,8 +176,8 @@ def _candidates(lab: Lab, views: dict[str, RouterView], expected: set[str] | Non
                 if _runs_ospf(views[lk.a.node], lk.a.interface)
                 and _runs_ospf(views[lk.b.node], lk.b.interface)]
     return [lk for lk in links if str(lk) in expected
-            and views[lk.a.node].oper.get(lk.a.interface) == "UP"
-            and views[lk.b.node].oper.get(lk.b.interface) == "UP"]
+            and lk.a.interface in views[lk.a.node].admin_up
+            and lk.b.interface in views[lk.b.node].admin_up]
 
 
 def waiting_for(lab: Lab, views: dict[str, RouterView],
@@ -234,9 +235,9 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                    baseline: Baseline | None = None) -> Convergence:
     """Block until the lab has converged; `LabError` naming what is missing on timeout.
 
-    Converged: a round of reading finds nothing missing, and it began at least `settle`
-    seconds after the last kernel change any router announced (or after the call), with no
-    change announced while it read. `baseline`: the lab at its first convergence (see
+    Converged: a round of reading finds nothing missing, no kernel change was announced
+    while it read, and none for `settle` seconds after the last one any router announced
+    (or after the call). `baseline`: the lab at its first convergence (see
     `_candidates`, `_differs_from_baseline`).
     """
     routers = [r.name for r in lab.topology.routers]
@@ -264,13 +265,16 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
             # the lab is back in a state known to be settled, so no settle period is needed
             settled = bool(baseline and not waiting and _everything_up(views, links, baseline)
                            and views.keys() <= baseline.fibs.keys())
-            changed = watch.wait(0)
-            now = time.monotonic()
-            if not waiting and not changed and (settled or
-                                                round_start - watch.last_change >= settle):
-                return Convergence(seconds=now - start, ospf_links=[str(lk) for lk in links],
+            changed = watch.wait(0)  # a change while it read: it may have read a stale state
+            # nothing missing, read after the last kernel change, and the kernels quiet for
+            # `settle` since that change (any later change is announced, and ends the quiet)
+            if not waiting and not changed and (settled or not watch.wait(
+                    watch.last_change + settle - time.monotonic())):
+                return Convergence(seconds=time.monotonic() - start,
+                                   ospf_links=[str(lk) for lk in links],
                                    bfd_sessions=sum(v.bfd_total for v in views.values()),
                                    fibs={r: v.fib for r, v in views.items()})
+            now = time.monotonic()
             if now - start > timeout:
                 raise LabError(f"lab {lab.name} did not converge in {timeout:.0f} s; "
                                f"waiting for: {', '.join(waiting) or 'kernel routes to settle'}")
@@ -281,8 +285,6 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                 last_report = now
             cost = sum(spent) + time.thread_time() - cpu
             pause = max(MIN_INTERVAL_S, cost / CPU_SHARE - (now - round_start))
-            if not waiting:  # the round that may confirm it, once the kernels were quiet
-                pause = max(MIN_INTERVAL_S, watch.last_change + settle - now)
-            # a round as soon as the kernels have been quiet for `settle` after a change: it
-            # may find the network converged (at most one such round per quiet `settle`)
-            watch.wait(pause, quiet=settle, since=round_start, at_least=MIN_INTERVAL_S)
+            # after a change, a round once the kernels were quiet for half the settle time: it
+            # may find the network converged (at most one such round per quiet period)
+            watch.wait(pause, quiet=settle / 2, since=round_start, at_least=MIN_INTERVAL_S)

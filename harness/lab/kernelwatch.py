@@ -17,10 +17,9 @@ from harness.lab.netlink import NETLINK_ROUTE, NetlinkSocket, attributes
 # RTNLGRP_LINK (1), RTNLGRP_IPV4_ROUTE (7), RTNLGRP_IPV6_ROUTE (11): group n is bit n - 1
 GROUPS = 1 << 0 | 1 << 6 | 1 << 10
 _RTM_GETLINK, _RTM_GETROUTE = 18, 26
-_IFLA_IFNAME, _IFLA_OPERSTATE = 3, 16
+_IFLA_IFNAME, _IFF_UP = 3, 0x1
 _RTA_DST, _RTA_OIF, _RTA_GATEWAY, _RTA_PRIORITY, _RTA_MULTIPATH, _RTA_TABLE = 1, 4, 5, 6, 9, 15
 _RT_TABLE_MAIN, _RTN_UNICAST, RTPROT_OSPF = 254, 1, 188
-_OPER = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
 _PROTOCOLS = {2: "kernel", 3: "boot", 4: "static", 186: "bgp", 188: "ospf", 196: "static"}
 
 
@@ -43,12 +42,13 @@ class Route:
 
 @dataclass(frozen=True)
 class KernelState:
-    """A namespace's main-table routes (IPv4 and IPv6) and its interfaces' operational states;
+    """A namespace's main-table routes (IPv4 and IPv6) and its interfaces set up (`ip link set
+    up`: the operational state follows up to a second later, when the kernel's link watch runs);
     `fib`: the routes as sorted lines (equal texts, equal forwarding tables); `ospf_hops`:
     prefix -> the gateways of its route, for routes that OSPF installed."""
 
     routes: tuple[Route, ...]
-    oper: dict[str, str]
+    admin_up: frozenset[str]
     fib: str = field(init=False)
     ospf_hops: dict[str, frozenset[str]] = field(init=False)
 
@@ -61,13 +61,13 @@ class KernelState:
 
 def read_kernel(sock: NetlinkSocket) -> KernelState:
     """Links, then routes, dumped over `sock` (a NETLINK_ROUTE socket in the namespace)."""
-    names, oper = {}, {}
+    names, up = {}, set()
     for payload in sock.dump(_RTM_GETLINK, struct.pack("=BxHiII", 0, 0, 0, 0, 0)):
-        index = struct.unpack_from("=BxHi", payload)[2]
-        attrs = attributes(payload, 16)
-        name = attrs.get(_IFLA_IFNAME, b"").rstrip(b"\0").decode()
-        state = attrs.get(_IFLA_OPERSTATE, b"\0")[0]
-        names[index], oper[name] = name, _OPER[state] if state < len(_OPER) else "UNKNOWN"
+        _, index, flags = struct.unpack_from("=xxHiI", payload)  # struct ifinfomsg
+        name = attributes(payload, 16).get(_IFLA_IFNAME, b"").rstrip(b"\0").decode()
+        names[index] = name
+        if flags & _IFF_UP:
+            up.add(name)
     routes = []
     for payload in sock.dump(_RTM_GETROUTE, struct.pack("=BBBBBBBBI", 0, 0, 0, 0, 0, 0, 0, 0, 0)):
         family, dst_len, _, _, table, protocol, _, kind, _ = struct.unpack_from("=BBBBBBBBI",
@@ -81,7 +81,7 @@ def read_kernel(sock: NetlinkSocket) -> KernelState:
             ("0.0.0.0" if family == socket.AF_INET else "::")
         metric = struct.unpack("=I", attrs[_RTA_PRIORITY])[0] if _RTA_PRIORITY in attrs else 0
         routes.append(Route(f"{dst}/{dst_len}", protocol, _hops(attrs, names), metric, kind))
-    return KernelState(tuple(routes), oper)
+    return KernelState(tuple(routes), frozenset(up))
 
 
 def _address(raw: bytes) -> str:
