@@ -2,7 +2,8 @@
 core1 power loss with 100 flows on the largest.
 
 For each size: the phases' seconds, the CPU the convergence wait used (this process and the
-commands it ran), and an independent reading of when the network converged: the last kernel
+commands it ran; not what FRR's daemons spent answering it, which cannot be told apart from
+their converging), and an independent reading of when the network converged: the last kernel
 route change of any router (`ip -ts monitor route`, one per namespace) and the moment the last
 OSPF adjacency became Full (`show ip ospf neighbor json` read 3 s after the check reported:
 now less its uptime). The check's lag is its report less that moment. The check also waits
@@ -10,7 +11,8 @@ for every BFD session Up (BFD's slow start: 1 s packets until Up), which that re
 out: the last BFD session's Up, at 1 s resolution (FRR shows whole seconds), is printed apart.
 Goals (issue 16): 50 routers converged within 15 s of FRR starting; while waiting, the check
 uses at most 25 % of one core; it reports within 0.5 s of the network converging; the
-scenario's overhead (its wall time less its windows) at most 3 s.
+scenario's overhead (the runner's wall time less its windows, broken down as
+`scenario_overhead.py` does) at most 3 s.
 Run as root:  .venv/bin/python bench/scale.py [--sizes 10,25,50] [--flows 100] [--rate 100]
 """
 
