@@ -14,7 +14,8 @@ from conftest import require_lab_host
 from harness import frrjson
 from harness.errors import LabError
 from harness.lab import Lab
-from harness.lab.converge import Convergence, wait_converged
+from harness.lab.converge import Convergence, _kernel_differs, wait_converged
+from harness.lab.kernelwatch import RTPROT_OSPF, KernelState, Route
 from harness.lab.shell import run
 from harness.lab.teardown import teardown
 from harness.topology import load_topology
@@ -105,3 +106,26 @@ def test_the_check_waits_while_a_kernel_lacks_an_ospf_ecmp_next_hop(tmp_path: Pa
         assert sorted(h["gateway"] for h in back["nexthops"]) == hops
     finally:
         teardown(lab.name)
+
+
+def test_the_kernel_must_hold_every_ospf_route_with_all_its_next_hops() -> None:
+    """The comparison alone (no lab): an ECMP hop missing, a route missing, a stale OSPF route
+    are named; a directly attached network, a router route and a prefix another source
+    installed (static) are not OSPF's to install."""
+    kernel = KernelState((
+        Route("198.19.1.0/24", RTPROT_OSPF, (("198.18.1.2", "eth1"),), 20),
+        Route("198.19.9.0/24", RTPROT_OSPF, (("198.18.1.2", "eth1"),), 20),
+        Route("198.19.2.0/24", 4, (("198.18.1.9", "eth3"),), 20),
+        Route("198.19.4.0/24", RTPROT_OSPF, (("198.18.1.2", "eth1"), ("198.18.1.4", "eth2")),
+              20),
+        Route("198.18.1.2/31", 2, (("", "eth1"),), 0)), frozenset({"eth1"}))
+    ospf = {"198.19.1.0/24": {"nexthops": [{"ip": "198.18.1.2"}, {"ip": "198.18.1.4"}]},
+            "198.19.2.0/24": {"nexthops": [{"ip": "198.18.1.4"}]},
+            "198.19.3.0/24": {"nexthops": [{"ip": "198.18.1.4", "via": "eth2"}]},
+            "198.19.4.0/24": {"nexthops": [{"ip": "198.18.1.4"}, {"ip": "198.18.1.2"}]},
+            "198.18.1.2/31": {"nexthops": [{"ip": " ", "directlyAttachedTo": "eth1"}]},
+            "198.18.0.1": {"routeType": "R ", "nexthops": [{"ip": "198.18.1.2"}]}}
+    assert _kernel_differs("dist1", kernel, ospf) == [
+        "dist1 kernel next hops to 198.19.1.0/24: 198.18.1.2 (OSPF: 198.18.1.2, 198.18.1.4)",
+        "dist1 kernel route to 198.19.3.0/24 (OSPF: via 198.18.1.4)",
+        "dist1 kernel route to 198.19.9.0/24 OSPF no longer has"]

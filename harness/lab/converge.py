@@ -193,7 +193,9 @@ def waiting_for(lab: Lab, views: dict[str, RouterView],
                 waiting.append(f"{end} OSPF adjacency")
     for view in views.values():
         waiting += view.pending
-    return waiting + _lsdb_unsynchronised(views), links
+    for judge in JUDGES:
+        waiting += judge(views)
+    return waiting, links
 
 
 def _lsdb_unsynchronised(views: dict[str, RouterView]) -> list[str]:
@@ -209,6 +211,10 @@ def _lsdb_unsynchronised(views: dict[str, RouterView]) -> list[str]:
         if not same or min(c.get("lsaRouterNumber", 0) for c in lsdbs) < len(lsdbs):
             out.append(f"OSPF area {area} LSDB synchronisation")
     return out
+
+
+# what is missing across routers (one router's own: its reader's `pending`)
+JUDGES: list[Callable[[dict[str, RouterView]], list[str]]] = [_lsdb_unsynchronised]
 
 
 def _everything_up(views: dict[str, RouterView], links: list[Link], baseline: Baseline) -> bool:
