@@ -37,7 +37,8 @@ from harness.topology import load_topology
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKS = {"baseline": "baseline", "inject": "inject", "restore": "restore",
-         "reconverge": "failback"}  # the runner's phases, in order (the first news of each)
+         "reconverge": "failback", "postflight": "postflight"}  # the runner's phases, in order
+# (the first news of each)
 
 
 class CallTimer:
@@ -100,6 +101,7 @@ def one_run(lab: Lab, path: Path, workdir: Path, waits: CallTimer) -> dict[str, 
     reconverge = waits.seconds[calls + 1]  # calls: preflight's, then the failback's
     injected = max(st.mono_end_ns for st in result.inject_stamps) / 1e9  # time.monotonic()
     restored = max(st.mono_end_ns for st in result.restore_stamps) / 1e9
+    tail = marks["postflight"] - marks["reconverge"] - reconverge
     return {
         "preflight": pre,
         "  of which convergence check": waits.seconds[calls],
@@ -111,10 +113,9 @@ def one_run(lab: Lab, path: Path, workdir: Path, waits: CallTimer) -> dict[str, 
         "failback overrun": marks["reconverge"] - restored - tm.failback_s,
         "reconvergence wait": reconverge,
         "  of it network (est.)": reconverge - waits.seconds[calls],  # less a check's own cost
-        "failback tail (until clean)": result.timings_s["failback_tail"],
+        "failback tail (until clean)": tail,
         "probe stop + snapshot after": post,  # side by side
-        "verdicts and the rest": total - (marks["reconverge"] - start) - reconverge
-        - result.timings_s["failback_tail"] - post,
+        "verdicts and the rest": total - (marks["reconverge"] - start) - reconverge - tail - post,
         "windows (scenario)": windows,
         "total run()": total,
         "OVERHEAD": total - windows,

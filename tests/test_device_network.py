@@ -3,6 +3,7 @@ driver that replays FRR's real OSPF text. The real thing over SSH is test_device
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from harness.errors import DeviceError, HarnessError
 from harness.network import DeviceNetwork, devices
 from harness.probes.ssh_endpoint import SshEndpoint
 from harness.topology import load_topology
+from harness.topology.generate import dual_core
 
 DATA = Path(__file__).with_name("textstate_data")
 P2P = (DATA / "frr_show_ip_ospf_neighbor_p2p.raw").read_text()  # r1: both neighbours Full
@@ -116,3 +118,60 @@ def test_a_dropped_session_is_opened_again_once(world: dict[str, Any], network: 
     world["drop_session"] = True
     monkeypatch.setattr(devices, "FRESH_S", 0.0)  # a new reading
     assert network.degraded() == [] and world["sessions"] == 2
+
+
+class ConcurrencyRecordingFakeDriver:
+    """A fake NAPALM driver (unit test only): every router up with its links, no OSPF text,
+    a route to every address; each call takes 10 ms and records how many devices are in a
+    call at once."""
+
+    def __init__(self, interfaces: list[str], meter: dict[str, Any]) -> None:
+        self.interfaces, self.meter = interfaces, meter
+
+    def _call(self) -> None:
+        with self.meter["lock"]:
+            self.meter["now"] += 1
+            self.meter["most"] = max(self.meter["most"], self.meter["now"])
+            self.meter["calls"] += 1
+        time.sleep(0.01)
+        with self.meter["lock"]:
+            self.meter["now"] -= 1
+
+    def get_interfaces(self) -> dict[str, dict[str, Any]]:
+        self._call()
+        return {i: {"is_up": True} for i in self.interfaces}
+
+    def cli(self, commands: list[str]) -> dict[str, str]:
+        self._call()
+        return {commands[0]: ""}
+
+    def get_route_to(self, destination: str) -> dict[str, list[dict[str, Any]]]:
+        self._call()
+        return {f"{destination}/32": [{"protocol": "ospf", "current_active": True}]}
+
+    def get_facts(self) -> dict[str, Any]:
+        self._call()
+        return {"vendor": "fake"}
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("workers", [20, 5])
+def test_a_hundred_devices_are_read_concurrently_by_at_most_the_workers_given(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    topology = load_topology(dual_core(tmp_path, 98, hosts=0))
+    routers = [r.name for r in topology.routers]
+    meter: dict[str, Any] = {"lock": threading.Lock(), "now": 0, "most": 0, "calls": 0}
+    monkeypatch.setattr(devices, "connect", lambda node, spec: ConcurrencyRecordingFakeDriver(
+        [lk.end(node).interface for lk in topology.links_of(node)], meter))
+    monkeypatch.setattr(devices, "POLL_S", 0.01)
+    probes = {"core1": SshEndpoint(name="core1", destination="core1", probe_address="198.18.0.1")}
+    network = DeviceNetwork("dc", topology, {r: DeviceSpec(host=f"{r}.example") for r in routers},
+                            probes, workers=workers)
+    network.wait_converged(timeout=30)  # two equal readings of every router
+    assert meter["calls"] == 2 * 3 * len(routers) and meter["most"] == workers
+    meter["most"] = 0
+    facts = network.facts()
+    assert sorted(facts) == sorted(routers) and meter["most"] == workers
+    assert all(f["vendor"] == "fake" for f in facts.values())

@@ -19,6 +19,7 @@ from harness.faults import FAULTS
 from harness.faults import recover as recover_faults
 from harness.faults.registry import hint_text
 from harness.faults.schema import parameters, summary
+from harness.network.base import WORKERS
 from harness.runbook.results import RunbookResult
 from harness.scenario.gate import paths_cut
 from harness.scenario.load import LoadedScenario, load_scenario
@@ -112,28 +113,32 @@ Reports = Annotated[Path, typer.Option(help="where the evidence pack is written"
 SigningKey = Annotated[Path | None, typer.Option(
     help="Ed25519 private key (PEM) signing the pack's MANIFEST (default: "
          "$FAILOVER_SIGNING_KEY; unsigned without either)")]
+Workers = Annotated[int, typer.Option(min=1, help="devices read at once for their state, "
+                                      "snapshots and facts (lab routers: snapshots, facts)")]
 
 
 def run(scenario: Annotated[Path, typer.Argument(help="scenario file (faults, a sweep or steps)")],
         dry_run: DryRun = False, commit: Commit = False, keep_lab: KeepLab = False,
-        reports: Reports = REPORTS, signing_key: SigningKey = None) -> None:
+        reports: Reports = REPORTS, signing_key: SigningKey = None,
+        workers: Workers = WORKERS) -> None:
     """Fail the network on purpose, measure every critical flow, restore, judge each SLA.
 
     Writes the evidence pack (report.html, results.json, junit.xml, raw probes, MANIFEST,
     VERIFY.txt). Its exit code says how the run ended (the table below).
     """
-    execute(load_scenario(scenario), dry_run, commit, keep_lab, reports, signing_key)
+    execute(load_scenario(scenario), dry_run, commit, keep_lab, reports, signing_key, workers)
 
 
 def execute(loaded: LoadedScenario, dry_run: bool, commit: bool, keep_lab: bool,
-            reports: Path, signing_key: Path | None) -> None:
+            reports: Path, signing_key: Path | None, workers: int = WORKERS) -> None:
     """Print the plan, or run it, print its outcome and exit with its code."""
     if dry_run:
         (sweep_plan if loaded.spec.sweep else runbook_plan if loaded.spec.steps
          else _plan)(loaded)
         return
     options = RunOptions(reports=reports, signing_key=signing_key, commit=commit,
-                         operator=terminal_operator() if loaded.spec.steps else None)
+                         operator=terminal_operator() if loaded.spec.steps else None,
+                         workers=workers)
     with LabPool(keep=keep_lab) as labs:
         outcome = run_scenario(loaded, options, terminal_view(), labs)
     _summary(outcome)

@@ -21,10 +21,12 @@ from harness.cli.scenario import (
     KeepLab,
     Reports,
     SigningKey,
+    Workers,
     execute,
 )
 from harness.engine.exits import MEANING, exit_code
 from harness.errors import InputError
+from harness.network.base import WORKERS
 from harness.report.manifest import load_signing_key, verify, write_manifest
 from harness.report.merge_pack import merge_packs
 from harness.report.sweep_pack import SWEEP_ID
@@ -46,7 +48,8 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
                    "in the second of four CI jobs; `failover merge` joins the parts' packs")]
           = None,
           dry_run: DryRun = False, commit: Commit = False, keep_lab: KeepLab = False,
-          reports: Reports = REPORTS, signing_key: SigningKey = None) -> None:
+          reports: Reports = REPORTS, signing_key: SigningKey = None,
+          workers: Workers = WORKERS) -> None:
     """Fail every single element of the network in turn and measure every flow (N-1).
 
     With --topology and --flows instead of a scenario, every router link is cut and every
@@ -61,7 +64,7 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
             if part is not None:
                 part.check(len(loaded.campaign_failures))
             execute(dataclasses.replace(loaded, shard=part), dry_run, commit, keep_lab,
-                    reports, signing_key)
+                    reports, signing_key, workers)
         return
     loaded = load_scenario(scenario)
     if loaded.spec.sweep is None:
@@ -70,7 +73,7 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
     if part is not None:
         part.check(len(loaded.campaign_failures))
     execute(dataclasses.replace(loaded, shard=part), dry_run, commit, keep_lab, reports,
-            signing_key)
+            signing_key, workers)
 
 
 def merge(parts: Annotated[list[Path], typer.Argument(help="the packs of every shard of one "

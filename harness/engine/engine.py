@@ -24,6 +24,7 @@ from harness.engine.runbook import RunbookRunner
 from harness.engine.runner import ScenarioRunner
 from harness.engine.sweep import SweepRunner
 from harness.errors import HarnessError
+from harness.network.base import WORKERS
 from harness.report.manifest import ManifestInfo, load_signing_key, write_manifest
 from harness.report.pack import new_pack, render_report, write_pack
 from harness.report.runbook_pack import write_runbook_pack
@@ -42,6 +43,7 @@ class RunOptions:
     commit: bool = False  # the explicit go to change real devices
     commit_flag: str = "--commit"  # how the front end spells that go, for its refusal
     operator: Operator | None = None  # who answers a runbook's operator steps
+    workers: int = WORKERS  # devices read at once (state, snapshots, facts)
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def run_scenario(loaded: LoadedScenario, options: RunOptions, observer: RunObser
     with _signals_unwind():
         lab = None if loaded.on_devices else labs.lab_for(loaded.topology, observer)
         pack = new_pack(options.reports, loaded.spec.name)
-        network = network_for(loaded, lab)
+        network = network_for(loaded, lab, options.workers)
         runner: ScenarioRunner | SweepRunner | RunbookRunner = \
             SweepRunner(loaded, network, pack, observer) if loaded.spec.sweep else \
             RunbookRunner(loaded, network, pack, observer, options.operator) \

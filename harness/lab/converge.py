@@ -1,18 +1,24 @@
 """Wait until a lab's routing has converged, judged from FRR's JSON and the kernel FIB.
 
-Converged means: an OSPF adjacency on every router-to-router link where both ends run
+Converged means: an OSPF adjacency Full on every router-to-router link where both ends run
 OSPF (not passive), no SPF run scheduled (FRR backs SPF off up to its max hold time after
-a burst of events), no router inside its `max-metric router-lsa on-startup` window, every
-BFD session up, every BGP peer Established, and then every router's kernel routes unchanged
-for a settle period, or, once everything is up again, exactly as at the lab's first
-convergence (a state known to be settled). The kernel FIB is the judge because
-FRR 8.4 can show ECMP paths the kernel does not have (see shared notes).
+a burst of events), no router inside its `max-metric router-lsa on-startup` window, the same
+LSDB on every router of an area, every BFD session up, every BGP peer Established, every
+route of each router's OSPF RIB in its kernel FIB with all its ECMP next hops (and no OSPF
+route in the kernel that OSPF no longer has), and then no kernel route or link change for a
+settle period, or, once everything is up again, every FIB exactly as at the lab's first
+convergence (a state known to be settled). The kernel FIB is the judge because FRR 8.4 can
+show ECMP paths the kernel does not have (see shared notes), and OSPF's own RIB is what it
+must hold because zebra's view can lag OSPF's.
+
+Cost: each round reads every router's FRR daemons over their vty sockets (no vtysh process),
+`MAX_WORKERS` routers at a time; a router's kernel is read over netlink, again only after it
+announced a change; rounds are paced to `CPU_SHARE` of one core. Per-daemon readers
+(`_READERS`) fill a `RouterView`; judges (`waiting_for`, `JUDGES`) name what is missing.
 """
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -21,17 +27,19 @@ from typing import TYPE_CHECKING, Any
 
 from harness import frrjson
 from harness.errors import LabError
-from harness.lab.netns import oper_states
-from harness.lab.shell import run
+from harness.lab.kernelwatch import KernelState, KernelWatch, read_kernel
+from harness.lab.netlink import NETLINK_ROUTE, NetlinkSocket
 
 if TYPE_CHECKING:
     from harness.lab.lab import Lab
     from harness.topology import Link
 
-_COMMANDS = {"ospfd": ("show ip ospf interface json", "show ip route ospf json",
-                       "show ip ospf json"),
+_COMMANDS = {"ospfd": ("show ip ospf interface json", "show ip ospf json",
+                       "show ip ospf route json"),
              "bfdd": (frrjson.BFD_PEERS,), "bgpd": ("show bgp summary json",)}
-_VOLATILE = re.compile(r"\s(nhid \d+|expires \S+|age \S+)")
+MAX_WORKERS = 8  # routers read at once
+CPU_SHARE = 0.15  # of one core, for the rounds of reading (the goal: 25 % for the whole wait)
+MIN_INTERVAL_S = 0.05  # between rounds
 
 
 @dataclass
@@ -42,7 +50,7 @@ class RouterView:
     pending: list[str] = field(default_factory=list)  # BFD/BGP sessions down, SPF scheduled
     fib: str = ""
     bfd_total: int = 0
-    oper: dict[str, str] = field(default_factory=dict)
+    admin_up: frozenset[str] = frozenset()  # interfaces set up
     daemons: tuple[str, ...] = ()
     lsdb: dict[str, dict[str, int]] = field(default_factory=dict)  # area -> LSA counts, sums
 
@@ -64,59 +72,88 @@ class Baseline:
 
 
 def fib(lab: Lab, node: str) -> str:
-    """The node's kernel routes (IPv4 and IPv6), sorted, without volatile fields (the kernel
-    lists routes in insertion order, which a restore changes)."""
-    ns = lab.ns(node)
-    out = run(["ip", "-n", ns, "-o", "route", "show"]).stdout + \
-        run(["ip", "-n", ns, "-o", "-6", "route", "show"]).stdout
-    return "\n".join(sorted(line.strip() for line in _VOLATILE.sub("", out).splitlines()))
+    """The node's kernel routes (IPv4 and IPv6, main table) as sorted lines, read over
+    netlink (`KernelState.fib`: the text the convergence check compares)."""
+    sock = NetlinkSocket(lab.ns(node), NETLINK_ROUTE)
+    try:
+        return read_kernel(sock).fib
+    finally:
+        sock.close()
 
 
-def _kernel_differs(lab: Lab, node: str, frr: dict[str, Any]) -> list[str]:
-    """OSPF routes whose kernel next hops are not the ones zebra says it installed (`frr`:
-    `show ip route ospf json`); the FRR 8.4 ECMP bug can keep one path, or the wrong one,
-    silently: never take a baseline then."""
-    out = run(["ip", "-n", lab.ns(node), "-j", "route", "show", "proto", "ospf"]).stdout
-    kernel = {(e["dst"] if "/" in e["dst"] else f"{e['dst']}/32"):
-              {nh.get("gateway") for nh in e.get("nexthops", [e])}
-              for e in json.loads(out or "[]")}
-    return [f"{node} kernel next hops to {prefix} differ from FRR's"
-            for prefix, entries in frr.items() for e in entries if e.get("installed")
-            for hops in [{nh.get("ip") for nh in e.get("nexthops", []) if nh.get("fib")}]
-            if hops and kernel.get(prefix, set()) != hops]
+def _kernel_differs(node: str, kernel: KernelState, routes: dict[str, Any]) -> list[str]:
+    """Routes of ospfd's RIB (`show ip ospf route json`) the kernel lacks or holds with other
+    next hops, and OSPF routes the kernel holds that ospfd no longer has. A prefix the kernel
+    holds from another source (connected, static, eBGP) is that source's. Zebra's own view
+    can lag ospfd's and FRR 8.4 can lose an ECMP path silently: never take a baseline then."""
+    installed = dict(kernel.ospf_hops)
+    other = {r.prefix for r in kernel.routes if r.prefix not in installed}
+    out = []
+    for prefix, route in routes.items():
+        nexthops = route.get("nexthops", []) if isinstance(route, dict) and "/" in prefix else []
+        hops = {nh["ip"] for nh in nexthops if isinstance(nh, dict) and nh.get("ip", " ").strip()}
+        if not hops:
+            continue  # directly attached, or a router route (not installed)
+        have = installed.pop(prefix, None)
+        if have is None and prefix not in other:
+            out.append(f"{node} kernel route to {prefix} (OSPF: via {', '.join(sorted(hops))})")
+        elif have is not None and have != hops:
+            out.append(f"{node} kernel next hops to {prefix}: {', '.join(sorted(have))} "
+                       f"(OSPF: {', '.join(sorted(hops))})")
+    return out + [f"{node} kernel route to {prefix} OSPF no longer has" for prefix in installed]
 
 
-def _view(lab: Lab, node: str) -> RouterView:
+def _read_ospf(view: RouterView, node: str, answer: dict[str, Any], kernel: KernelState) -> None:
+    view.ospf_interfaces = answer["show ip ospf interface json"].get("interfaces", {})
+    view.pending += _kernel_differs(node, kernel, answer["show ip ospf route json"])
+    ospf = answer["show ip ospf json"]
+    if "spfTimerDueInMsecs" in ospf:
+        view.pending.append(f"{node} SPF scheduled")
+    if any("activeStartupRemainderMsecs" in a for a in ospf.get("areas", {}).values()):
+        view.pending.append(f"{node} still advertising max-metric after its start")
+    view.lsdb = {area: {k: v for k, v in info.items()
+                        if k.startswith("lsa") and isinstance(v, int)}
+                 for area, info in ospf.get("areas", {}).items()}
+
+
+def _read_bfd(view: RouterView, node: str, answer: dict[str, Any], _: KernelState) -> None:
+    peers = frrjson.bfd_peers(answer[frrjson.BFD_PEERS])
+    view.bfd_total = len(peers)
+    view.pending += [f"{node} BFD to {s['peer']}" for s in peers if not s["is_up"]]
+
+
+def _read_bgp(view: RouterView, node: str, answer: dict[str, Any], _: KernelState) -> None:
+    summary = answer["show bgp summary json"]
+    view.pending += [f"{node} BGP to {peer}" for af in summary.values()
+                     if isinstance(af, dict) for peer, info in af.get("peers", {}).items()
+                     if info.get("state") != "Established"]
+
+
+Reader = Callable[[RouterView, str, dict[str, Any], KernelState], None]
+# what each daemon is asked (`_COMMANDS`) is read into the view by its reader
+_READERS: dict[str, Reader] = {"ospfd": _read_ospf, "bfdd": _read_bfd, "bgpd": _read_bgp}
+
+
+def _view(lab: Lab, node: str, kernel: KernelState) -> RouterView:
+    """One router now: its FRR daemons, each asked all its commands over one vty connection;
+    its kernel as `kernel` says."""
     spec = lab.node(node).frr
     assert spec is not None
     frr = lab.frr(node)
-    view = RouterView(fib=fib(lab, node), daemons=spec.daemons, oper=oper_states(lab.ns(node)))
-    if "zebra" not in frr.pids():  # powered off: its links are down, nothing to ask it
+    view = RouterView(fib=kernel.fib, daemons=spec.daemons, admin_up=kernel.admin_up)
+    if not frr.running("zebra"):  # powered off: its links are down, nothing to ask it
         view.daemons = ()
         return view
-    asked = [c for daemon, commands in _COMMANDS.items() if daemon in spec.daemons
-             for c in commands]
-    answer = dict(zip(asked, frr.vtysh_jsons(*asked), strict=True)) if asked else {}
-    if "ospfd" in spec.daemons:
-        view.ospf_interfaces = answer["show ip ospf interface json"].get("interfaces", {})
-        view.pending += _kernel_differs(lab, node, answer["show ip route ospf json"])
-        ospf = answer["show ip ospf json"]
-        if "spfTimerDueInMsecs" in ospf:
-            view.pending.append(f"{node} SPF scheduled")
-        if any("activeStartupRemainderMsecs" in a for a in ospf.get("areas", {}).values()):
-            view.pending.append(f"{node} still advertising max-metric after its start")
-        view.lsdb = {area: {k: v for k, v in info.items()
-                            if k.startswith("lsa") and isinstance(v, int)}
-                     for area, info in ospf.get("areas", {}).items()}
-    if "bfdd" in spec.daemons:
-        peers = frrjson.bfd_peers(answer[frrjson.BFD_PEERS])
-        view.bfd_total = len(peers)
-        view.pending += [f"{node} BFD to {s['peer']}" for s in peers if not s["is_up"]]
-    if "bgpd" in spec.daemons:
-        summary = answer["show bgp summary json"]
-        view.pending += [f"{node} BGP to {peer}" for af in summary.values()
-                         if isinstance(af, dict) for peer, info in af.get("peers", {}).items()
-                         if info.get("state") != "Established"]
+    for daemon, read in _READERS.items():
+        if daemon not in spec.daemons:
+            continue
+        try:
+            answer = dict(zip(_COMMANDS[daemon], frr.vty_jsons(daemon, *_COMMANDS[daemon]),
+                              strict=True))
+        except LabError:  # restarting (watchfrr brings it back): not converged yet
+            view.pending.append(f"{node} {daemon} answering")
+            continue
+        read(view, node, answer, kernel)
     return view
 
 
@@ -128,8 +165,9 @@ def _runs_ospf(view: RouterView, ifname: str) -> bool:
 def _candidates(lab: Lab, views: dict[str, RouterView], expected: set[str] | None) -> list[Link]:
     """Router-to-router links that should carry an adjacency now.
 
-    With `expected` (the adjacencies the lab converged with), those whose two ends are up
-    in the kernel: a link held down by a fault is not expected, a restored one is. Without
+    With `expected` (the adjacencies the lab converged with), those whose two ends are set up
+    (not their operational state: the kernel reports it up to a second later): a link held
+    down by a fault is not expected, a restored one is at once. Without
     it (first start), every link that both ends run OSPF on.
     """
     links = [lk for lk in lab.topology.links if lk.a.node in views and lk.b.node in views]
@@ -138,8 +176,8 @@ def _candidates(lab: Lab, views: dict[str, RouterView], expected: set[str] | Non
                 if _runs_ospf(views[lk.a.node], lk.a.interface)
                 and _runs_ospf(views[lk.b.node], lk.b.interface)]
     return [lk for lk in links if str(lk) in expected
-            and views[lk.a.node].oper.get(lk.a.interface) == "UP"
-            and views[lk.b.node].oper.get(lk.b.interface) == "UP"]
+            and lk.a.interface in views[lk.a.node].admin_up
+            and lk.b.interface in views[lk.b.node].admin_up]
 
 
 def waiting_for(lab: Lab, views: dict[str, RouterView],
@@ -155,7 +193,9 @@ def waiting_for(lab: Lab, views: dict[str, RouterView],
                 waiting.append(f"{end} OSPF adjacency")
     for view in views.values():
         waiting += view.pending
-    return waiting + _lsdb_unsynchronised(views), links
+    for judge in JUDGES:
+        waiting += judge(views)
+    return waiting, links
 
 
 def _lsdb_unsynchronised(views: dict[str, RouterView]) -> list[str]:
@@ -171,6 +211,10 @@ def _lsdb_unsynchronised(views: dict[str, RouterView]) -> list[str]:
         if not same or min(c.get("lsaRouterNumber", 0) for c in lsdbs) < len(lsdbs):
             out.append(f"OSPF area {area} LSDB synchronisation")
     return out
+
+
+# what is missing across routers (one router's own: its reader's `pending`)
+JUDGES: list[Callable[[dict[str, RouterView]], list[str]]] = [_lsdb_unsynchronised]
 
 
 def _everything_up(views: dict[str, RouterView], links: list[Link], baseline: Baseline) -> bool:
@@ -197,34 +241,46 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                    baseline: Baseline | None = None) -> Convergence:
     """Block until the lab has converged; `LabError` naming what is missing on timeout.
 
-    `baseline`: the lab at its first convergence (see `_candidates`, `_differs_from_baseline`).
+    Converged: a round of reading finds nothing missing, no kernel change was announced
+    while it read, and none for `settle` seconds after the last one any router announced
+    (or after the call). `baseline`: the lab at its first convergence (see
+    `_candidates`, `_differs_from_baseline`).
     """
     routers = [r.name for r in lab.topology.routers]
-    start = time.monotonic()
-    stable_since: float | None = None
-    last_fibs: dict[str, str] = {}
-    last_report = start
-    with ThreadPoolExecutor(max_workers=max(1, len(routers))) as pool:
+    start = last_report = time.monotonic()
+    spent: list[float] = []  # CPU seconds of each router read in the current round
+
+    def read(node: str) -> RouterView:
+        cpu = time.thread_time()
+        try:
+            return _view(lab, node, watch.get(node))
+        finally:
+            spent.append(time.thread_time() - cpu)
+
+    with KernelWatch({r: lab.ns(r) for r in routers}) as watch, \
+            ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(routers)))) as pool:
+        watch.last_change = start  # what happened just before the call counts as a change
         while True:
-            views = dict(zip(routers, pool.map(lambda r: _view(lab, r), routers), strict=True))
+            round_start, cpu = time.monotonic(), time.thread_time()
+            spent.clear()
+            views = dict(zip(routers, pool.map(read, routers), strict=True))
             waiting, links = waiting_for(lab, views, baseline.ospf_links if baseline else None)
             if baseline and not waiting:
                 waiting = _differs_from_baseline(lab, views, links, baseline)
-            fibs = {r: v.fib for r, v in views.items()}
-            now = time.monotonic()
             # everything up, nothing pending and every FIB exactly as at the first convergence:
             # the lab is back in a state known to be settled, so no settle period is needed
             settled = bool(baseline and not waiting and _everything_up(views, links, baseline)
                            and views.keys() <= baseline.fibs.keys())
-            if waiting:
-                stable_since = None
-            elif fibs != last_fibs or stable_since is None:
-                stable_since = now
-            if settled or (stable_since is not None and now - stable_since >= settle):
-                return Convergence(seconds=now - start, ospf_links=[str(lk) for lk in links],
+            changed = watch.wait(0)  # a change while it read: it may have read a stale state
+            # nothing missing, read after the last kernel change, and the kernels quiet for
+            # `settle` since that change (any later change is announced, and ends the quiet)
+            if not waiting and not changed and (settled or not watch.wait(
+                    watch.last_change + settle - time.monotonic())):
+                return Convergence(seconds=time.monotonic() - start,
+                                   ospf_links=[str(lk) for lk in links],
                                    bfd_sessions=sum(v.bfd_total for v in views.values()),
-                                   fibs=fibs)
-            last_fibs = fibs
+                                   fibs={r: v.fib for r, v in views.items()})
+            now = time.monotonic()
             if now - start > timeout:
                 raise LabError(f"lab {lab.name} did not converge in {timeout:.0f} s; "
                                f"waiting for: {', '.join(waiting) or 'kernel routes to settle'}")
@@ -233,4 +289,8 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                          f"{len(waiting)} item(s) pending"
                          + (f" ({', '.join(waiting[:3])}…)" if waiting else ", routes settling"))
                 last_report = now
-            time.sleep(0.05)
+            cost = sum(spent) + time.thread_time() - cpu
+            pause = max(MIN_INTERVAL_S, cost / CPU_SHARE - (now - round_start))
+            # after a change, a round once the kernels were quiet for half the settle time: it
+            # may find the network converged (at most one such round per quiet period)
+            watch.wait(pause, quiet=settle / 2, since=round_start, at_least=MIN_INTERVAL_S)

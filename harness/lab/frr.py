@@ -14,6 +14,7 @@ import os
 import pwd
 import re
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ LAB_ADAPTATIONS = (
 )
 
 _SPACE = re.compile(r"\s*")
+_END = b"\0\0\0"  # a daemon's vty ends each answer with three NULs and the command's status
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,13 @@ class FrrInstance:
                 out[pidfile.stem] = pid
         return out
 
+    def running(self, daemon: str) -> bool:
+        """Whether the daemon runs (its pid file names a live process)."""
+        try:
+            return alive(int((self.rundir / f"{daemon}.pid").read_text().split()[0]))
+        except (ValueError, IndexError, OSError):
+            return False
+
     def stop(self) -> list[int]:
         """SIGKILL watchfrr first (so it restarts nothing), then every daemon; pids killed."""
         pids = self.pids()
@@ -133,6 +142,29 @@ class FrrInstance:
             docs = []
         return docs if len(docs) == len(commands) else [self.vtysh_json(c) for c in commands]
 
+    def vty_jsons(self, daemon: str, *commands: str, timeout: float = 5.0) -> list[Any]:
+        """`show ... json` commands sent straight to one daemon's vty socket, as vtysh does but
+        without starting processes (~0.02 ms of CPU here, a vtysh run ~25 ms): their parsed
+        outputs in order ({} where the daemon printed nothing). LabError if it cannot answer, or
+        refuses a command."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(timeout)
+            try:
+                sock.connect(str(self.rundir / f"{daemon}.vty"))
+                answers = [_ask(sock, c) for c in ("enable", *commands)][1:]  # as vtysh does
+            except OSError as exc:
+                raise LabError(f"{self.hostname}: {daemon} does not answer: {exc}") from None
+        out = []
+        for command, (status, text) in zip(commands, answers, strict=True):
+            if status:
+                raise LabError(f"{self.hostname}: {daemon}: {command}: "
+                               f"{text.strip() or f'status {status}'}")
+            try:
+                out.append(json.loads(text) if text.strip() else {})
+            except json.JSONDecodeError as exc:
+                raise LabError(f"{self.hostname}: {command}: not JSON: {text[:200]}") from exc
+        return out
+
     def vtysh_json(self, command: str) -> Any:
         """A `show ... json` command's parsed output ({} when the daemon prints nothing)."""
         out = self.vtysh(command).strip()
@@ -140,3 +172,15 @@ class FrrInstance:
             return json.loads(out) if out else {}
         except json.JSONDecodeError as exc:
             raise LabError(f"{self.hostname}: {command}: not JSON: {out[:200]}") from exc
+
+
+def _ask(sock: socket.socket, command: str) -> tuple[int, str]:
+    """One command on a daemon's vty socket: its status (0: success) and its output."""
+    sock.sendall(command.encode() + b"\0")
+    buf = bytearray()
+    while len(buf) < 4 or buf[-4:-1] != _END:
+        chunk = sock.recv(1 << 16)
+        if not chunk:
+            raise ConnectionResetError(f"closed during {command!r}")
+        buf += chunk
+    return buf[-1], buf[:-4].decode(errors="replace")

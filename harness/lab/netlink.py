@@ -20,8 +20,8 @@ from typing import NamedTuple
 NETLINK_ROUTE, NETLINK_NETFILTER = 0, 12
 TIMEOUT_S = 5.0
 _CLONE_NEWNET = 0x40000000
-_REQUEST, _ACK, _REPLACE, _CREATE = 0x1, 0x4, 0x100, 0x400
-_NLMSG_ERROR = 2
+_REQUEST, _ACK, _REPLACE, _CREATE, _DUMP = 0x1, 0x4, 0x100, 0x400, 0x300
+_NLMSG_ERROR, _NLMSG_DONE, _DUMP_INTR = 2, 3, 0x10
 _RTM_NEWLINK, _RTM_GETLINK, _RTM_NEWQDISC, _RTM_DELQDISC = 16, 18, 36, 37
 _IFF_UP, _IFLA_IFNAME = 0x1, 3
 _TC_H_ROOT, _TCA_KIND, _TCA_OPTIONS = 0xFFFFFFFF, 1, 2
@@ -92,17 +92,36 @@ def reply_index(payload: bytes) -> int:
 
 
 def _parts(buf: bytes) -> Iterator[tuple[int, int, bytes]]:
+    for kind, _, seq, payload in _messages(buf):
+        yield kind, seq, payload
+
+
+def _messages(buf: bytes) -> Iterator[tuple[int, int, int, bytes]]:
+    """Each netlink message in a datagram: type, flags, sequence number, payload."""
     offset = 0
     while offset + 16 <= len(buf):
-        size, kind, _, seq, _ = struct.unpack_from("=IHHII", buf, offset)
-        yield kind, seq, buf[offset + 16: offset + size]
+        size, kind, flags, seq, _ = struct.unpack_from("=IHHII", buf, offset)
+        yield kind, flags, seq, buf[offset + 16: offset + size]
         offset += max(16, (size + 3) & ~3)
+
+
+def attributes(buf: bytes, offset: int = 0) -> dict[int, bytes]:
+    """A message's attributes (type -> value) from `offset` on; the last of a repeated type."""
+    out = {}
+    while offset + 4 <= len(buf):
+        size, kind = struct.unpack_from("=HH", buf, offset)
+        if size < 4:
+            break
+        out[kind & 0x3FFF] = buf[offset + 4: offset + size]  # without NLA_F_NESTED and order
+        offset += (size + 3) & ~3
+    return out
 
 
 class NetlinkSocket:
     """A netlink socket living in a named network namespace (`/run/netns/<name>`)."""
 
-    def __init__(self, netns: str, protocol: int) -> None:
+    def __init__(self, netns: str, protocol: int, groups: int = 0) -> None:
+        """`groups`: the multicast groups (a bit mask) whose events the socket receives."""
         fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)  # FileNotFoundError: no such netns
         made: list[socket.socket | OSError] = []
 
@@ -123,7 +142,7 @@ class NetlinkSocket:
         if isinstance(made[0], OSError):
             raise made[0]
         self.sock = made[0]
-        self.sock.bind((0, 0))
+        self.sock.bind((0, groups))
         self.sock.settimeout(TIMEOUT_S)  # the kernel acks at once; never hang a restore
         self._seq = 0
 
@@ -152,6 +171,29 @@ class NetlinkSocket:
         if error:
             raise OSError(error, os.strerror(error))
         return replies
+
+    def dump(self, kind: int, body: bytes) -> list[bytes]:
+        """A dump request (`ip route show`, `ip link show`): the payload of every object, taken
+        again if the kernel says the objects changed during the dump."""
+        while True:
+            self._seq += 1
+            seq = self._seq
+            self.sock.send(struct.pack("=IHHII", 16 + len(body), kind, _REQUEST | _DUMP, seq, 0)
+                           + body)
+            out, interrupted, done = [], False, False
+            while not done:
+                for kind_, flags, seq_, payload in _messages(self.sock.recv(1 << 17)):
+                    if seq_ != seq:
+                        continue
+                    interrupted |= bool(flags & _DUMP_INTR)
+                    if kind_ == _NLMSG_ERROR and struct.unpack_from("=i", payload)[0]:
+                        error = -struct.unpack_from("=i", payload)[0]
+                        raise OSError(error, os.strerror(error))
+                    done |= kind_ in (_NLMSG_DONE, _NLMSG_ERROR)
+                    if not done:
+                        out.append(payload)
+            if not interrupted:
+                return out
 
     def close(self) -> None:
         self.sock.close()

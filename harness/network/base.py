@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from harness.faults.target import Target
 from harness.probes.endpoints import ProbeEndpoint
@@ -11,6 +13,14 @@ from harness.topology import Topology
 
 # node -> part ("ospf", "fib", "interfaces", ...) -> sorted text lines, stable across reads
 Snapshot = dict[str, dict[str, list[str]]]
+WORKERS = 20  # devices read at once, by default (as Nornir's threaded runner)
+T = TypeVar("T")
+
+
+def each(nodes: Sequence[str], read: Callable[[str], T], workers: int) -> dict[str, T]:
+    """`read(node)` of every node, at most `workers` at a time: node -> its result."""
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(nodes)))) as pool:
+        return dict(zip(nodes, pool.map(read, nodes), strict=True))
 
 
 class Network(Protocol):

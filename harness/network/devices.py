@@ -16,7 +16,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from ipaddress import IPv4Network
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from harness.devices import DeviceSpec, connect, facts_of
 from harness.devices.state import UP_STATES, DeviceState, read_state
 from harness.errors import DeviceError
 from harness.faults.target import Target
-from harness.network.base import Snapshot
+from harness.network.base import WORKERS, Snapshot, each
 from harness.probes.ssh_endpoint import SshEndpoint
 from harness.topology import Topology
 
@@ -42,8 +41,10 @@ class DeviceNetwork:
     kind = "devices"
 
     def __init__(self, name: str, topology: Topology, inventory: Mapping[str, DeviceSpec],
-                 probes: Mapping[str, SshEndpoint]) -> None:
+                 probes: Mapping[str, SshEndpoint], workers: int = WORKERS) -> None:
+        """`workers`: devices read at once (each on its own session)."""
         self.name = name
+        self.workers = workers
         self.topology = topology
         self.inventory = dict(inventory)
         self.probes = dict(probes)
@@ -152,9 +153,7 @@ class DeviceNetwork:
         return reading
 
     def _each(self, fn: Any) -> dict[str, Any]:
-        nodes = list(self.inventory)
-        with ThreadPoolExecutor(max_workers=max(1, min(8, len(nodes)))) as pool:
-            return dict(zip(nodes, pool.map(fn, nodes), strict=True))
+        return each(list(self.inventory), fn, self.workers)
 
     def _with_driver(self, node: str, fn: Any) -> Any:
         """`fn(driver)` on the node's session; when that fails on a session opened earlier

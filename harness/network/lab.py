@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 from typing import Any
 
@@ -14,17 +13,20 @@ from harness.faults.target import Target
 from harness.lab import Lab
 from harness.lab.converge import fib
 from harness.lab.netns import oper_states
-from harness.network.base import Snapshot
+from harness.network.base import WORKERS, Snapshot, each
 from harness.probes.endpoints import NetnsEndpoint
-from harness.topology import Node, Topology
+from harness.topology import Topology
 
 
 class LabNetwork:
     kind = "lab"
 
-    def __init__(self, lab: Lab, inventory: dict[str, DeviceSpec] | None = None) -> None:
+    def __init__(self, lab: Lab, inventory: dict[str, DeviceSpec] | None = None,
+                 workers: int = WORKERS) -> None:
+        """`workers`: routers read at once."""
         self._lab = lab
         self.inventory = inventory or {}
+        self.workers = workers
 
     @property
     def name(self) -> str:
@@ -73,22 +75,21 @@ class LabNetwork:
     def snapshot(self) -> Snapshot:
         """Each router's OSPF and BFD neighbours and kernel FIB, the routers read in
         parallel."""
-        routers = self.topology.routers
-        with ThreadPoolExecutor(max_workers=max(1, len(routers))) as pool:
-            return dict(zip((r.name for r in routers), pool.map(self._router, routers),
-                            strict=True))
+        return each([r.name for r in self.topology.routers], self._router, self.workers)
 
-    def _router(self, router: Node) -> dict[str, list[str]]:
+    def _router(self, name: str) -> dict[str, list[str]]:
+        """Read over the daemons' vty sockets (a vtysh run per router costs ~50 ms of CPU)."""
+        router = self._lab.node(name)
+        frr = self._lab.frr(name)
         daemons = router.frr.daemons if router.frr else ()
-        bfdd = "bfdd" in daemons
-        ospf, *bfd = self._lab.frr(router.name).vtysh_jsons(
-            frrjson.OSPF_NEIGHBORS, *([frrjson.BFD_PEERS] if bfdd else []))
+        [ospf] = frr.vty_jsons("ospfd", frrjson.OSPF_NEIGHBORS) if "ospfd" in daemons else [{}]
+        [bfd] = frr.vty_jsons("bfdd", frrjson.BFD_PEERS) if "bfdd" in daemons else [[]]
         return {
             "ospf": sorted(f"{n.router_id} {n.iface} {n.state}"
                            for n in frrjson.ospf_neighbors(ospf)),
             "bfd": sorted(f"{s['peer']} {s['interface']} {s['status']}"
-                          for s in frrjson.bfd_peers(bfd[0] if bfd else [])),
-            "fib": fib(self._lab, router.name).splitlines(),
+                          for s in frrjson.bfd_peers(bfd)),
+            "fib": fib(self._lab, name).splitlines(),
         }
 
     def facts(self) -> dict[str, dict[str, Any]]:
@@ -101,9 +102,7 @@ class LabNetwork:
             except Exception as exc:  # any driver's error; connect() hides the password
                 facts = {"error": str(exc) or type(exc).__name__}
             return {"driver": spec.driver, **facts}
-        nodes = [r.name for r in self.topology.routers]
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            return dict(zip(nodes, pool.map(one, nodes), strict=True))
+        return each([r.name for r in self.topology.routers], one, self.workers)
 
     def close(self) -> None:
         pass
