@@ -11,10 +11,11 @@ from rich.table import Table
 
 from harness import schemas
 from harness.cli.common import console
+from harness.cli.live import LiveOption, live_page
 from harness.cli.runbook_views import runbook_plan, steps_table, terminal_operator
 from harness.cli.sweep_views import failures_table, sweep_plan
 from harness.cli.views import terminal_view
-from harness.engine import MEANING, LabPool, RunOptions, RunOutcome, run_scenario
+from harness.engine import MEANING, LabPool, Observers, RunOptions, RunOutcome, run_scenario
 from harness.faults import FAULTS
 from harness.faults import recover as recover_faults
 from harness.faults.registry import hint_text
@@ -116,26 +117,28 @@ SigningKey = Annotated[Path | None, typer.Option(
 
 def run(scenario: Annotated[Path, typer.Argument(help="scenario file (faults, a sweep or steps)")],
         dry_run: DryRun = False, commit: Commit = False, keep_lab: KeepLab = False,
-        reports: Reports = REPORTS, signing_key: SigningKey = None) -> None:
+        reports: Reports = REPORTS, signing_key: SigningKey = None,
+        live: LiveOption = None) -> None:
     """Fail the network on purpose, measure every critical flow, restore, judge each SLA.
 
     Writes the evidence pack (report.html, results.json, junit.xml, raw probes, MANIFEST,
     VERIFY.txt). Its exit code says how the run ended (the table below).
     """
-    execute(load_scenario(scenario), dry_run, commit, keep_lab, reports, signing_key)
+    execute(load_scenario(scenario), dry_run, commit, keep_lab, reports, signing_key, live)
 
 
 def execute(loaded: LoadedScenario, dry_run: bool, commit: bool, keep_lab: bool,
-            reports: Path, signing_key: Path | None) -> None:
-    """Print the plan, or run it, print its outcome and exit with its code."""
+            reports: Path, signing_key: Path | None, live: str | None = None) -> None:
+    """Print the plan, or run it (with its live page), print its outcome and exit with its
+    code."""
     if dry_run:
         (sweep_plan if loaded.spec.sweep else runbook_plan if loaded.spec.steps
          else _plan)(loaded)
         return
     options = RunOptions(reports=reports, signing_key=signing_key, commit=commit,
                          operator=terminal_operator() if loaded.spec.steps else None)
-    with LabPool(keep=keep_lab) as labs:
-        outcome = run_scenario(loaded, options, terminal_view(), labs)
+    with live_page(live) as page, LabPool(keep=keep_lab) as labs:
+        outcome = run_scenario(loaded, options, Observers([terminal_view(), page]), labs)
     _summary(outcome)
     raise typer.Exit(code=int(outcome.exit_code))
 

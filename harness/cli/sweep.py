@@ -12,6 +12,7 @@ import typer
 import yaml
 
 from harness.cli.common import console
+from harness.cli.live import LiveOption
 from harness.cli.scenario import (
     REPORTS,
     Commit,
@@ -37,7 +38,8 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
           flows: Annotated[Path | None, typer.Option(help="...and the flows file (with its "
                                                      "sla_classes) to probe")] = None,
           dry_run: DryRun = False, commit: Commit = False, keep_lab: KeepLab = False,
-          reports: Reports = REPORTS, signing_key: SigningKey = None) -> None:
+          reports: Reports = REPORTS, signing_key: SigningKey = None,
+          live: LiveOption = None) -> None:
     """Fail every single element of the network in turn and measure every flow (N-1).
 
     With --topology and --flows instead of a scenario, every router link is cut and every
@@ -48,13 +50,13 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
             raise typer.BadParameter("give a sweep scenario, or --topology and --flows")
         with tempfile.TemporaryDirectory(prefix="failover-sweep-") as tmp:
             execute(load_scenario(_starting_sweep(topology, flows, Path(tmp))), dry_run,
-                    commit, keep_lab, reports, signing_key)
+                    commit, keep_lab, reports, signing_key, live)
         return
     loaded = load_scenario(scenario)
     if loaded.spec.sweep is None:
         raise InputError(scenario, 1, "sweep", "not a sweep (it has faults: use `failover "
                          "run`)")
-    execute(loaded, dry_run, commit, keep_lab, reports, signing_key)
+    execute(loaded, dry_run, commit, keep_lab, reports, signing_key, live)
 
 
 def _starting_sweep(topology: Path, flows: Path, where: Path) -> Path:
