@@ -23,6 +23,7 @@ from harness.live.address import LiveAddress, LiveAddressError
 from harness.live.view import LiveView
 
 COOKIE = "failover_live"
+BACKLOG = 128  # a room's browsers connecting at once (5 by default: SYNs dropped, 1 s retries)
 # without a token, only a page asked for by these names is served (no DNS rebinding)
 LOCAL_NAMES = {"127.0.0.1", "localhost", "[::1]"}
 PAGE = resources.files("harness.live").joinpath("page.html").read_bytes()
@@ -45,7 +46,8 @@ class LiveServer:
         self.address = address
         self.token = secrets.token_urlsafe(24) if address.needs_token else None
         family = socket.AF_INET6 if address.ipv6 else socket.AF_INET
-        server_class = type("_Server", (ThreadingHTTPServer,), {"address_family": family})
+        server_class = type("_Server", (ThreadingHTTPServer,), {
+            "address_family": family, "request_queue_size": BACKLOG})
         try:
             self.httpd = server_class((address.host, address.port), _Handler)
         except OSError as exc:
