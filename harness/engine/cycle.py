@@ -116,14 +116,7 @@ class Cycler:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             time.sleep(max(0.0, min(TICK_S, end - time.monotonic())))
-            now = time.time_ns()
-            seen = probes.poll()
-            overdue = {label: _overdue_ms(live, now, self.periods_ms[label])
-                       for label, live in seen.items()}
-            losing = {label: ms for label, ms in overdue.items() if ms > LOSING_MS}
-            self.observer.tick(what, end - time.monotonic(),
-                               {k: FlowNow(v.received, losing.get(k, 0.0))
-                                for k, v in seen.items()})
+            losing = self.tick(probes, what, end - time.monotonic())
             over = [f"{label} ({ms:.0f} ms > hard limit {self.limits[label]:.0f} ms)"
                     for label, ms in losing.items() if label in self.limits
                     and ms > self.limits[label]]
@@ -131,6 +124,18 @@ class Cycler:
                 abort_into.aborted = "hard limit passed: " + ", ".join(over)
                 self.say(what, f"ABORT: {abort_into.aborted}; restoring now")
                 return
+
+    def tick(self, probes: ProbeSession, what: str, seconds_left: float) -> dict[str, float]:
+        """Read the probes and tick the observer: the directions losing now, and how long
+        past due their next probe is (ms)."""
+        now = time.time_ns()
+        seen = probes.poll()
+        overdue = {label: _overdue_ms(live, now, self.periods_ms[label])
+                   for label, live in seen.items()}
+        losing = {label: ms for label, ms in overdue.items() if ms > LOSING_MS}
+        self.observer.tick(what, seconds_left, {k: FlowNow(v.received, losing.get(k, 0.0))
+                                                for k, v in seen.items()})
+        return losing
 
     def tail(self, probes: ProbeSession, converged_ns: int) -> None:
         """After reconvergence, watch until every direction has delivered cleanly for
