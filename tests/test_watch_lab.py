@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -126,3 +127,39 @@ def test_a_watch_lists_each_outage_a_person_caused_with_its_nearest_mark(
     assert records >= sum(t["received"] for t in totals.values())
     assert not (pack / "probes").exists() and not (pack / "checkpoint.json").exists()
     assert LabNetwork(two_path).degraded() == []
+
+
+def complete_members(data: bytes) -> bytes:
+    """What the whole gzip members of `data` hold (a killed writer may leave a torn last one)."""
+    out = b""
+    while data:
+        d = zlib.decompressobj(wbits=31)
+        try:
+            chunk = d.decompress(data)
+        except zlib.error:
+            break
+        if not d.eof:
+            break
+        out, data = out + chunk, d.unused_data
+    return out
+
+
+def test_a_watch_killed_outright_keeps_its_last_checkpoint(two_path: Lab,
+                                                          tmp_path: Path) -> None:
+    proc, lines = watch(two_path, tmp_path, "--duration", "60s", "--checkpoint-every", "1")
+    [pid] = running()
+    [pack] = (tmp_path / "reports").iterdir()
+    deadline = time.monotonic() + 30
+    while not (pack / "checkpoint.json").exists() or time.monotonic() < deadline - 26:
+        assert time.monotonic() < deadline, "".join(lines)
+        time.sleep(0.1)
+    os.kill(pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    saved = json.loads((pack / "checkpoint.json").read_text())
+    assert saved["scenario"] == "window" and saved["received"]["h1-h2 →"] > RATE
+    records = sum(len(complete_members(f.read_bytes())) // 24 for f in (pack / "raw").iterdir())
+    assert records >= sum(saved["received"].values())
+    assert not (pack / "MANIFEST").exists()  # not sealed: what was measured, as measured
+    marked = subprocess.run([sys.executable, "-m", "harness", "mark", "too late"],
+                            capture_output=True, text=True, timeout=30, check=False)
+    assert marked.returncode == 2 and "no watch is running" in marked.stderr

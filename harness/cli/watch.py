@@ -20,6 +20,7 @@ from harness.cli.common import console
 from harness.cli.scenario import REPORTS, KeepLab, Reports, SigningKey, print_outcome
 from harness.cli.views import terminal_view
 from harness.engine import LabPool, RunOptions, watch_flows
+from harness.engine.watch import CHECKPOINT_S
 from harness.errors import InputError
 from harness.report.html import utc
 from harness.scenario.load import LoadedScenario, load_scenario
@@ -80,6 +81,9 @@ def watch(flows_or_scenario: Annotated[Path, typer.Argument(
           duration: Annotated[str, typer.Option(help="how long: 90s, 10m, 3h, 1h30m")] = "1h",
           topology: Annotated[Path | None, typer.Option(help="with a flows file: the "
                                                         "topology")] = None,
+          checkpoint_every: Annotated[float, typer.Option(
+              min=1, max=3600, help="seconds between checkpoints (what was measured so far, "
+              "kept if the watch is killed)")] = CHECKPOINT_S,
           keep_lab: KeepLab = False, reports: Reports = REPORTS,
           signing_key: SigningKey = None) -> None:
     """Probe every flow for a maintenance window while people do the work; inject nothing.
@@ -97,7 +101,7 @@ def watch(flows_or_scenario: Annotated[Path, typer.Argument(
         keyboard_marks(inbox)
         with LabPool(keep=keep_lab) as labs:
             outcome = watch_flows(loaded, RunOptions(reports=reports, signing_key=signing_key),
-                                  terminal_view(), labs, seconds, inbox)
+                                  terminal_view(), labs, seconds, inbox, checkpoint_every)
     print_outcome(outcome)
     raise typer.Exit(code=int(outcome.exit_code))
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import queue
 import shutil
-import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +20,9 @@ from harness.engine.observer import RunObserver
 from harness.engine.operator import Operator
 from harness.engine.runbook import RunbookRunner
 from harness.engine.runner import ScenarioRunner
+from harness.engine.signals import as_exception, signals_deferred, signals_unwind
 from harness.engine.sweep import SweepRunner
-from harness.engine.watch import WatchRunner
+from harness.engine.watch import CHECKPOINT_S, WatchRunner
 from harness.errors import HarnessError
 from harness.network import Network
 from harness.report.manifest import ManifestInfo, load_signing_key, write_manifest
@@ -89,11 +87,13 @@ def run_scenario(loaded: LoadedScenario, options: RunOptions, observer: RunObser
 
 
 def watch(loaded: LoadedScenario, options: RunOptions, observer: RunObserver, labs: LabPool,
-          duration_s: float, inbox: queue.Queue[Mark] | None = None) -> RunOutcome:
+          duration_s: float, inbox: queue.Queue[Mark] | None = None,
+          checkpoint_s: float = CHECKPOINT_S) -> RunOutcome:
     """Watch a scenario's flows for `duration_s` (or until Ctrl-C), injecting nothing, with
-    the marks people add (`inbox`: the keyboard's), and write its evidence pack."""
+    the marks people add (`inbox`: the keyboard's), a checkpoint every `checkpoint_s`, and
+    write its evidence pack."""
     return run_on_network(loaded, options, observer, labs, lambda network, pack: WatchRunner(
-        loaded, network, pack, observer, duration_s, inbox))
+        loaded, network, pack, observer, duration_s, inbox, checkpoint_s))
 
 
 def run_on_network(loaded: LoadedScenario, options: RunOptions, observer: RunObserver,
@@ -101,7 +101,7 @@ def run_on_network(loaded: LoadedScenario, options: RunOptions, observer: RunObs
     """The lab (or the devices), a fresh pack, the runner's run, its pack written and sealed
     whatever happened once it measured (nothing written when it refused)."""
     key = load_signing_key(options.signing_key)  # a bad key: refused before the network
-    with _signals_unwind():
+    with signals_unwind():
         lab = None if loaded.on_devices else labs.lab_for(loaded.topology, observer)
         pack = new_pack(options.reports, loaded.spec.name)
         network = network_for(loaded, lab)
@@ -114,12 +114,12 @@ def run_on_network(loaded: LoadedScenario, options: RunOptions, observer: RunObs
         finally:
             network.close()
         observer.phase("report", f"writing the evidence pack {pack}")
-        with _signals_deferred() as arrived:
+        with signals_deferred() as arrived:
             data, report_error = _write(pack, loaded, result)
             sealed = write_manifest(pack, key)
     observer.run_finished(result, pack)
     return RunOutcome(result, pack, data, sealed, report_error,
-                      runner.stopped or (_as_exception(arrived[0]) if arrived else None))
+                      runner.stopped or (as_exception(arrived[0]) if arrived else None))
 
 
 def _write(pack: Path, loaded: LoadedScenario, result: AnyResult) -> Written:
@@ -136,42 +136,3 @@ def _write(pack: Path, loaded: LoadedScenario, result: AnyResult) -> Written:
     except HarnessError as exc:  # the pack is sealed anyway: results.json stays
         return data, str(exc)
     return data, None
-
-
-@contextmanager
-def _signals_unwind() -> Iterator[None]:
-    """SIGTERM and SIGHUP unwind the stack like Ctrl-C does (restoring on the way out: the
-    fault guard turns them into SystemExit while faults are in place)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, _exit_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-@contextmanager
-def _signals_deferred() -> Iterator[list[int]]:
-    """Ctrl-C, SIGTERM and SIGHUP wait while the pack is written: the signals that arrived."""
-    arrived: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield arrived
-        return
-    previous = {s: signal.signal(s, lambda n, _f: arrived.append(n))
-                for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield arrived
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def _as_exception(signum: int) -> BaseException:
-    return KeyboardInterrupt() if signum == signal.SIGINT else SystemExit(128 + signum)
-
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise _as_exception(signum)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -18,6 +19,7 @@ from pathlib import Path
 from harness.engine.cycle import TICK_S, Cycler
 from harness.engine.ending import Ending
 from harness.engine.observer import RunObserver
+from harness.engine.signals import as_exception, signals_deferred
 from harness.network import Network
 from harness.probes.session import ProbeRun
 from harness.report.html import utc
@@ -70,31 +72,42 @@ class WatchRunner(Ending):
                              self.workdir / "raw", self.duration_s + 600)
         with probes, ThreadPoolExecutor(max_workers=2) as pool, MarkBoard() as board:
             _, before, facts = self.prepare(probes, pool, self._preflight)
-            probes.start()
-            self.result.started_ns = time.time_ns()
-            self.cycler.say("watch", f"watching (pid {os.getpid()}): type a line and Enter to "
-                                     "mark an instant, or `failover mark TEXT` elsewhere")
-            try:
-                self._watch(probes, board)
-                self.result.ended = f"its duration ({self.duration_s:g} s) passed"
-            except KeyboardInterrupt:
-                self.result.ended = "ended early (Ctrl-C)"
-            except BaseException as exc:  # noqa: BLE001 - the pack keeps what was measured
-                self.stopped_early(exc)
-            self.cycler.say("watch", f"watch {self.result.ended or 'stopped'}")
-            self.result.devices = facts.result() if facts.done() else {}
-            run = self.finish(probes, pool, before)
-            self._take_marks(board)
-            probes.discard_records()
+            with signals_deferred() as arrived:  # a record must not be torn mid-write
+                probes.start()
+                self.result.started_ns = time.time_ns()
+                self.cycler.say("watch", f"watching (pid {os.getpid()}): type a line and "
+                                         "Enter to mark an instant, or `failover mark TEXT` "
+                                         "elsewhere")
+                try:
+                    self._watch(probes, board, arrived)
+                except BaseException as exc:  # noqa: BLE001 - the pack keeps what was measured
+                    self.stopped_early(exc)
+                self._ended(arrived)
+                self.result.devices = facts.result() if facts.done() else {}
+                run = self.finish(probes, pool, before)
+                self._take_marks(board)
+                probes.discard_records()
         if run is not None:
             self._judge(run)
         (self.workdir / CHECKPOINT).unlink(missing_ok=True)  # results.json replaces it
         return self.result
 
-    def _watch(self, probes: WatchProbes, board: MarkBoard) -> None:
+    def _ended(self, arrived: list[int]) -> None:
+        """How the watch ended: its duration, Ctrl-C (a person ending it early), or another
+        signal or an error (incomplete)."""
+        if arrived and arrived[0] == signal.SIGINT:
+            self.result.ended = "ended early (Ctrl-C)"
+        elif arrived:
+            self.stopped_early(as_exception(arrived[0]))
+        elif not self.result.incomplete:
+            self.result.ended = f"its duration ({self.duration_s:g} s) passed"
+        self.cycler.say("watch", f"watch {self.result.ended or 'stopped'}")
+
+    def _watch(self, probes: WatchProbes, board: MarkBoard, arrived: list[int]) -> None:
+        """Until the duration passed or a signal arrived."""
         end = time.monotonic() + self.duration_s
         next_checkpoint = time.monotonic() + self.checkpoint_s
-        while (left := end - time.monotonic()) > 0:
+        while (left := end - time.monotonic()) > 0 and not arrived:
             time.sleep(min(TICK_S, left))
             losing = self.cycler.tick(probes, "watch", end - time.monotonic())
             self._take_marks(board)
