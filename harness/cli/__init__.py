@@ -14,6 +14,7 @@ from harness.cli.probe import probe
 from harness.cli.report import report
 from harness.cli.scenario import recover, run, schema, validate
 from harness.cli.sweep import compare, sweep
+from harness.cli.watch import mark, watch
 from harness.engine import exits
 from harness.errors import HarnessError
 
@@ -28,6 +29,8 @@ app.command("validate")(validate)
 app.command("recover")(recover)
 app.command("sweep", epilog=EXIT_CODES)(sweep)
 app.command("compare")(compare)
+app.command("watch")(watch)
+app.command("mark")(mark)
 app.command("schema")(schema)
 app.command("verify")(verify)
 app.command("report")(report)

@@ -15,6 +15,7 @@ from harness.cli.live import LiveOption, live_page
 from harness.cli.runbook_views import runbook_plan, steps_table, terminal_operator
 from harness.cli.sweep_views import failures_table, sweep_plan
 from harness.cli.views import terminal_view
+from harness.cli.watch_views import outages_table
 from harness.engine import MEANING, LabPool, Observers, RunOptions, RunOutcome, run_scenario
 from harness.faults import FAULTS
 from harness.faults import recover as recover_faults
@@ -25,6 +26,7 @@ from harness.scenario.gate import paths_cut
 from harness.scenario.load import LoadedScenario, load_scenario
 from harness.scenario.results import RunResult
 from harness.sweep.results import SweepResult
+from harness.watch.results import WatchResult
 
 REPORTS = Path("reports")
 
@@ -139,16 +141,19 @@ def execute(loaded: LoadedScenario, dry_run: bool, commit: bool, keep_lab: bool,
                          operator=terminal_operator() if loaded.spec.steps else None)
     with live_page(live) as page, LabPool(keep=keep_lab) as labs:
         outcome = run_scenario(loaded, options, Observers([terminal_view(), page]), labs)
-    _summary(outcome)
+    print_outcome(outcome)
     raise typer.Exit(code=int(outcome.exit_code))
 
 
-def _summary(outcome: RunOutcome) -> None:
+def print_outcome(outcome: RunOutcome) -> None:
+    """The outcome's table, what went wrong, the verdict, the pack and the exit code."""
     result = outcome.result
     if isinstance(result, SweepResult):
         console.print(failures_table(result))
     elif isinstance(result, RunbookResult):
         console.print(steps_table(result))
+    elif isinstance(result, WatchResult):
+        console.print(outages_table(result))
     elif result.flows:
         console.print(verdict_table(result))
     for line in result.state_diff:

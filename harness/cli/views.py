@@ -10,7 +10,7 @@ from rich.table import Table
 from harness.cli.common import console
 from harness.engine import FlowNow, LineProgress
 
-WATCHED = ("hold", "failback")  # the phases the live table shows
+WATCHED = ("hold", "failback", "watch", "outage", "mark")  # the live table shows on
 
 
 def _line(text: str) -> None:

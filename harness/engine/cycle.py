@@ -101,11 +101,11 @@ class Cycler:
         next_tick = 0.0
         while True:
             time.sleep(WAIT_TICK_S)
-            now = time.time_ns()
-            seen = probes.poll()
             if time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + TICK_S
-                self.tell(seen, "baseline", deadline - grace_s - time.monotonic())
+                self.tick(probes, "baseline", deadline - grace_s - time.monotonic())
+            now = time.time_ns()
+            seen = probes.poll()
             problems = {label: _dirty(live, now, seconds, self.periods_ms[label])
                         for label, live in seen.items()}
             problems = {label: why for label, why in problems.items() if why}
@@ -126,7 +126,7 @@ class Cycler:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             time.sleep(max(0.0, min(TICK_S, end - time.monotonic())))
-            losing = self.tell(probes.poll(), what, end - time.monotonic())
+            losing = self.tick(probes, what, end - time.monotonic())
             over = [f"{label} ({ms:.0f} ms > hard limit {self.limits[label]:.0f} ms)"
                     for label, ms in losing.items() if label in self.limits
                     and ms > self.limits[label]]
@@ -134,6 +134,18 @@ class Cycler:
                 abort_into.aborted = "hard limit passed: " + ", ".join(over)
                 self.say(what, f"ABORT: {abort_into.aborted}; restoring now")
                 return
+
+    def tick(self, probes: ProbeSession, what: str, seconds_left: float) -> dict[str, float]:
+        """Read the probes and tick the observer: the directions losing now, and how long
+        past due their next probe is (ms)."""
+        now = time.time_ns()
+        seen = probes.poll()
+        overdue = {label: _overdue_ms(live, now, self.periods_ms[label])
+                   for label, live in seen.items()}
+        losing = {label: ms for label, ms in overdue.items() if ms > LOSING_MS}
+        self.observer.tick(what, seconds_left, {k: FlowNow(v.received, losing.get(k, 0.0))
+                                                for k, v in seen.items()})
+        return losing
 
     def tail(self, probes: ProbeSession, converged_ns: int) -> None:
         """After reconvergence, watch until every direction has delivered cleanly for
@@ -144,25 +156,14 @@ class Cycler:
         next_tick = 0.0
         while time.monotonic() < end:
             time.sleep(WAIT_TICK_S)
-            seen = probes.poll()
             if time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + TICK_S
-                self.tell(seen, "failback", end - time.monotonic())
+                self.tick(probes, "failback", end - time.monotonic())
+            seen = probes.poll()
             if all(live.last_recv_ns >= converged_ns + clean_ns
                    and live.last_recv_ns - live.clean_since_ns >= clean_ns
                    for live in seen.values()):
                 return
-
-    def tell(self, seen: dict[str, Live], what: str, seconds_left: float) -> dict[str, float]:
-        """Tick the observer with every direction as `seen` now; the losing directions and
-        how long past due each is (ms)."""
-        now = time.time_ns()
-        overdue = {label: _overdue_ms(live, now, self.periods_ms[label])
-                   for label, live in seen.items()}
-        losing = {label: ms for label, ms in overdue.items() if ms > LOSING_MS}
-        self.observer.tick(what, seconds_left, {k: FlowNow(v.received, losing.get(k, 0.0))
-                                                for k, v in seen.items()})
-        return losing
 
     @contextmanager
     def ticking(self, probes: ProbeSession, what: str, up_to_s: float = 0.0) -> Iterator[None]:
@@ -176,7 +177,7 @@ class Cycler:
         def ticks() -> None:
             try:
                 while not stop.wait(TICK_S):
-                    self.tell(probes.poll(), what, end - time.monotonic())
+                    self.tick(probes, what, end - time.monotonic())
             except Exception as exc:  # noqa: BLE001 - raised in the caller's thread below
                 failed.append(exc)
 
