@@ -120,13 +120,13 @@ class RunbookRunner(Ending):
         if step.inject is not None:
             fault = self.scenario.step_faults[step.name]
             self.open[step.name] = fault
-            with self.cycler.ticking(probes, step.name):
+            with self.cycler.ticking(probes, "inject"):
                 window.inject_stamps = guard.inject(fault)
             window.fault_ns = window.inject_stamps[0].wall_start_ns \
                 if window.inject_stamps else time.time_ns()
             self.observer.fault_injected(fault, window.inject_stamps)
         elif step.restore is not None:
-            with self.cycler.ticking(probes, step.name):
+            with self.cycler.ticking(probes, "restore"):
                 self._restore(guard, self.open.pop(step.restore), window)
         elif step.operator is not None:
             self._operator(probes, step, window)
