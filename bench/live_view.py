@@ -6,10 +6,10 @@ a hold (`Cycler.watch`: a tick every 100 ms into a served `LiveView`), once with
 polling the page and once with POLLERS clients each fetching its state HZ times a second (as
 the page does, a new connection each time, from a process of their own as browsers are),
 alternating for ROUNDS rounds. Printed for each: the probes' send rate achieved, lost probes,
-the largest receive gap beyond one interval, the one-way delay (p50/p99/max) and its jitter
-(mean |delay - previous delay|, RFC 3550's), the sender's worst lateness, the engine's tick
-interval (p99/max), the page's requests and response times, this process's CPU, and the
-machine's load average after it.
+the receive gaps beyond one interval (p99.9 and the largest), the one-way delay
+(p50/p99/max) and its jitter (mean |delay - previous delay|, RFC 3550's), the sender's worst
+lateness, the engine's tick interval (p99/max), the page's requests and response times, this
+process's CPU, and the machine's load average after it.
 Run as root:  .venv/bin/python bench/live_view.py [--seconds 20] [--pollers 5] [--hz 4]
 """
 
@@ -111,6 +111,7 @@ class Figures:
     rate_pct: float  # probes sent / (directions * rate * duration)
     lost: int
     max_gap_ms: float
+    gap_p999_ms: float
     delay_ms: tuple[float, float, float]  # p50, p99, max
     jitter_us: float
     late_ms: float
@@ -122,10 +123,10 @@ class Figures:
     load: float  # the 1-minute load average after it
 
 
-def delays(run: ProbeRun) -> tuple[np.ndarray, float]:
-    """Every probe's one-way delay (ns), and the mean |delay - previous delay| per direction
-    (ns), from the raw records."""
-    all_delays, jitters = [], []
+def delays(run: ProbeRun, rate: float) -> tuple[np.ndarray, float, np.ndarray]:
+    """From the raw records: every probe's one-way delay (ns), the mean |delay - previous
+    delay| per direction (ns), and every receive gap beyond one interval (ns)."""
+    all_delays, jitters, gaps = [], [], []
     for path in run.raw_files:
         data = path.read_bytes()
         rec = np.frombuffer(data, dtype=RECORD_DTYPE, count=len(data) // RECORD.size)
@@ -133,9 +134,10 @@ def delays(run: ProbeRun) -> tuple[np.ndarray, float]:
             mine = rec[rec["flow"] == flow]
             d = mine["recv_ns"].astype(np.int64) - mine["send_ns"].astype(np.int64)
             all_delays.append(d)
+            gaps.append(np.diff(np.sort(mine["recv_ns"].astype(np.int64))) - 1e9 / rate)
             if len(d) > 1:
                 jitters.append(float(np.abs(np.diff(d)).mean()))
-    return np.concatenate(all_delays), statistics.fmean(jitters)
+    return np.concatenate(all_delays), statistics.fmean(jitters), np.concatenate(gaps)
 
 
 def measure(lab: Lab, args: argparse.Namespace, pollers: int, tmp: Path) -> Figures:
@@ -158,7 +160,7 @@ def measure(lab: Lab, args: argparse.Namespace, pollers: int, tmp: Path) -> Figu
         run = session.stop()
     sent = sum(r.sent for r in run.results)
     span_s = (run.stopped_ns - run.started_ns) / 1e9
-    d, jitter = delays(run)
+    d, jitter, gaps_ns = delays(run, args.rate)
     gaps = np.diff(ticks.at[-int(args.seconds * 10):]) * 1e3
     ms = sorted(s * 1e3 for s in polled.seconds) or [0.0]
     return Figures(
@@ -166,6 +168,7 @@ def measure(lab: Lab, args: argparse.Namespace, pollers: int, tmp: Path) -> Figu
         rate_pct=100 * sent / (len(run.results) * args.rate * span_s),
         lost=sum(r.lost for r in run.results),
         max_gap_ms=max(r.max_gap_ns for r in run.results) / 1e6,
+        gap_p999_ms=float(np.percentile(gaps_ns, 99.9)) / 1e6,
         delay_ms=(float(np.percentile(d, 50)) / 1e6, float(np.percentile(d, 99)) / 1e6,
                   float(d.max()) / 1e6),
         jitter_us=jitter / 1e3, late_ms=run.sender_late_max_ms,
@@ -176,7 +179,8 @@ def measure(lab: Lab, args: argparse.Namespace, pollers: int, tmp: Path) -> Figu
 
 
 def show(f: Figures) -> str:
-    return (f"{f.pollers:>7} {f.rate_pct:>6.2f}% {f.lost:>5} {f.max_gap_ms:>7.2f} "
+    return (f"{f.pollers:>7} {f.rate_pct:>6.2f}% {f.lost:>5} {f.gap_p999_ms:>5.2f}/"
+            f"{f.max_gap_ms:<6.2f} "
             f"{f.delay_ms[0]:>6.3f}/{f.delay_ms[1]:.3f}/{f.delay_ms[2]:.2f} "
             f"{f.jitter_us:>7.1f} {f.late_ms:>7.2f} {f.tick_ms[0]:>6.1f}/{f.tick_ms[1]:.1f} "
             f"{f.requests:>5}/{f.errors} {f.response_ms[0]:>5.1f}/{f.response_ms[1]:.1f} "
@@ -199,7 +203,7 @@ def main() -> None:
         lab = Lab(load_topology(topo))
         print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} cores); "
               f"{2 * args.flows} directions at {args.rate:.0f} pps, {args.seconds:g} s each")
-        print("pollers  sent%  lost  gap ms  delay ms p50/p99/max  jit us  late ms "
+        print("pollers  sent%  lost gap ms p99.9/max delay ms p50/p99/max  jit us  late ms "
               "tick ms p99/max  req/err  resp ms p50/p99  cpu%  load")
         try:
             lab.up()

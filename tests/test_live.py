@@ -153,7 +153,8 @@ def test_beyond_localhost_a_token_is_needed(capfd: pytest.CaptureFixture[str]) -
     with LiveServer(LiveView(), parse_address("127.0.0.2:0")) as server:
         token = server.token
         assert token and len(token) >= 32 and server.url_with_token.endswith(f"?token={token}")
-        assert _get(server, "/").status == 401
+        refused = _get(server, "/")
+        assert refused.status == 401 and refused.getheader("WWW-Authenticate") == "Bearer"
         assert _get(server, "/state").status == 401
         assert _get(server, "/state?token=wrong").status == 401
         assert _get(server, "/state", {"Cookie": f"{COOKIE}=wrong"}).status == 401

@@ -106,7 +106,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "Set-Cookie": f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"})
         elif token and not self._authorised(token):
             self._send(HTTPStatus.UNAUTHORIZED, b"this page needs the access token printed on "
-                       b"the operator's terminal (?token=...)\n", "text/plain")
+                       b"the operator's terminal (?token=...)\n", "text/plain",
+                       {"WWW-Authenticate": "Bearer"})
         elif not token and _host_name(self.headers.get("Host", "")) not in LOCAL_NAMES:
             self._send(HTTPStatus.FORBIDDEN, b"open this page as localhost\n", "text/plain")
         elif url.path == "/":

@@ -27,7 +27,7 @@ class FlowRow:
     name: str
     received: int = 0
     outage_ms: float = 0.0  # the current outage (0: delivering)
-    red_since_ns: int = 0  # when the current outage began (wall clock; 0: none)
+    red_since_ns: int = 0  # since when its next probe is overdue (wall clock; 0: delivering)
     outages: int = 0  # outages seen so far in this run
     last_outage_ms: float = 0.0  # the longest a finished or current outage was seen to last
 
