@@ -264,6 +264,8 @@ class ProbeRun:
 
 
 class ProbeSession:
+    read_max = -1  # bytes read from a records file per poll at most (-1: all there is)
+
     def __init__(self, flows: list[Flow], endpoint_of: Callable[[str], ProbeEndpoint],
                  workdir: Path, max_seconds: float = 3600.0) -> None:
         self.flows = flows
@@ -395,7 +397,7 @@ class ProbeSession:
         for path in self._record_files:
             with path.open("rb") as fh:
                 fh.seek(self._tail.get(path, 0))
-                data = fh.read()
+                data = fh.read(self.read_max)
             whole = len(data) - len(data) % RECORD.size
             self._tail[path] = self._tail.get(path, 0) + whole
             self._took(path, data[:whole])
