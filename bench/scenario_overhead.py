@@ -56,12 +56,14 @@ class CallTimer:
             self.seconds.append(time.monotonic() - start)
 
 
-def private_lab(tmp: Path) -> Path:
-    """hospital-core and its config folder under a unique lab name (as tests/conftest.py)."""
+def private_lab(tmp: Path, prefix: str = "so") -> Path:
+    """hospital-core and its config folder under a unique lab name starting with `prefix` (as
+    tests/conftest.py)."""
     shutil.copytree(ROOT / "topologies/hospital-core", tmp / "hospital-core")
     text = (ROOT / "topologies/hospital-core.clab.yml").read_text()
     dst = tmp / "hospital-core.clab.yml"
-    dst.write_text(text.replace("name: hospital-core\n", f"name: so{uuid.uuid4().hex[:6]}\n", 1))
+    name = f"{prefix}{uuid.uuid4().hex[:6]}"
+    dst.write_text(text.replace("name: hospital-core\n", f"name: {name}\n", 1))
     return dst
 
 

@@ -21,13 +21,15 @@ def _message(err: Any) -> str:
     return str(err["msg"]).removeprefix("Value error, ")
 
 
-def validate(path: Path, doc: Any, model: type[M], at: Loc = ()) -> M:
-    """`model` from the part of `doc` (the whole file) found at `at`."""
+def validate(path: Path, doc: Any, model: type[M], at: Loc = (),
+             context: dict[str, Any] | None = None) -> M:
+    """`model` from the part of `doc` (the whole file) found at `at` (`context`: for the
+    model's validators)."""
     part = doc
     for key in at:
         part = part[key]
     try:
-        return model.model_validate(part)
+        return model.model_validate(part, context=context)
     except ValidationError as exc:
         errors = exc.errors()  # an unknown key first: a misspelt one explains a missing one
         err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])

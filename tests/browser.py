@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -95,19 +97,13 @@ def _require() -> None:
         raise RuntimeError("selenium is missing: pip install selenium") from err
 
 
-def render(html: Path, selectors: list[str], wait_for: str | None = None,
-           timeout: float = 20) -> Page:
-    """Load `html` as a file:// URL once it and `wait_for` (if given) are ready; see `Page`.
-
-    Raises RuntimeError if the browser, its driver or selenium is missing, and TimeoutError
-    (with the console errors) if the page or `wait_for` is not ready within `timeout` seconds.
-    """
+@contextmanager
+def chromium(timeout: float = 20) -> Iterator[Any]:
+    """A headless Chromium under Selenium (its WebDriver), quit and its profile removed
+    afterwards. Raises RuntimeError if the browser, its driver or selenium is missing."""
     _require()
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     options = webdriver.ChromeOptions()
@@ -122,9 +118,29 @@ def render(html: Path, selectors: list[str], wait_for: str | None = None,
         service = Service(executable_path=str(CHROMEDRIVER), env=env)
         driver = webdriver.Chrome(service=service, options=options)
         driver.set_page_load_timeout(timeout)
+        driver.profile_dir = profile
+        yield driver
+    finally:
+        if driver is not None:
+            driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
 
-        def errors() -> list[str]:
-            return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+def console_errors(driver: Any) -> list[str]:
+    return [e["message"] for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
+
+def render(html: Path, selectors: list[str], wait_for: str | None = None,
+           timeout: float = 20) -> Page:
+    """Load `html` as a file:// URL once it and `wait_for` (if given) are ready; see `Page`.
+
+    Raises RuntimeError if the browser, its driver or selenium is missing, and TimeoutError
+    (with the console errors) if the page or `wait_for` is not ready within `timeout` seconds.
+    """
+    with chromium(timeout) as driver:
+        from selenium.common.exceptions import TimeoutException
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support.ui import WebDriverWait
 
         wait = WebDriverWait(driver, timeout)
         try:
@@ -134,7 +150,7 @@ def render(html: Path, selectors: list[str], wait_for: str | None = None,
                 wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, wait_for))
         except TimeoutException as err:
             raise TimeoutError(f"{html} not ready ({wait_for=}) in {timeout}s; "
-                               f"console errors: {errors()}") from err
+                               f"console errors: {console_errors(driver)}") from err
         counts: dict[str, int] = {}
         shown: dict[str, bool] = {}
         bottoms: dict[str, float] = {}
@@ -146,11 +162,8 @@ def render(html: Path, selectors: list[str], wait_for: str | None = None,
             bottoms[css] = float(driver.execute_script(
                 "return arguments[0].getBoundingClientRect().bottom + window.scrollY",
                 found[0])) if found else 0.0
-        pids = _processes(driver.service.process.pid, profile)
+        pids = _processes(driver.service.process.pid, driver.profile_dir)
         text = driver.execute_script("return document.body ? document.body.innerText : ''")
         height = int(driver.execute_script("return window.innerHeight"))
-        return Page(driver.title, text, errors(), counts, shown, bottoms, height, pids)
-    finally:
-        if driver is not None:
-            driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+        return Page(driver.title, text, console_errors(driver), counts, shown, bottoms, height,
+                    pids)

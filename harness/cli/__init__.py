@@ -14,6 +14,7 @@ from harness.cli.probe import probe
 from harness.cli.report import report
 from harness.cli.scenario import recover, run, schema, validate
 from harness.cli.sweep import compare, merge, sweep
+from harness.cli.watch import mark, watch
 from harness.engine import exits
 from harness.errors import HarnessError
 
@@ -29,6 +30,8 @@ app.command("recover")(recover)
 app.command("sweep", epilog=EXIT_CODES)(sweep)
 app.command("merge", epilog=EXIT_CODES)(merge)
 app.command("compare")(compare)
+app.command("watch")(watch)
+app.command("mark")(mark)
 app.command("schema")(schema)
 app.command("verify")(verify)
 app.command("report")(report)

@@ -11,10 +11,12 @@ from rich.table import Table
 
 from harness import schemas
 from harness.cli.common import console
+from harness.cli.live import LiveOption, live_page
 from harness.cli.runbook_views import runbook_plan, steps_table, terminal_operator
 from harness.cli.sweep_views import failures_table, sweep_plan
 from harness.cli.views import terminal_view
-from harness.engine import MEANING, LabPool, RunOptions, RunOutcome, run_scenario
+from harness.cli.watch_views import outages_table
+from harness.engine import MEANING, LabPool, Observers, RunOptions, RunOutcome, run_scenario
 from harness.faults import FAULTS
 from harness.faults import recover as recover_faults
 from harness.faults.registry import hint_text
@@ -25,6 +27,7 @@ from harness.scenario.gate import paths_cut
 from harness.scenario.load import LoadedScenario, load_scenario
 from harness.scenario.results import RunResult
 from harness.sweep.results import SweepResult
+from harness.watch.results import WatchResult
 
 REPORTS = Path("reports")
 
@@ -120,18 +123,21 @@ Workers = Annotated[int, typer.Option(min=1, help="devices read at once for thei
 def run(scenario: Annotated[Path, typer.Argument(help="scenario file (faults, a sweep or steps)")],
         dry_run: DryRun = False, commit: Commit = False, keep_lab: KeepLab = False,
         reports: Reports = REPORTS, signing_key: SigningKey = None,
-        workers: Workers = WORKERS) -> None:
+        workers: Workers = WORKERS, live: LiveOption = None) -> None:
     """Fail the network on purpose, measure every critical flow, restore, judge each SLA.
 
     Writes the evidence pack (report.html, results.json, junit.xml, raw probes, MANIFEST,
     VERIFY.txt). Its exit code says how the run ended (the table below).
     """
-    execute(load_scenario(scenario), dry_run, commit, keep_lab, reports, signing_key, workers)
+    execute(load_scenario(scenario), dry_run, commit, keep_lab, reports, signing_key, workers,
+            live)
 
 
 def execute(loaded: LoadedScenario, dry_run: bool, commit: bool, keep_lab: bool,
-            reports: Path, signing_key: Path | None, workers: int = WORKERS) -> None:
-    """Print the plan, or run it, print its outcome and exit with its code."""
+            reports: Path, signing_key: Path | None, workers: int = WORKERS,
+            live: str | None = None) -> None:
+    """Print the plan, or run it (with its live page), print its outcome and exit with its
+    code."""
     if dry_run:
         (sweep_plan if loaded.spec.sweep else runbook_plan if loaded.spec.steps
          else _plan)(loaded)
@@ -139,18 +145,21 @@ def execute(loaded: LoadedScenario, dry_run: bool, commit: bool, keep_lab: bool,
     options = RunOptions(reports=reports, signing_key=signing_key, commit=commit,
                          operator=terminal_operator() if loaded.spec.steps else None,
                          workers=workers)
-    with LabPool(keep=keep_lab) as labs:
-        outcome = run_scenario(loaded, options, terminal_view(), labs)
-    _summary(outcome)
+    with live_page(live) as page, LabPool(keep=keep_lab) as labs:
+        outcome = run_scenario(loaded, options, Observers([terminal_view(), page]), labs)
+    print_outcome(outcome)
     raise typer.Exit(code=int(outcome.exit_code))
 
 
-def _summary(outcome: RunOutcome) -> None:
+def print_outcome(outcome: RunOutcome) -> None:
+    """The outcome's table, what went wrong, the verdict, the pack and the exit code."""
     result = outcome.result
     if isinstance(result, SweepResult):
         console.print(failures_table(result))
     elif isinstance(result, RunbookResult):
         console.print(steps_table(result))
+    elif isinstance(result, WatchResult):
+        console.print(outages_table(result))
     elif result.flows:
         console.print(verdict_table(result))
     for line in result.state_diff:

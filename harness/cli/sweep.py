@@ -14,6 +14,7 @@ import typer
 import yaml
 
 from harness.cli.common import console
+from harness.cli.live import LiveOption
 from harness.cli.scenario import (
     REPORTS,
     Commit,
@@ -49,7 +50,7 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
           = None,
           dry_run: DryRun = False, commit: Commit = False, keep_lab: KeepLab = False,
           reports: Reports = REPORTS, signing_key: SigningKey = None,
-          workers: Workers = WORKERS) -> None:
+          workers: Workers = WORKERS, live: LiveOption = None) -> None:
     """Fail every single element of the network in turn and measure every flow (N-1).
 
     With --topology and --flows instead of a scenario, every router link is cut and every
@@ -64,7 +65,7 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
             if part is not None:
                 part.check(len(loaded.campaign_failures))
             execute(dataclasses.replace(loaded, shard=part), dry_run, commit, keep_lab,
-                    reports, signing_key, workers)
+                    reports, signing_key, workers, live)
         return
     loaded = load_scenario(scenario)
     if loaded.spec.sweep is None:
@@ -73,7 +74,7 @@ def sweep(scenario: Annotated[Path | None, typer.Argument(help="a scenario with 
     if part is not None:
         part.check(len(loaded.campaign_failures))
     execute(dataclasses.replace(loaded, shard=part), dry_run, commit, keep_lab, reports,
-            signing_key, workers)
+            signing_key, workers, live)
 
 
 def merge(parts: Annotated[list[Path], typer.Argument(help="the packs of every shard of one "

@@ -10,7 +10,8 @@ from rich.table import Table
 from harness.cli.common import console
 from harness.engine import FlowNow, LineProgress
 
-WATCHED = ("hold", "failback")  # the phases the live table shows
+WATCHED = ("hold", "failback", "watch", "outage", "mark")  # the live table shows on
+BRIEF = ("baseline", "inject", "restore", "settle")  # their ticks open no table (lines will do)
 
 
 def _line(text: str) -> None:
@@ -25,6 +26,8 @@ class LiveTable(LineProgress):
         self._live: Live | None = None
 
     def tick(self, phase: str, seconds_left: float, flows: dict[str, FlowNow]) -> None:
+        if self._live is None and phase in BRIEF:
+            return
         if self._live is None:
             self._live = Live(console=console, refresh_per_second=4)
             self._live.start()

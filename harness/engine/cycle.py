@@ -6,9 +6,11 @@ a flow direction's loss in a window against its SLA."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from harness.engine.observer import FlowNow, RunObserver
 from harness.errors import HarnessError, NetworkError
@@ -20,7 +22,7 @@ from harness.scenario.load import FlowUnderTest
 from harness.scenario.model import Timings
 from harness.scenario.results import DirectionVerdict, FaultWindow
 
-TICK_S = 0.1  # observers' ticks while a fault holds or the failback is watched
+TICK_S = 0.1  # observers' ticks, whenever the probes run
 WAIT_TICK_S = 0.02  # a wait for clean traffic looks this often: it ends no later than that
 LIVE_LAG_MS = 60  # a receiver hands a probe on within two ring block timeouts (40 ms)
 LOSING_MS = 50  # overdue by more than this: shown as losing
@@ -57,19 +59,22 @@ class Cycler:
         needs) runs beside the tail's watch."""
         for fault in faults:
             self.say("inject", f"injecting: {fault.describe()}")
-            stamps = guard.inject(fault)
+            with self.ticking(probes, "inject"):
+                stamps = guard.inject(fault)
             window.inject_stamps += stamps
-            window.fault_ns = window.fault_ns or _first(stamps, time.time_ns())
+            window.fault_ns = window.fault_ns or first_ns(stamps, time.time_ns())
             self.observer.fault_injected(fault, stamps)
         self.watch(probes, "hold", self.timings.hold_s, window)
         self.say("restore", "restoring")
-        self.restore(guard, window)
+        with self.ticking(probes, "restore"):
+            self.restore(guard, window)
         if window.not_restored:
             return  # the network is left changed: no failback to watch
         self.watch(probes, "failback", self.timings.failback_s, None)
         self.say("failback", "waiting for the network to reconverge (probes running)")
         try:
-            self.network.wait_converged(timeout=self.timings.converge_timeout_s)
+            with self.ticking(probes, "failback", self.timings.converge_timeout_s):
+                self.network.wait_converged(timeout=self.timings.converge_timeout_s)
             window.converged_ns = time.time_ns()
         except NetworkError as exc:  # reported with the results, never hidden
             window.state_diff.append(f"not restored: {exc}")
@@ -87,7 +92,7 @@ class Cycler:
         if not done.restored and not done.failed:
             return
         window.restore_stamps += done.stamps
-        window.restore_ns = window.restore_ns or _first(done.stamps, time.time_ns())
+        window.restore_ns = window.restore_ns or first_ns(done.stamps, time.time_ns())
         window.restored += done.restored
         window.not_restored += done.failed
         self.observer.faults_restored(done)
@@ -102,11 +107,16 @@ class Cycler:
                              f"{seconds:g} s of clean traffic needed")
         deadline = time.monotonic() + seconds + grace_s
         next_report = time.monotonic() + seconds + REPORT_EVERY_S
+        next_tick = 0.0
         while True:
             time.sleep(WAIT_TICK_S)
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + TICK_S
+                self.tick(probes, "baseline", deadline - grace_s - time.monotonic())
             now = time.time_ns()
+            seen = probes.poll()
             problems = {label: _dirty(live, now, seconds, self.periods_ms[label])
-                        for label, live in probes.poll().items()}
+                        for label, live in seen.items()}
             problems = {label: why for label, why in problems.items() if why}
             if not problems and also():
                 return
@@ -125,14 +135,7 @@ class Cycler:
         end = time.monotonic() + seconds
         while time.monotonic() < end:
             time.sleep(max(0.0, min(TICK_S, end - time.monotonic())))
-            now = time.time_ns()
-            seen = probes.poll()
-            overdue = {label: _overdue_ms(live, now, self.periods_ms[label])
-                       for label, live in seen.items()}
-            losing = {label: ms for label, ms in overdue.items() if ms > LOSING_MS}
-            self.observer.tick(what, end - time.monotonic(),
-                               {k: FlowNow(v.received, losing.get(k, 0.0))
-                                for k, v in seen.items()})
+            losing = self.tick(probes, what, end - time.monotonic())
             over = [f"{label} ({ms:.0f} ms > hard limit {self.limits[label]:.0f} ms)"
                     for label, ms in losing.items() if label in self.limits
                     and ms > self.limits[label]]
@@ -141,18 +144,61 @@ class Cycler:
                 self.say(what, f"ABORT: {abort_into.aborted}; restoring now")
                 return
 
+    def tick(self, probes: ProbeSession, what: str, seconds_left: float) -> dict[str, float]:
+        """Read the probes and tick the observer: the directions losing now, and how long
+        past due their next probe is (ms)."""
+        now = time.time_ns()
+        seen = probes.poll()
+        overdue = {label: _overdue_ms(live, now, self.periods_ms[label])
+                   for label, live in seen.items()}
+        losing = {label: ms for label, ms in overdue.items() if ms > LOSING_MS}
+        self.observer.tick(what, seconds_left, {k: FlowNow(v.received, losing.get(k, 0.0))
+                                                for k, v in seen.items()})
+        return losing
+
     def tail(self, probes: ProbeSession, converged_ns: int) -> None:
         """After reconvergence, watch until every direction has delivered cleanly for
         TAIL_CLEAN_S of probes received after it (a failback outage right at convergence is
         still seen to end); FAILBACK_TAIL_S at most."""
         end = time.monotonic() + FAILBACK_TAIL_S
         clean_ns = int(TAIL_CLEAN_S * 1e9)
+        next_tick = 0.0
         while time.monotonic() < end:
             time.sleep(WAIT_TICK_S)
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + TICK_S
+                self.tick(probes, "failback", end - time.monotonic())
+            seen = probes.poll()
             if all(live.last_recv_ns >= converged_ns + clean_ns
                    and live.last_recv_ns - live.clean_since_ns >= clean_ns
-                   for live in probes.poll().values()):
+                   for live in seen.values()):
                 return
+
+    @contextmanager
+    def ticking(self, probes: ProbeSession, what: str, up_to_s: float = 0.0) -> Iterator[None]:
+        """Keep ticking the observer (from a thread, every TICK_S) while the caller blocks on
+        something else than the probes: an inject, a restore, a convergence wait. The caller
+        must not poll the probes meanwhile. A poll that fails is raised here afterwards."""
+        stop = threading.Event()
+        failed: list[Exception] = []
+        end = time.monotonic() + up_to_s
+
+        def ticks() -> None:
+            try:
+                while not stop.wait(TICK_S):
+                    self.tick(probes, what, end - time.monotonic())
+            except Exception as exc:  # noqa: BLE001 - raised in the caller's thread below
+                failed.append(exc)
+
+        thread = threading.Thread(target=ticks, name=f"ticks-{what}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+        if failed:
+            raise failed[0]
 
 
 def judge(cf: FlowUnderTest, label: str, result: FlowResult, window: FaultWindow,
@@ -190,5 +236,6 @@ def _dirty(live: Live, now_ns: int, seconds: float, period_ms: float) -> str:
     return ""
 
 
-def _first(stamps: list[Stamp], default: int) -> int:
+def first_ns(stamps: list[Stamp], default: int) -> int:
+    """When the first change of `stamps` began (wall clock), or `default` without any."""
     return stamps[0].wall_start_ns if stamps else default

@@ -7,11 +7,9 @@ the outcome's exit code says how the run ended (`harness.engine.exits`)."""
 
 from __future__ import annotations
 
+import queue
 import shutil
-import signal
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,18 +20,26 @@ from harness.engine.observer import RunObserver
 from harness.engine.operator import Operator
 from harness.engine.runbook import RunbookRunner
 from harness.engine.runner import ScenarioRunner
+from harness.engine.signals import as_exception, signals_deferred, signals_unwind
 from harness.engine.sweep import SweepRunner
+from harness.engine.watch import CHECKPOINT_S, WatchRunner
 from harness.errors import HarnessError
+from harness.network import Network
 from harness.network.base import WORKERS
 from harness.report.manifest import ManifestInfo, load_signing_key, write_manifest
 from harness.report.pack import new_pack, render_report, write_pack
 from harness.report.runbook_pack import write_runbook_pack
 from harness.report.sweep_pack import write_sweep_pack
+from harness.report.watch_pack import write_watch_pack
 from harness.runbook.results import RunbookResult
 from harness.scenario.load import LoadedScenario, require_commit
 from harness.scenario.network import network_for
 from harness.scenario.results import RunResult
 from harness.sweep.results import SweepResult
+from harness.watch.marks import Mark
+from harness.watch.results import WatchResult
+
+AnyResult = RunResult | SweepResult | RunbookResult | WatchResult
 
 
 @dataclass(frozen=True)
@@ -48,7 +54,7 @@ class RunOptions:
 
 @dataclass(frozen=True)
 class RunOutcome:
-    result: RunResult | SweepResult | RunbookResult
+    result: AnyResult
     pack: Path
     data: dict[str, Any]  # results.json
     sealed: ManifestInfo
@@ -62,20 +68,44 @@ class RunOutcome:
                          r.outcome_as_expected)
 
 
+Runner = ScenarioRunner | SweepRunner | RunbookRunner | WatchRunner
+Written = tuple[dict[str, Any], str | None]  # results.json's data, why the report is missing
+
+
 def run_scenario(loaded: LoadedScenario, options: RunOptions, observer: RunObserver,
                  labs: LabPool) -> RunOutcome:
     """Run a loaded scenario (its faults, its N-1 sweep or its runbook) and write its evidence
     pack."""
     require_commit(loaded, options.commit, options.commit_flag)
+
+    def runner(network: Network, pack: Path) -> Runner:
+        return SweepRunner(loaded, network, pack, observer) if loaded.spec.sweep else \
+            RunbookRunner(loaded, network, pack, observer, options.operator) \
+            if loaded.spec.steps else ScenarioRunner(loaded, network, pack, observer)
+
+    return run_on_network(loaded, options, observer, labs, runner)
+
+
+def watch(loaded: LoadedScenario, options: RunOptions, observer: RunObserver, labs: LabPool,
+          duration_s: float, inbox: queue.Queue[Mark] | None = None,
+          checkpoint_s: float = CHECKPOINT_S) -> RunOutcome:
+    """Watch a scenario's flows for `duration_s` (or until Ctrl-C), injecting nothing, with
+    the marks people add (`inbox`: the keyboard's), a checkpoint every `checkpoint_s`, and
+    write its evidence pack."""
+    return run_on_network(loaded, options, observer, labs, lambda network, pack: WatchRunner(
+        loaded, network, pack, observer, duration_s, inbox, checkpoint_s))
+
+
+def run_on_network(loaded: LoadedScenario, options: RunOptions, observer: RunObserver,
+                   labs: LabPool, runner_for: Callable[[Network, Path], Runner]) -> RunOutcome:
+    """The lab (or the devices), a fresh pack, the runner's run, its pack written and sealed
+    whatever happened once it measured (nothing written when it refused)."""
     key = load_signing_key(options.signing_key)  # a bad key: refused before the network
-    with _signals_unwind():
+    with signals_unwind():
         lab = None if loaded.on_devices else labs.lab_for(loaded.topology, observer)
         pack = new_pack(options.reports, loaded.spec.name)
         network = network_for(loaded, lab, options.workers)
-        runner: ScenarioRunner | SweepRunner | RunbookRunner = \
-            SweepRunner(loaded, network, pack, observer) if loaded.spec.sweep else \
-            RunbookRunner(loaded, network, pack, observer, options.operator) \
-            if loaded.spec.steps else ScenarioRunner(loaded, network, pack, observer)
+        runner = runner_for(network, pack)
         try:
             result = runner.run()
         except BaseException:
@@ -84,58 +114,25 @@ def run_scenario(loaded: LoadedScenario, options: RunOptions, observer: RunObser
         finally:
             network.close()
         observer.phase("report", f"writing the evidence pack {pack}")
-        with _signals_deferred() as arrived:
-            report_error = None
-            if isinstance(result, SweepResult):
-                data = write_sweep_pack(pack, loaded, result)
-            elif isinstance(result, RunbookResult):
-                data = write_runbook_pack(pack, loaded, result)
-            else:
-                data = write_pack(pack, loaded, result)
-                try:
-                    render_report(pack)
-                except HarnessError as exc:  # the pack is sealed anyway: results.json stays
-                    report_error = str(exc)
+        with signals_deferred() as arrived:
+            data, report_error = _write(pack, loaded, result)
             sealed = write_manifest(pack, key)
     observer.run_finished(result, pack)
     return RunOutcome(result, pack, data, sealed, report_error,
-                      runner.stopped or (_as_exception(arrived[0]) if arrived else None))
+                      runner.stopped or (as_exception(arrived[0]) if arrived else None))
 
 
-@contextmanager
-def _signals_unwind() -> Iterator[None]:
-    """SIGTERM and SIGHUP unwind the stack like Ctrl-C does (restoring on the way out: the
-    fault guard turns them into SystemExit while faults are in place)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = {s: signal.signal(s, _exit_on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
+def _write(pack: Path, loaded: LoadedScenario, result: AnyResult) -> Written:
+    """Every file of the pack but its manifest."""
+    if isinstance(result, SweepResult):
+        return write_sweep_pack(pack, loaded, result), None
+    if isinstance(result, RunbookResult):
+        return write_runbook_pack(pack, loaded, result), None
+    if isinstance(result, WatchResult):
+        return write_watch_pack(pack, loaded, result), None
+    data = write_pack(pack, loaded, result)
     try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-@contextmanager
-def _signals_deferred() -> Iterator[list[int]]:
-    """Ctrl-C, SIGTERM and SIGHUP wait while the pack is written: the signals that arrived."""
-    arrived: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield arrived
-        return
-    previous = {s: signal.signal(s, lambda n, _f: arrived.append(n))
-                for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield arrived
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
-def _as_exception(signum: int) -> BaseException:
-    return KeyboardInterrupt() if signum == signal.SIGINT else SystemExit(128 + signum)
-
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise _as_exception(signum)
+        render_report(pack)
+    except HarnessError as exc:  # the pack is sealed anyway: results.json stays
+        return data, str(exc)
+    return data, None

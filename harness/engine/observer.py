@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from harness.runbook.results import RunbookResult
     from harness.scenario.results import RunResult
     from harness.sweep.results import SweepResult
+    from harness.watch.results import WatchResult
 
-    AnyResult = RunResult | SweepResult | RunbookResult
+    AnyResult = RunResult | SweepResult | RunbookResult | WatchResult
 
 
 @dataclass(frozen=True)

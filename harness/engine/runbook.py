@@ -17,6 +17,7 @@ from harness.engine.operator import Answer, Operator
 from harness.engine.runner import recover_earlier
 from harness.errors import HarnessError, NetworkError
 from harness.faults import Fault, Guard
+from harness.faults.guard import Restoration
 from harness.network import Network, Snapshot
 from harness.probes.analysis import SLA, check, phase
 from harness.probes.session import ProbeRun, ProbeSession
@@ -82,13 +83,13 @@ class RunbookRunner(Ending):
                     self.cycler.say("restore", f"runbook stopped early: "
                                                f"{self.result.incomplete}; restoring")
                 if self.result.steps:
-                    self._end(guard, self.result.steps[-1])
+                    self._end(guard, probes, self.result.steps[-1])
             run = self.finish(probes, pool, before)
         if run is not None:
             self._judge(run)
         return self.result
 
-    def _end(self, guard: Guard, last: StepResult) -> None:
+    def _end(self, guard: Guard, probes: ProbeSession, last: StepResult) -> None:
         """Restore every inject still open (in the last step's window), and let the network
         reconverge before the state after is read."""
         left = len(last.restored)
@@ -96,7 +97,8 @@ class RunbookRunner(Ending):
         try:
             if len(last.restored) > left:
                 self.cycler.say("failback", "waiting for the network to reconverge")
-                self.network.wait_converged(timeout=self.timings.converge_timeout_s)
+                with self.cycler.ticking(probes, "failback", self.timings.converge_timeout_s):
+                    self.network.wait_converged(timeout=self.timings.converge_timeout_s)
         except NetworkError as exc:
             last.state_diff.append(f"not reconverged: {exc}")
         except BaseException as exc:  # noqa: BLE001 - a second Ctrl-C must not lose the pack
@@ -118,12 +120,14 @@ class RunbookRunner(Ending):
         if step.inject is not None:
             fault = self.scenario.step_faults[step.name]
             self.open[step.name] = fault
-            window.inject_stamps = guard.inject(fault)
+            with self.cycler.ticking(probes, "inject"):
+                window.inject_stamps = guard.inject(fault)
             window.fault_ns = window.inject_stamps[0].wall_start_ns \
                 if window.inject_stamps else time.time_ns()
             self.observer.fault_injected(fault, window.inject_stamps)
         elif step.restore is not None:
-            self._restore(guard, self.open.pop(step.restore), window)
+            with self.cycler.ticking(probes, "restore"):
+                self._restore(guard, self.open.pop(step.restore), window)
         elif step.operator is not None:
             self._operator(probes, step, window)
         elif step.wait is not None:
@@ -145,6 +149,7 @@ class RunbookRunner(Ending):
         window.restore_ns = window.restore_stamps[0].wall_start_ns \
             if window.restore_stamps else time.time_ns()
         window.restored.append(fault.describe())
+        self.observer.faults_restored(Restoration(window.restore_stamps, [fault.describe()]))
 
     def _operator(self, probes: ProbeSession, step: Step, window: StepResult) -> None:
         """Prompt, and watch the flows until the operator confirms or the timeout."""
@@ -169,16 +174,17 @@ class RunbookRunner(Ending):
         """Wait (within the step's timeout) until `what` holds: converged, clean or state as
         before; '' when it does, else why not."""
         try:
-            if what == "converged":
-                self.network.wait_converged(timeout=step.timeout_s)
-            elif what == "clean":
+            if what == "clean":
                 self.cycler.baseline(probes, TAIL_CLEAN_S, grace_s=step.timeout_s)
-            else:
+                return ""
+            with self.cycler.ticking(probes, step.name, step.timeout_s):
+                if what == "converged":
+                    self.network.wait_converged(timeout=step.timeout_s)
+                    return ""
                 differs = snapshot.diff(before, self.network.snapshot())
-                return "state not as before: " + "; ".join(differs[:5]) if differs else ""
         except (NetworkError, BaselineNotClean) as exc:
             return f"{what}: {exc}"
-        return ""
+        return "state not as before: " + "; ".join(differs[:5]) if differs else ""
 
     def _judge(self, run: ProbeRun) -> None:
         try:

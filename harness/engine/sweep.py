@@ -128,7 +128,8 @@ class SweepRunner(Ending):
             self.cycler.say("sweep", f"{count} {failure.element}: {window.skipped}")
             return
         self.cycler.say("sweep", f"{count} {failure.element}: {failure.fault.describe()}")
-        self._back_as_before(before)
+        with self.cycler.ticking(probes, "settle", self.timings.converge_timeout_s):
+            self._back_as_before(before)
         self.cycler.baseline(probes, self.sweep.settle_s)
         self.cycler.cycle(guard, probes, [failure.fault], window,
                           converged=lambda: self._look(before))

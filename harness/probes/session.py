@@ -264,6 +264,8 @@ class ProbeRun:
 
 
 class ProbeSession:
+    read_max = -1  # bytes read from a records file per poll at most (-1: all there is)
+
     def __init__(self, flows: list[Flow], endpoint_of: Callable[[str], ProbeEndpoint],
                  workdir: Path, max_seconds: float = 3600.0) -> None:
         self.flows = flows
@@ -395,14 +397,20 @@ class ProbeSession:
         for path in self._record_files:
             with path.open("rb") as fh:
                 fh.seek(self._tail.get(path, 0))
-                data = fh.read()
-            self._tail[path] = self._tail.get(path, 0) + len(data) - len(data) % RECORD.size
+                data = fh.read(self.read_max)
+            whole = len(data) - len(data) % RECORD.size
+            self._tail[path] = self._tail.get(path, 0) + whole
+            self._took(path, data[:whole])
             for flow_id, mine in _by_flow(data):
                 if flow_id not in labels:  # not this session's probe
                     continue
                 self.live[labels[flow_id]].add(mine["seq"], mine["recv_ns"])
                 new.append((flow_id, mine))
         return new
+
+    def _took(self, path: Path, data: bytes) -> None:
+        """Whole records just read from `path` (up to its new tail): a subclass keeps them
+        elsewhere (a long watch compresses them)."""
 
     def _drain(self, sent: dict[str, dict[str, Any]]) -> None:
         """Wait until the last probe of every direction that sent any has been received,
@@ -419,11 +427,24 @@ class ProbeSession:
     def _analyse(self, sent: dict[str, dict[str, Any]], received: dict[str, dict[str, Any]],
                  stopped_ns: int) -> ProbeRun:
         files = self._record_files
+        results = self._results(sent, files)
+        framed = [d.label for d in self.directions if sent[d.src]["flows"][str(d.id)]["frames"]]
+        late = max((float(s.get("late_max_ns", 0)) for s in sent.values()), default=0.0) / 1e6
+        return ProbeRun(results=results, events=list(self.events), started_ns=self._started_ns,
+                        stopped_ns=stopped_ns, raw_files=files, sender_late_max_ms=late,
+                        framed=framed,
+                        receiver_drops={node: int(r.get("ring_drops", 0))
+                                        for node, r in received.items() if r},
+                        record_errors=[a.copy_error for a in self._agents.values()
+                                       if a.copy_error])
+
+    def _results(self, sent: dict[str, dict[str, Any]], files: list[Path]) -> list[FlowResult]:
+        """Every direction analysed from the record files (read whole)."""
         arrivals: dict[int, list[np.ndarray]] = defaultdict(list)
         for path in files:
             for flow_id, mine in _by_flow(path.read_bytes()):
                 arrivals[flow_id].append(mine)
-        results, framed = [], []
+        results = []
         for d in self.directions:
             info = sent[d.src]["flows"][str(d.id)]
             mine = np.concatenate(arrivals[d.id]) if d.id in arrivals else \
@@ -433,13 +454,4 @@ class ProbeSession:
                 sent=int(info["sent"]), rate=d.flow.rate, first_send_ns=int(info["first_ns"]))
             result.probe_id = d.id
             results.append(result)
-            if info["frames"]:
-                framed.append(d.label)
-        late = max((float(s.get("late_max_ns", 0)) for s in sent.values()), default=0.0) / 1e6
-        return ProbeRun(results=results, events=list(self.events), started_ns=self._started_ns,
-                        stopped_ns=stopped_ns, raw_files=files, sender_late_max_ms=late,
-                        framed=framed,
-                        receiver_drops={node: int(r.get("ring_drops", 0))
-                                        for node, r in received.items() if r},
-                        record_errors=[a.copy_error for a in self._agents.values()
-                                       if a.copy_error])
+        return results

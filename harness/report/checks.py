@@ -7,6 +7,7 @@ are these checks."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from harness.report.html import Results
 
@@ -115,6 +116,15 @@ def step(r: Results, name: str) -> Check:
                  properties=(("worst_outage_ms", round(worst, 3)),))
 
 
+def watched(r: Results, totals: dict[str, Any]) -> Check:
+    """A watch's critical flow direction: every outage within its SLA, delivering at the end."""
+    props = (("sla_ms", totals["sla_ms"]), ("outages", totals["outages"]),
+             ("longest_outage_ms", round(totals["longest_ms"], 3)), ("lost", totals["lost"]))
+    return Check(f"flow[{totals['direction']}]", None if totals["passed"] else
+                 f"{totals['direction']}: SLA missed: " + "; ".join(totals["reasons"]),
+                 properties=props)
+
+
 def sweep_cells(r: Results) -> list[tuple[str, str]]:
     """(failure, critical direction) of every cell a sweep is judged by."""
     critical = sorted({c["direction"] for f in r["failures"] for c in f["cells"]
@@ -124,7 +134,10 @@ def sweep_cells(r: Results) -> list[tuple[str, str]]:
 
 def run_checks(r: Results) -> list[Check]:
     """Every check of a run, in order: preflight, each critical direction measured (each
-    failure's, for a sweep), outcome, restore."""
+    failure's, for a sweep), outcome, restore. A watch injects nothing: its checks are each
+    critical direction and the outcome."""
+    if "totals" in r:
+        return [*(watched(r, t) for t in r["totals"] if t["critical"]), outcome(r)]
     measured = [cell(r, e, d) for e, d in sweep_cells(r)] if "failures" in r else \
         [step(r, s["name"]) for s in r["steps"]] if "steps" in r else \
         [flow(r, v["direction"]) for v in r["flows"] if v["critical"]]

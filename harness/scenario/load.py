@@ -130,14 +130,16 @@ def _refuse_secrets(path: Path, doc: Any, at: Loc = ()) -> None:
 
 
 @gc_paused()
-def load_scenario(path: Path | str) -> LoadedScenario:
+def load_scenario(path: Path | str, watch: bool = False) -> LoadedScenario:
+    """A scenario file, checked and resolved (`watch`: for a watch, which probes its flows
+    only: faults, a sweep or steps are not needed, and are ignored when given)."""
     path = Path(path)
     doc = load_yaml(path)
     if not isinstance(doc, LineDict):
         raise InputError(path, 1, "", "a scenario must be a mapping")
     _refuse_secrets(path, doc)
-    _faults_or_sweep(path, doc)
-    spec = validate(path, doc, Scenario)
+    _faults_or_sweep(path, doc, watch)
+    spec = validate(path, doc, Scenario, context={"watch": watch})
     base = path.parent
     with _named_at(path, doc, ("topology",)):
         topology = load_topology(base / spec.topology)
@@ -193,10 +195,12 @@ def _add_inventory(path: Path, doc: LineDict, spec: Scenario, topology: Topology
     spec.devices = {**found, **spec.devices}
 
 
-def _faults_or_sweep(path: Path, doc: LineDict) -> None:
+def _faults_or_sweep(path: Path, doc: LineDict, watch: bool) -> None:
     """A scenario injects its faults together, sweeps single failures, or runs a runbook's
-    steps: one of the three."""
+    steps: one of the three (a watch needs none)."""
     given = [k for k in ("faults", "sweep", "steps") if doc.get(k) or k == "sweep" and k in doc]
+    if watch and not given:
+        return
     if len(given) > 1:
         raise InputError(path, doc.line_of(given[1]), given[1], "give either faults or a sweep "
                          f"or steps, not {' and '.join(given)}")

@@ -5,7 +5,14 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from harness.devices.inventory import DeviceSpec
 from harness.probes.flows import APPLICATIONS, DSCP
@@ -259,7 +266,10 @@ class Scenario(_Strict):
                                             "can fail")
 
     @model_validator(mode="after")
-    def _faults_or_sweep(self) -> Scenario:
-        if [bool(self.faults), self.sweep is not None, bool(self.steps)].count(True) != 1:
+    def _faults_or_sweep(self, info: ValidationInfo) -> Scenario:
+        given = [bool(self.faults), self.sweep is not None, bool(self.steps)].count(True)
+        if given == 0 and (info.context or {}).get("watch"):
+            return self  # a watch probes the flows only
+        if given != 1:
             raise ValueError("give faults, a sweep or steps (one of them)")
         return self
