@@ -177,7 +177,7 @@ class Recorder(RunObserver):
         self.calls.append(("run_started", scenario))
 
     def tick(self, phase: str, seconds_left: float, flows: dict[str, FlowNow]) -> None:
-        self.calls.append(("tick", (phase, sorted(flows))))
+        self.calls.append(("tick", (phase, tuple(sorted(flows)))))
 
     def mark(self, name: str, wall_ns: int) -> None:
         self.calls.append(("mark", (name, wall_ns)))
@@ -202,7 +202,7 @@ def test_a_watch_reports_through_the_observer_hooks(two_path: Lab, tmp_path: Pat
     kinds = [kind for kind, _ in seen.calls]
     assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
     ticks = [what for kind, what in seen.calls if kind == "tick"]
-    assert len(ticks) >= 20 and set(ticks) == {("watch", ["h1-h2 ←", "h1-h2 →"])}
+    assert len(ticks) >= 20 and set(ticks) == {("watch", ("h1-h2 ←", "h1-h2 →"))}
     [(name, wall_ns)] = [what for kind, what in seen.calls if kind == "mark"]
     results = json.loads((outcome.pack / "results.json").read_text())
     assert name == "typed" and results["marks"] == [
