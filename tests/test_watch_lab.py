@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -24,13 +25,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.engine import ExitCode
+from harness.engine import ExitCode, FlowNow, LabPool, RunObserver, RunOptions, watch_flows
 from harness.faults import Target
 from harness.faults.link_cut import LinkCut
 from harness.lab import Lab
 from harness.network import LabNetwork
 from harness.report.manifest import verify
-from harness.watch.marks import running
+from harness.scenario.load import load_scenario
+from harness.watch.marks import Mark, running
 
 pytestmark = pytest.mark.lab
 
@@ -163,3 +165,47 @@ def test_a_watch_killed_outright_keeps_its_last_checkpoint(two_path: Lab,
     marked = subprocess.run([sys.executable, "-m", "harness", "mark", "too late"],
                             capture_output=True, text=True, timeout=30, check=False)
     assert marked.returncode == 2 and "no watch is running" in marked.stderr
+
+
+class Recorder(RunObserver):
+    """Every hook a watch calls, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def run_started(self, scenario: str, network: str) -> None:
+        self.calls.append(("run_started", scenario))
+
+    def tick(self, phase: str, seconds_left: float, flows: dict[str, FlowNow]) -> None:
+        self.calls.append(("tick", (phase, tuple(sorted(flows)))))
+
+    def mark(self, name: str, wall_ns: int) -> None:
+        self.calls.append(("mark", (name, wall_ns)))
+
+    def run_finished(self, result: object, pack: Path | None) -> None:
+        self.calls.append(("run_finished", (result, pack)))
+
+
+def test_a_watch_reports_through_the_observer_hooks(two_path: Lab, tmp_path: Path) -> None:
+    """In-process, as a web page or the terminal view would see it; a keyboard mark."""
+    path = tmp_path / "window.yml"
+    path.write_text(yaml.safe_dump({
+        "name": "window", "topology": str(two_path.topology.path),
+        "flows": [{"name": "h1-h2", "src": "h1", "dst": "h2", "rate": 1000,
+                   "sla": {"max_outage_ms": 2000}}]}))
+    inbox: queue.Queue[Mark] = queue.Queue()
+    seen = Recorder()
+    threading.Timer(3.0, lambda: inbox.put(Mark("typed", time.time_ns(), "keyboard"))).start()
+    with LabPool() as labs:
+        outcome = watch_flows(load_scenario(path, watch=True),
+                              RunOptions(reports=tmp_path / "reports"), seen, labs, 6.0, inbox)
+    kinds = [kind for kind, _ in seen.calls]
+    assert kinds[0] == "run_started" and kinds[-1] == "run_finished"
+    ticks = [what for kind, what in seen.calls if kind == "tick"]
+    assert len(ticks) >= 20 and set(ticks) == {("watch", ("h1-h2 ←", "h1-h2 →"))}
+    [(name, wall_ns)] = [what for kind, what in seen.calls if kind == "mark"]
+    results = json.loads((outcome.pack / "results.json").read_text())
+    assert name == "typed" and results["marks"] == [
+        {"text": "typed", "wall_ns": wall_ns, "source": "keyboard"}]
+    assert seen.calls[-1][1] == (outcome.result, outcome.pack)
+    assert outcome.exit_code == ExitCode.OK and verify(outcome.pack).ok

@@ -1,5 +1,6 @@
-"""The one way a scenario runs, whatever the front end (CLI, pytest plugin, later sweeps and
-runbooks): commit check, signing key, lab, network, run, evidence pack, report, manifest.
+"""The one way a scenario runs, whatever the front end (CLI, pytest plugin; a scenario's
+faults, a sweep, a runbook, a watch): commit check, signing key, lab, network, run, evidence
+pack, report, manifest.
 
 A run refused before it injected anything raises (HarnessError: one line, nothing changed, no
 pack). Once anything was injected, the pack is written and sealed whatever happens next, and

@@ -400,7 +400,7 @@ class ProbeSession:
                 data = fh.read(self.read_max)
             whole = len(data) - len(data) % RECORD.size
             self._tail[path] = self._tail.get(path, 0) + whole
-            self._took(path, data[:whole])
+            self._took(path, memoryview(data)[:whole])
             for flow_id, mine in _by_flow(data):
                 if flow_id not in labels:  # not this session's probe
                     continue
@@ -408,7 +408,7 @@ class ProbeSession:
                 new.append((flow_id, mine))
         return new
 
-    def _took(self, path: Path, data: bytes) -> None:
+    def _took(self, path: Path, data: memoryview) -> None:
         """Whole records just read from `path` (up to its new tail): a subclass keeps them
         elsewhere (a long watch compresses them)."""
 

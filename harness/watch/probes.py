@@ -53,7 +53,7 @@ class WatchProbes(ProbeSession):
         self._gz: dict[Path, gzip.GzipFile] = {}
         self._punched: dict[Path, int] = {}
 
-    def _took(self, path: Path, data: bytes) -> None:
+    def _took(self, path: Path, data: memoryview) -> None:
         if not data:
             return
         out = self._gz.get(path)
