@@ -8,12 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 from typing import Any
 
-from harness import frrjson
+from harness import frrjson, layer2
 from harness.devices import DeviceSpec, device_facts
 from harness.faults.target import Target
 from harness.lab import Lab
 from harness.lab.converge import fib
 from harness.lab.netns import oper_states
+from harness.layer2 import vrrp
 from harness.network.base import Snapshot
 from harness.probes.endpoints import NetnsEndpoint
 from harness.topology import Node, Topology
@@ -57,6 +58,14 @@ class LabNetwork:
             if missing:
                 down.append(f"{router.name}: {', '.join(missing)} not running")
         return down
+
+    def gateway_health(self) -> dict[tuple[str, str, int], str]:
+        """From each VRRP member's router: whether its vrrpd runs, and `show vrrp json`."""
+        members = [m for g in layer2.of(self.topology).groups for m in g.members]
+        nodes = sorted({m.node for m in members})
+        running = {n: "vrrpd" in self._lab.frr(n).pids() for n in nodes}
+        shown = {n: self._lab.vtysh_json(n, "show vrrp json") or [] for n in nodes if running[n]}
+        return vrrp.health(members, running, shown)
 
     def forwarding(self) -> dict[str, list[tuple[IPv4Network, tuple[str, ...]]]]:
         """Every node's IPv4 routes (main table): prefix -> outgoing interfaces (ECMP: all)."""
