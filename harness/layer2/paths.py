@@ -48,6 +48,22 @@ class Model:
                         for name, conf in ifaces.items() if conf.passive}
         self._vips = {a: g for g in self.groups for a in g.addresses}
 
+    def member(self, node: str, vrid: int, interface: str | None = None
+               ) -> tuple[Member, Group] | str:
+        """The node's member of VRRP group `vrid` (on `interface`, where it has several) and
+        its group, or why there is not one."""
+        found = [(m, g) for g in self.groups for m in g.members if m.node == node
+                 and m.vrid == vrid and interface in (None, m.interface)]
+        if len(found) == 1:
+            return found[0]
+        where = f" on {interface}" if interface else ""
+        if not found:
+            have = sorted(f"{m.vrid} on {m.interface}" for g in self.groups for m in g.members
+                          if m.node == node)
+            return (f"{node} is no member of VRRP group {vrid}{where} in topology "
+                    f"{self.topology.name} (its groups: {', '.join(have) or 'none'})")
+        return f"{node} has VRRP group {vrid} on several interfaces: name the interface"
+
     def group_of(self, address: IPv4Address) -> Group | None:
         return self._vips.get(address)
 

@@ -112,21 +112,25 @@ def addresses(layer2: Layer2, configs: Mapping[str, Mapping[str, InterfaceConf]]
     return out
 
 
+def status(shown: list[dict[str, Any]], interface: str, vrid: int) -> str | None:
+    """A group's IPv4 status in a router's `show vrrp json` (Master, Backup, Initialize);
+    None when the router has no such group."""
+    found = [g for g in shown if g.get("vrid") == vrid and g.get("interface") == interface]
+    return str(found[0].get("v4", {}).get("status", "")) if found else None
+
+
 def health(members: list[Member], running: Mapping[str, bool],
            shown: Mapping[str, list[dict[str, Any]]]) -> dict[tuple[str, str, int], str]:
     """The members that cannot be a gateway now, and why, from a live reading: whether each
     node's vrrpd runs, and its `show vrrp json`."""
     out = {}
     for m in members:
+        now = status(shown.get(m.node, []), m.interface, m.vrid)
         if not running.get(m.node, False):
             out[m.key] = "vrrpd not running"
-            continue
-        found = [g for g in shown.get(m.node, []) if g.get("vrid") == m.vrid
-                 and g.get("interface") == m.interface]
-        status = str(found[0].get("v4", {}).get("status", "")) if found else ""
-        if not found:
+        elif now is None:
             out[m.key] = f"no VRRP group {m.vrid} on {m.interface} (show vrrp)"
-        elif status not in ("Master", "Backup"):
-            out[m.key] = (f"VRRP group {m.vrid} on {m.interface} is {status or 'unknown'} "
+        elif now not in ("Master", "Backup"):
+            out[m.key] = (f"VRRP group {m.vrid} on {m.interface} is {now or 'unknown'} "
                           "(its interface or macvlan down, or the group shut down)")
     return out
