@@ -53,3 +53,37 @@ def link_add(command: str) -> LinkAdd | None:
 def bridges(commands: tuple[str, ...]) -> tuple[str, ...]:
     """The Linux bridges the commands create, in order."""
     return tuple(add.name for c in commands if (add := link_add(c)) and add.type == "bridge")
+
+
+def bridge_ports(commands: tuple[str, ...]) -> set[str]:
+    """The interfaces the commands enslave to a bridge (`ip link set [dev] X master B`)."""
+    out = set()
+    for command in commands:
+        try:
+            argv = shlex.split(command)
+        except ValueError:
+            continue
+        if argv[:3] == ["ip", "link", "set"] and "master" in argv[3:]:
+            words = [w for w in argv[3:] if w != "dev"]
+            out.add(words[0])
+    return out
+
+
+def stp_seconds(commands: tuple[str, ...]) -> float:
+    """The longest a bridge with kernel STP the commands create takes to forward after a
+    change: max_age (to expire the old root) + listening + learning (2 x forward_delay);
+    0 without STP. Timers in centiseconds, 802.1D's defaults where not given."""
+    longest = 0.0
+    for command in commands:
+        add = link_add(command)
+        if add is None or add.type != "bridge":
+            continue
+        args = dict(zip(add.type_args[::2], add.type_args[1::2], strict=False))
+        if args.get("stp_state", "0") == "0":
+            continue
+        try:
+            seconds = (int(args.get("max_age", 2000)) + 2 * int(args.get("forward_delay", 1500)))
+        except ValueError:
+            continue
+        longest = max(longest, seconds / 100)
+    return longest
