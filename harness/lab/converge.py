@@ -3,7 +3,9 @@
 Converged means: an OSPF adjacency on every router-to-router link where both ends run
 OSPF (not passive), no SPF run scheduled (FRR backs SPF off up to its max hold time after
 a burst of events), no router inside its `max-metric router-lsa on-startup` window, every
-BFD session up, every BGP peer Established, and then every router's kernel routes unchanged
+BFD session up, every BGP peer Established, every VRRP group with one master (the expected
+one) and every STP domain with one root and no port in transition (`harness.lab.layer2`),
+and then every router's kernel routes unchanged
 for a settle period, or, once everything is up again, exactly as at the lab's first
 convergence (a state known to be settled). The kernel FIB is the judge because
 FRR 8.4 can show ECMP paths the kernel does not have (see shared notes).
@@ -21,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from harness import frrjson
 from harness.errors import LabError
+from harness.lab.layer2 import has_layer2, read_layer2
 from harness.lab.netns import oper_states
 from harness.lab.shell import run
+from harness.lab.vrrp import SHOW_VRRP
 
 if TYPE_CHECKING:
     from harness.lab.lab import Lab
@@ -30,7 +34,8 @@ if TYPE_CHECKING:
 
 _COMMANDS = {"ospfd": ("show ip ospf interface json", "show ip route ospf json",
                        "show ip ospf json"),
-             "bfdd": (frrjson.BFD_PEERS,), "bgpd": ("show bgp summary json",)}
+             "bfdd": (frrjson.BFD_PEERS,), "bgpd": ("show bgp summary json",),
+             "vrrpd": (SHOW_VRRP,)}
 _VOLATILE = re.compile(r"\s(nhid \d+|expires \S+|age \S+)")
 
 
@@ -45,6 +50,7 @@ class RouterView:
     oper: dict[str, str] = field(default_factory=dict)
     daemons: tuple[str, ...] = ()
     lsdb: dict[str, dict[str, int]] = field(default_factory=dict)  # area -> LSA counts, sums
+    vrrp: Any = None  # `show vrrp json`, where vrrpd runs
 
 
 @dataclass
@@ -53,6 +59,8 @@ class Convergence:
     ospf_links: list[str]
     bfd_sessions: int
     fibs: dict[str, str] = field(default_factory=dict)
+    vrrp_groups: int = 0
+    stp_domains: int = 0
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,7 @@ def _view(lab: Lab, node: str) -> RouterView:
         peers = frrjson.bfd_peers(answer[frrjson.BFD_PEERS])
         view.bfd_total = len(peers)
         view.pending += [f"{node} BFD to {s['peer']}" for s in peers if not s["is_up"]]
+    view.vrrp = answer.get(SHOW_VRRP)
     if "bgpd" in spec.daemons:
         summary = answer["show bgp summary json"]
         view.pending += [f"{node} BGP to {peer}" for af in summary.values()
@@ -204,10 +213,14 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
     stable_since: float | None = None
     last_fibs: dict[str, str] = {}
     last_report = start
+    layer2 = has_layer2(lab)
     with ThreadPoolExecutor(max_workers=max(1, len(routers))) as pool:
         while True:
             views = dict(zip(routers, pool.map(lambda r: _view(lab, r), routers), strict=True))
             waiting, links = waiting_for(lab, views, baseline.ospf_links if baseline else None)
+            l2 = read_layer2(lab, {r: v.vrrp for r, v in views.items() if v.vrrp is not None},
+                             pool.map) if layer2 else None
+            waiting += l2.waiting() if l2 else []
             if baseline and not waiting:
                 waiting = _differs_from_baseline(lab, views, links, baseline)
             fibs = {r: v.fib for r, v in views.items()}
@@ -223,7 +236,9 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
             if settled or (stable_since is not None and now - stable_since >= settle):
                 return Convergence(seconds=now - start, ospf_links=[str(lk) for lk in links],
                                    bfd_sessions=sum(v.bfd_total for v in views.values()),
-                                   fibs=fibs)
+                                   fibs=fibs,
+                                   vrrp_groups=len({m.group for m in l2.members}) if l2 else 0,
+                                   stp_domains=len(l2.domains) if l2 else 0)
             last_fibs = fibs
             if now - start > timeout:
                 raise LabError(f"lab {lab.name} did not converge in {timeout:.0f} s; "

@@ -13,6 +13,7 @@ from harness.devices import DeviceSpec, device_facts
 from harness.faults.target import Target
 from harness.lab import Lab
 from harness.lab.converge import fib
+from harness.lab.layer2 import has_layer2, read_layer2
 from harness.lab.netns import oper_states
 from harness.layer2 import vrrp
 from harness.network.base import Snapshot
@@ -80,12 +81,16 @@ class LabNetwork:
         return out
 
     def snapshot(self) -> Snapshot:
-        """Each router's OSPF and BFD neighbours and kernel FIB, the routers read in
-        parallel."""
+        """Each router's OSPF and BFD neighbours and kernel FIB, each VRRP member's state and
+        each bridge's spanning tree (root, port states), the nodes read in parallel."""
         routers = self.topology.routers
         with ThreadPoolExecutor(max_workers=max(1, len(routers))) as pool:
-            return dict(zip((r.name for r in routers), pool.map(self._router, routers),
-                            strict=True))
+            out = dict(zip((r.name for r in routers), pool.map(self._router, routers),
+                           strict=True))
+            if has_layer2(self._lab):
+                for node, parts in read_layer2(self._lab, mapper=pool.map).lines().items():
+                    out.setdefault(node, {}).update(parts)
+        return out
 
     def _router(self, router: Node) -> dict[str, list[str]]:
         daemons = router.frr.daemons if router.frr else ()

@@ -67,11 +67,12 @@ def _parts(name: str) -> list[str]:
 
 
 def _attached(topology: Topology) -> dict[str, set[str]]:
-    """Each host (a node that is not a router, with links) and the routers it is linked to."""
+    """Each host (a node that is neither a router nor a switch, with links) and the routers it
+    is linked to."""
     routers = {r.name for r in topology.routers}
     hosts: dict[str, set[str]] = {}
     for node in topology.nodes.values():
-        if not node.is_router and topology.links_of(node.name):
+        if not (node.is_router or node.is_switch) and topology.links_of(node.name):
             hosts[node.name] = {lk.other(node.name).node for lk in topology.links_of(node.name)
                                 } & routers
     return hosts
