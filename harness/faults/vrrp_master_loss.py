@@ -2,7 +2,8 @@
 group runs on, e.g. its VLAN bridge, set down: the group's other members hear no more
 advertisements and the highest takes over) or its vrrpd (kill -9, watchfrr first).
 
-Measured with FRR 8.4: a killed vrrpd leaves its macvlan up with the virtual address, and the
+Measured with FRR 8.4: with its interface down, vrrpd still shows itself Master (the backup
+takes over as it hears no more advertisements); a killed vrrpd leaves its macvlan up with the virtual address, and the
 backup becomes master too: two masters, both forwarding (no probe lost), so `daemon` is a
 control-plane crash, not a gateway loss. The restore brings the interface up again or starts
 FRR again (watchfrr restarts vrrpd, which reads its configuration)."""
@@ -15,7 +16,8 @@ from typing import ClassVar
 from harness import layer2
 from harness.faults.base import Fault, FaultError, Scope, Stamp, param, require
 from harness.faults.target import Target
-from harness.layer2.vrrp import Member, status
+from harness.lab.vrrp import SHOW_VRRP, parse_members
+from harness.layer2.vrrp import Member
 from harness.topology import Endpoint, Topology
 
 HOWS = ("interface", "daemon")
@@ -61,8 +63,9 @@ class VrrpMasterLoss(Fault):
         member = self._member(target.topology)
         require("vrrpd" in target.router(self.node).daemons,
                 f"{self.kind}: {self.node} does not run vrrpd")
-        now = status(target.show(self.node, "show vrrp json") or [], member.interface,
-                     self.vrid)
+        now = next((m.status for m in parse_members(self.node, target.show(self.node, SHOW_VRRP),
+                                                    {}) if (m.interface, m.vrid) ==
+                    (member.interface, self.vrid)), None)
         require(now == "Master", f"{self.kind}: {self.node} is {now or 'no member'} of VRRP "
                                  f"group {self.vrid} on {member.interface}, not its master")
         if self.how == "interface":

@@ -8,11 +8,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
-from typing import Any
+from typing import TYPE_CHECKING
 
 from harness.inputfile import read_text
 from harness.layer2.frrconf import InterfaceConf, interfaces
 from harness.layer2.graph import Layer2, Port
+
+if TYPE_CHECKING:
+    from harness.lab.vrrp import VrrpMember
 
 # a member, by (node, interface, vrid) -> why it cannot be a gateway now (a live reading)
 Health = Mapping[tuple[str, str, int], str]
@@ -112,25 +115,23 @@ def addresses(layer2: Layer2, configs: Mapping[str, Mapping[str, InterfaceConf]]
     return out
 
 
-def status(shown: list[dict[str, Any]], interface: str, vrid: int) -> str | None:
-    """A group's IPv4 status in a router's `show vrrp json` (Master, Backup, Initialize);
-    None when the router has no such group."""
-    found = [g for g in shown if g.get("vrid") == vrid and g.get("interface") == interface]
-    return str(found[0].get("v4", {}).get("status", "")) if found else None
-
-
-def health(members: list[Member], running: Mapping[str, bool],
-           shown: Mapping[str, list[dict[str, Any]]]) -> dict[tuple[str, str, int], str]:
-    """The members that cannot be a gateway now, and why, from a live reading: whether each
-    node's vrrpd runs, and its `show vrrp json`."""
+def health(members: list[Member], live: Mapping[str, list[VrrpMember] | None]
+           ) -> dict[tuple[str, str, int], str]:
+    """The members that cannot be a gateway now, and why, from a live reading: each node's
+    groups as its vrrpd shows them, with its interface's state in the kernel
+    (`harness.lab.vrrp`; None: its vrrpd is not running)."""
     out = {}
     for m in members:
-        now = status(shown.get(m.node, []), m.interface, m.vrid)
-        if not running.get(m.node, False):
+        shown = live.get(m.node)
+        found = next((g for g in shown or [] if (g.interface, g.vrid) == (m.interface, m.vrid)),
+                     None)
+        if shown is None:
             out[m.key] = "vrrpd not running"
-        elif now is None:
+        elif found is None:
             out[m.key] = f"no VRRP group {m.vrid} on {m.interface} (show vrrp)"
-        elif now not in ("Master", "Backup"):
-            out[m.key] = (f"VRRP group {m.vrid} on {m.interface} is {now or 'unknown'} "
+        elif not found.link_up:  # FRR 8.4's vrrpd may still show Master then
+            out[m.key] = f"its interface {m.interface} is down"
+        elif not found.healthy:
+            out[m.key] = (f"VRRP group {m.vrid} on {m.interface} is {found.status} "
                           "(its interface or macvlan down, or the group shut down)")
     return out

@@ -15,6 +15,7 @@ from harness.lab import Lab
 from harness.lab.converge import fib
 from harness.lab.layer2 import has_layer2, read_layer2
 from harness.lab.netns import oper_states
+from harness.lab.vrrp import read_members
 from harness.layer2 import vrrp
 from harness.network.base import Snapshot
 from harness.probes.endpoints import NetnsEndpoint
@@ -61,12 +62,12 @@ class LabNetwork:
         return down
 
     def gateway_health(self) -> dict[tuple[str, str, int], str]:
-        """From each VRRP member's router: whether its vrrpd runs, and `show vrrp json`."""
+        """Each VRRP member's group as its router's vrrpd shows it (if it runs)."""
         members = [m for g in layer2.of(self.topology).groups for m in g.members]
         nodes = sorted({m.node for m in members})
-        running = {n: "vrrpd" in self._lab.frr(n).pids() for n in nodes}
-        shown = {n: self._lab.vtysh_json(n, "show vrrp json") or [] for n in nodes if running[n]}
-        return vrrp.health(members, running, shown)
+        live = {n: read_members(self._lab, n) if "vrrpd" in self._lab.frr(n).pids() else None
+                for n in nodes}
+        return vrrp.health(members, live)
 
     def forwarding(self) -> dict[str, list[tuple[IPv4Network, tuple[str, ...]]]]:
         """Every node's IPv4 routes (main table): prefix -> outgoing interfaces (ECMP: all)."""
