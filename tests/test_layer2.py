@@ -123,7 +123,8 @@ def test_vrrp_groups_members_and_expected_master(tmp_path: Path) -> None:
     assert [str(m) for m in group.members] == ["core1:br-v", "core2:br-v"]
     assert group.master.node == "core1" and group.name() == "VRRP group 20 of core1:br-v, " \
                                                             "core2:br-v"
-    assert model.member("core2", 20)[0].priority == 100  # type: ignore[index]
+    found = model.member("core2", 20)
+    assert not isinstance(found, str) and found[0].priority == 100
     assert "no member of VRRP group 21" in str(model.member("core2", 21))
     assert layer2.of(model.topology) is model  # read once per topology
 
