@@ -99,10 +99,12 @@ def _view(lab: Lab, node: str) -> RouterView:
     assert spec is not None
     frr = lab.frr(node)
     view = RouterView(fib=fib(lab, node), daemons=spec.daemons, oper=oper_states(lab.ns(node)))
-    if "zebra" not in frr.pids():  # powered off: its links are down, nothing to ask it
+    running = frr.pids()
+    if "zebra" not in running:  # powered off: its links are down, nothing to ask it
         view.daemons = ()
         return view
     asked = [c for daemon, commands in _COMMANDS.items() if daemon in spec.daemons
+             and (daemon != "vrrpd" or daemon in running)  # vtysh fails on a stopped vrrpd
              for c in commands]
     answer = dict(zip(asked, frr.vtysh_jsons(*asked), strict=True)) if asked else {}
     if "ospfd" in spec.daemons:

@@ -8,13 +8,15 @@ from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 from typing import Any
 
-from harness import frrjson
+from harness import frrjson, layer2
 from harness.devices import DeviceSpec, device_facts
 from harness.faults.target import Target
 from harness.lab import Lab
 from harness.lab.converge import fib
 from harness.lab.layer2 import has_layer2, read_layer2
 from harness.lab.netns import oper_states
+from harness.lab.vrrp import read_members
+from harness.layer2 import vrrp
 from harness.network.base import Snapshot
 from harness.probes.endpoints import NetnsEndpoint
 from harness.topology import Node, Topology
@@ -58,6 +60,14 @@ class LabNetwork:
             if missing:
                 down.append(f"{router.name}: {', '.join(missing)} not running")
         return down
+
+    def gateway_health(self) -> dict[tuple[str, str, int], str]:
+        """Each VRRP member's group as its router's vrrpd shows it (if it runs)."""
+        members = [m for g in layer2.of(self.topology).groups for m in g.members]
+        nodes = sorted({m.node for m in members})
+        live = {n: read_members(self._lab, n) if "vrrpd" in self._lab.frr(n).pids() else None
+                for n in nodes}
+        return vrrp.health(members, live)
 
     def forwarding(self) -> dict[str, list[tuple[IPv4Network, tuple[str, ...]]]]:
         """Every node's IPv4 routes (main table): prefix -> outgoing interfaces (ECMP: all)."""
