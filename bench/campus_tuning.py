@@ -158,7 +158,7 @@ def measure(case: Case, variant: Variant, reps: int, prefix: str) -> list[tuple[
     with tempfile.TemporaryDirectory() as tmp:
         lab = Lab(load_topology(campus_copy(variant, Path(tmp), prefix)))
         try:
-            lab.up()
+            lab.up(timeout=180)  # default STP timers: ~35 s idle, more under load
             hold = hold_s(lab, variant)
             out = []
             for i in range(reps):

@@ -14,9 +14,9 @@ from conftest import ROOT, TOPOLOGIES, private_copy
 
 from harness.errors import InputError
 from harness.lab import stp, vrrp
-from harness.lab.kernelcheck import check_kernel
+from harness.lab.kernelcheck import check_kernel, link_add
 from harness.topology import load_topology
-from harness.topology.execs import bridge_ports, bridges, link_add, stp_seconds
+from harness.topology.execs import bridge_ports, bridges, stp_seconds
 from harness.topology.timers import converge_budget
 
 CAMPUS = TOPOLOGIES / "hospital-campus.clab.yml"
@@ -27,7 +27,7 @@ def test_link_add_reads_name_type_and_options() -> None:
     add = link_add("ip link add vrrp4-ed link br-ed address 00:00:5e:00:01:14 "
                    "type macvlan mode bridge")
     assert add is not None
-    assert (add.name, add.type, add.type_args) == ("vrrp4-ed", "macvlan", ("mode", "bridge"))
+    assert (add.name, add.type) == ("vrrp4-ed", "macvlan")
     assert add.options == {"link": "br-ed", "address": "00:00:5e:00:01:14"}
     named = link_add("ip link add name br0 type bridge stp_state 1")
     assert named is not None and (named.name, named.type) == ("br0", "bridge")
@@ -177,9 +177,11 @@ def test_wrong_master_no_master_and_unhealthy_members() -> None:
     assert vrrp.judge([_member("core1", "Backup", 200, "198.19.20.2"),
                        _member("core2", "Backup", 100, "198.19.20.3")]) == [
         "VRRP 20 (198.19.20.1): no master yet (core1 Backup, core2 Backup)"]
-    # core1's interface is down (a fault): core2 is the one expected, and converged
-    assert vrrp.judge([_member("core1", "Initialize", 200, "198.19.20.2", link_up=False),
-                       _member("core2", "Master", 100, "198.19.20.3")]) == []
+    # core1's interface is down (a fault): core2 is the one expected, and converged, even
+    # while FRR 8.4 still shows core1 Master
+    for shown in ("Initialize", "Master"):
+        assert vrrp.judge([_member("core1", shown, 200, "198.19.20.2", link_up=False),
+                           _member("core2", "Master", 100, "198.19.20.3")]) == []
     # its interface is up yet it is not running the group: not converged
     assert vrrp.judge([_member("core1", "Initialize", 200, "198.19.20.2"),
                        _member("core2", "Master", 100, "198.19.20.3")]) == [
