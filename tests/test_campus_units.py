@@ -14,9 +14,9 @@ from conftest import ROOT, TOPOLOGIES, private_copy
 
 from harness.errors import InputError
 from harness.lab import stp, vrrp
-from harness.lab.kernelcheck import check_kernel, link_add
+from harness.lab.kernelcheck import check_kernel
 from harness.topology import load_topology
-from harness.topology.execs import bridge_ports, bridges, stp_seconds
+from harness.topology.execs import bridge_ports, bridges, link_add, stp_seconds
 from harness.topology.timers import converge_budget
 
 CAMPUS = TOPOLOGIES / "hospital-campus.clab.yml"
@@ -27,7 +27,7 @@ def test_link_add_reads_name_type_and_options() -> None:
     add = link_add("ip link add vrrp4-ed link br-ed address 00:00:5e:00:01:14 "
                    "type macvlan mode bridge")
     assert add is not None
-    assert (add.name, add.type) == ("vrrp4-ed", "macvlan")
+    assert (add.name, add.type, add.type_args) == ("vrrp4-ed", "macvlan", ("mode", "bridge"))
     assert add.options == {"link": "br-ed", "address": "00:00:5e:00:01:14"}
     named = link_add("ip link add name br0 type bridge stp_state 1")
     assert named is not None and (named.name, named.type) == ("br0", "bridge")

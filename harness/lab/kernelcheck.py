@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import gzip
 import os
-import shlex
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from harness.errors import InputError
 from harness.topology import Topology
+from harness.topology.execs import link_add
 
 KERNEL_CONFIG = Path("/proc/config.gz")
 # `ip link add ... type X` -> the kernel option that provides X, and what it is
@@ -28,44 +27,6 @@ NEEDS = {
     "bridge": ("CONFIG_BRIDGE", "Linux bridges"),
     "openvswitch": ("CONFIG_OPENVSWITCH", "the Open vSwitch kernel datapath"),
 }
-
-
-# `ip link add` keywords that take a value (the first other bare word is the device's name)
-_VALUED = {"link", "name", "dev", "address", "broadcast", "brd", "mtu", "txqueuelen", "txqlen",
-           "numtxqueues", "numrxqueues", "netns", "group", "index", "alias", "addrgenmode"}
-
-
-@dataclass(frozen=True)
-class LinkAdd:
-    """What one `ip link add` command asks of the kernel: a device type and options."""
-
-    name: str
-    type: str
-    options: dict[str, str]  # keyword -> value, before `type` (link, address, addrgenmode...)
-
-
-def link_add(command: str) -> LinkAdd | None:
-    """The device an `ip link add ...` command creates; None for any other command (or one
-    whose quoting is broken: the shell would refuse it when it runs)."""
-    try:
-        argv = shlex.split(command)
-    except ValueError:
-        return None
-    if argv[:3] != ["ip", "link", "add"]:
-        return None
-    words, name, kind, options, i = argv[3:], "", "", {}, 0
-    while i < len(words):
-        if words[i] == "type":
-            kind = words[i + 1] if i + 1 < len(words) else ""
-            break
-        if words[i] in _VALUED and i + 1 < len(words):
-            options[words[i]] = words[i + 1]
-            name = words[i + 1] if words[i] in ("name", "dev") else name
-            i += 2
-            continue
-        name = name or words[i]
-        i += 1
-    return LinkAdd(name, kind, options)
 
 
 def kernel_options(path: Path = KERNEL_CONFIG) -> dict[str, str] | None:
