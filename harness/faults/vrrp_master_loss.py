@@ -3,10 +3,11 @@ group runs on, e.g. its VLAN bridge, set down: the group's other members hear no
 advertisements and the highest takes over) or its vrrpd (kill -9, watchfrr first).
 
 Measured with FRR 8.4: with its interface down, vrrpd still shows itself Master (the backup
-takes over as it hears no more advertisements); a killed vrrpd leaves its macvlan up with the virtual address, and the
-backup becomes master too: two masters, both forwarding (no probe lost), so `daemon` is a
-control-plane crash, not a gateway loss. The restore brings the interface up again or starts
-FRR again (watchfrr restarts vrrpd, which reads its configuration)."""
+takes over as it hears no more advertisements); a killed vrrpd leaves its macvlan up with the
+virtual address, and the backup becomes master too: two masters, both forwarding (no probe
+lost), so `daemon` is a control-plane crash, not a gateway loss. The restore brings the
+interface up again or starts FRR again (watchfrr restarts vrrpd, which reads its
+configuration)."""
 
 from __future__ import annotations
 

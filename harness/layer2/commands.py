@@ -1,6 +1,7 @@
 """What a node's `exec` commands build, read as `ip` and `brctl` would apply them: bridges and
 their ports (with STP settings), macvlans on a parent, interface addresses, and the next hops
-of its static routes. Commands that are none of these are left alone."""
+of its static routes (`ip link add` read by `harness.topology.execs`). Commands that are none
+of these are left alone."""
 
 from __future__ import annotations
 
@@ -8,10 +9,7 @@ import shlex
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface
 
-# `ip link` options that take a value (so the value is not read as the interface's name)
-_VALUED = {"address", "mtu", "txqueuelen", "txqlen", "netns", "group", "alias", "numtxqueues",
-           "numrxqueues", "broadcast", "brd", "master", "link", "name", "dev", "type", "index",
-           "peer", "vrf", "addrgenmode", "qlen"}
+from harness.topology.execs import link_add
 
 
 @dataclass
@@ -34,43 +32,27 @@ def _pairs(tokens: list[str]) -> dict[str, str]:
     return {tokens[i]: tokens[i + 1] for i in range(0, len(tokens) - 1, 2)}
 
 
-def _link_fields(tokens: list[str]) -> tuple[dict[str, str], list[str]]:
-    """An `ip link add|set` command's named values (name, link, master, type, ...; a bare
-    `nomaster` too), and the arguments after its `type`."""
-    fields: dict[str, str] = {}
-    i = 0
-    while i < len(tokens):
-        tok = tokens[i]
-        if tok == "type":
-            fields["type"] = tokens[i + 1] if i + 1 < len(tokens) else ""
-            return fields, tokens[i + 2:]
-        if tok in _VALUED and i + 1 < len(tokens):
-            fields[{"dev": "name"}.get(tok, tok)] = tokens[i + 1]
-            i += 2
-            continue
-        if tok == "nomaster":
-            fields["nomaster"] = ""
-        elif tok not in ("up", "down", "on", "off"):
-            fields.setdefault("name", tok)
-        i += 1
-    return fields, []
+def _link_add(build: ExecBuild, command: str) -> None:
+    add = link_add(command)
+    if add is not None and add.type == "bridge":
+        build.bridges[add.name] = _pairs(list(add.type_args))
+    elif add is not None and add.type == "macvlan" and "link" in add.options:
+        build.macvlans[add.name] = add.options["link"]
 
 
-def _link(build: ExecBuild, verb: str, tokens: list[str]) -> None:
-    fields, args = _link_fields(tokens)
-    name, kind = fields.get("name"), fields.get("type")
-    if name is None:
+def _link_set(build: ExecBuild, words: list[str]) -> None:
+    """`ip link set [dev] NAME ... [master BRIDGE | nomaster] [type bridge OPTIONS]`."""
+    words = words[1:] if words[:1] == ["dev"] else words
+    if not words:
         return
-    if "nomaster" in fields:
+    name, rest = words[0], words[1:]
+    if "type" in rest and rest[rest.index("type") + 1:][:1] == ["bridge"]:
+        build.bridges.setdefault(name, {}).update(_pairs(rest[rest.index("type") + 2:]))
+        rest = rest[:rest.index("type")]
+    if "nomaster" in rest:
         build.masters.pop(name, None)
-    if verb == "add" and kind == "bridge":
-        build.bridges[name] = _pairs(args)
-    elif verb == "set" and kind == "bridge" and name in build.bridges:
-        build.bridges[name].update(_pairs(args))
-    elif verb == "add" and kind == "macvlan" and "link" in fields:
-        build.macvlans[name] = fields["link"]
-    if "master" in fields:
-        build.masters[name] = fields["master"]
+    if "master" in rest[:-1]:
+        build.masters[name] = rest[rest.index("master") + 1]
 
 
 def _address(build: ExecBuild, tokens: list[str]) -> None:
@@ -107,10 +89,11 @@ def _brctl(build: ExecBuild, args: list[str]) -> None:
         build.bridges[bridge]["priority"] = rest[0]
 
 
-def _one(build: ExecBuild, argv: list[str]) -> None:
+def _one(build: ExecBuild, command: str) -> None:
+    argv = _split(command)
     if len(argv) >= 3 and argv[0] in ("sh", "bash") and argv[1] == "-c":
         for part in argv[2].replace("&&", ";").split(";"):
-            _one(build, _split(part))
+            _one(build, part)
         return
     if argv[:1] == ["brctl"]:
         _brctl(build, argv[1:])
@@ -118,8 +101,10 @@ def _one(build: ExecBuild, argv: list[str]) -> None:
     if argv[:1] != ["ip"] or len(argv) < 3:
         return
     obj, verb, rest = argv[1], argv[2], argv[3:]
-    if _abbrev(obj, "link") and verb in ("add", "set"):
-        _link(build, verb, rest)
+    if _abbrev(obj, "link") and verb == "add":
+        _link_add(build, command)
+    elif _abbrev(obj, "link") and verb == "set":
+        _link_set(build, rest)
     elif _abbrev(obj, "address") or obj == "addr":
         _address(build, [verb, *rest])
     elif _abbrev(obj, "route"):
@@ -137,5 +122,5 @@ def read_exec(commands: tuple[str, ...]) -> ExecBuild:
     """What these exec commands build, in order (a later command changes an earlier one's)."""
     build = ExecBuild()
     for command in commands:
-        _one(build, _split(command))
+        _one(build, command)
     return build

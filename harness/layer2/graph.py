@@ -19,9 +19,9 @@ from typing import Protocol
 
 from harness.layer2.commands import ExecBuild, read_exec
 from harness.topology import Link, Topology
+from harness.topology.model import BRIDGE_KINDS
 
 Port = tuple[str, str]  # (node, interface)
-BRIDGE_KINDS = {"bridge", "ovs-bridge"}  # containerlab kinds that are one bridge
 
 
 class Out(Protocol):
