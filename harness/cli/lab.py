@@ -70,8 +70,7 @@ def down(target: Annotated[str, typer.Argument(help="lab name or its topology fi
 @lab_app.command("status")
 def status(target: Annotated[str | None, typer.Argument(help="lab name or topology")] = None
            ) -> None:
-    """Show running labs; for one lab, its nodes, links, adjacencies, VRRP groups and
-    spanning trees."""
+    """Show running labs; for one lab, its nodes, links, adjacencies, VRRP and STP."""
     if target is None:
         labs = running_labs()
         if not labs:

@@ -6,12 +6,12 @@ brain: reported by name, never judged converged."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from ipaddress import IPv4Address, ip_address
 from typing import TYPE_CHECKING, Any
 
 from harness.inputfile import read_text
+from harness.layer2.frrconf import interfaces
 
 if TYPE_CHECKING:
     from harness.lab.lab import Lab
@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 SHOW_VRRP = "show vrrp json"
 HEALTHY = ("Master", "Backup")  # Initialize: its interface or macvlan is down or missing
 ABSENT = "not started"  # configured, but vrrpd shows no such group (yet)
-_INTERFACE = re.compile(r"^interface[ \t]+(\S+)[^\n]*\n((?:[ \t]+[^\n]*\n|!?\n)*)", re.M)
-_VRRP_IP = re.compile(r"^[ \t]+vrrp[ \t]+(\d+)[ \t]+ip[ \t]+(\S+)", re.M)
 
 
 @dataclass(frozen=True)
@@ -44,7 +42,13 @@ class VrrpMember:
 
     @property
     def healthy(self) -> bool:
-        return self.status in HEALTHY
+        """Running the group on a live interface (FRR 8.4 may still show a Master whose
+        interface went down)."""
+        return self.status in HEALTHY and self.link_up
+
+    @property
+    def master(self) -> bool:
+        return self.healthy and self.status == "Master"
 
     def rank(self) -> tuple[int, IPv4Address]:
         """Election order: priority, then primary address (RFC 5798 6.4.3)."""
@@ -57,13 +61,10 @@ class VrrpMember:
 
 def configured(config: str) -> dict[tuple[str, int], tuple[str, ...]]:
     """(interface, VRID) -> virtual IPv4 addresses, from an FRR configuration's
-    `interface` blocks (`vrrp 20 ip 198.19.20.1`)."""
-    out: dict[tuple[str, int], list[str]] = {}
-    for block in _INTERFACE.finditer(config):
-        for vrid, address in _VRRP_IP.findall(block[2]):
-            if ":" not in address:
-                out.setdefault((block[1], int(vrid)), []).append(address)
-    return {key: tuple(sorted(v)) for key, v in out.items()}
+    `interface` blocks (`vrrp 20 ip 198.19.20.1`; groups shut down left out)."""
+    return {(iface, vrid): tuple(sorted(str(a) for a in group.addresses))
+            for iface, conf in interfaces(config).items()
+            for vrid, group in conf.vrrp.items() if group.addresses and not group.shutdown}
 
 
 def parse_members(router: str, shown: Any, kernel: dict[str, tuple[str, str]],
@@ -115,7 +116,7 @@ def judge(members: list[VrrpMember]) -> list[str]:
     out = [f"{m.router} {m.group} on {m.interface}: {m.status}" for m in members
            if m.link_up and not m.healthy]
     for name, ms in groups(members).items():
-        masters = [m.router for m in ms if m.status == "Master"]
+        masters = [m.router for m in ms if m.master]
         expected = expected_master(ms)
         if expected is None:
             continue  # no healthy member: nothing to elect

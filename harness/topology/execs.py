@@ -1,10 +1,16 @@
-"""What a node's `exec` commands create, read from their `ip link add` lines: the bridges a
-switch is made of, and the device types the lab's kernel must have."""
+"""What a node's `exec` commands create: one `ip link add` read (`link_add`, also what the
+lab's kernel check and `harness.layer2.commands.read_exec` build on), and from a node's
+commands as `read_exec` reads them, the bridges a switch is made of, the interfaces enslaved
+to them (no OSPF there), and how long their spanning tree takes."""
 
 from __future__ import annotations
 
 import shlex
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from harness.layer2.commands import ExecBuild
 
 # `ip link add` keywords that take a value (the first other bare word is the device's name)
 _VALUED = {"link", "name", "dev", "address", "broadcast", "brd", "mtu", "txqueuelen", "txqlen",
@@ -31,42 +37,36 @@ def link_add(command: str) -> LinkAdd | None:
         return None
     if argv[:3] != ["ip", "link", "add"]:
         return None
-    words, name = argv[3:], ""
+    words, name, i = argv[3:], "", 0
     options: dict[str, str] = {}
-    i = 0
     while i < len(words):
-        word = words[i]
-        if word == "type":
+        if words[i] == "type":
             kind = words[i + 1] if i + 1 < len(words) else ""
             return LinkAdd(name, kind, options, tuple(words[i + 2:]))
-        if word in _VALUED and i + 1 < len(words):
-            options[word] = words[i + 1]
-            if word in ("name", "dev"):
-                name = words[i + 1]
+        if words[i] in _VALUED and i + 1 < len(words):
+            options[words[i]] = words[i + 1]
+            name = words[i + 1] if words[i] in ("name", "dev") else name
             i += 2
             continue
-        name = name or word
+        name = name or words[i]
         i += 1
     return LinkAdd(name, "", options, ())
 
 
+def _build(commands: tuple[str, ...]) -> ExecBuild:
+    # imported here: harness.layer2 reads harness.topology, which is being loaded with this
+    from harness.layer2.commands import read_exec
+    return read_exec(commands)
+
+
 def bridges(commands: tuple[str, ...]) -> tuple[str, ...]:
     """The Linux bridges the commands create, in order."""
-    return tuple(add.name for c in commands if (add := link_add(c)) and add.type == "bridge")
+    return tuple(_build(commands).bridges)
 
 
 def bridge_ports(commands: tuple[str, ...]) -> set[str]:
-    """The interfaces the commands enslave to a bridge (`ip link set [dev] X master B`)."""
-    out = set()
-    for command in commands:
-        try:
-            argv = shlex.split(command)
-        except ValueError:
-            continue
-        if argv[:3] == ["ip", "link", "set"] and "master" in argv[3:]:
-            words = [w for w in argv[3:] if w != "dev"]
-            out.add(words[0])
-    return out
+    """The interfaces the commands enslave to a bridge."""
+    return set(_build(commands).masters)
 
 
 def stp_seconds(commands: tuple[str, ...]) -> float:
@@ -74,16 +74,13 @@ def stp_seconds(commands: tuple[str, ...]) -> float:
     change: max_age (to expire the old root) + listening + learning (2 x forward_delay);
     0 without STP. Timers in centiseconds, 802.1D's defaults where not given."""
     longest = 0.0
-    for command in commands:
-        add = link_add(command)
-        if add is None or add.type != "bridge":
-            continue
-        args = dict(zip(add.type_args[::2], add.type_args[1::2], strict=False))
-        if args.get("stp_state", "0") == "0":
+    for options in _build(commands).bridges.values():
+        if options.get("stp_state", "0") == "0":
             continue
         try:
-            seconds = (int(args.get("max_age", 2000)) + 2 * int(args.get("forward_delay", 1500)))
+            centis = int(options.get("max_age", 2000)) + 2 * int(options.get("forward_delay",
+                                                                             1500))
         except ValueError:
             continue
-        longest = max(longest, seconds / 100)
+        longest = max(longest, centis / 100)
     return longest
