@@ -9,18 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import private_copy, require_lab_host, scenario_for, wait_for
+from conftest import reference_lab, scenario_for, wait_for
 
 from harness.engine.runner import ScenarioRunner
 from harness.faults import Guard, Journal, Target, build, pending
+from harness.faults.vrrp_priority_drop import VrrpPriorityDrop
 from harness.lab import Lab
-from harness.lab.teardown import teardown
 from harness.lab.vrrp import read_members
 from harness.scenario.gate import GateRefused
 from harness.scenario.load import load_scenario
 from harness.scenario.network import network_for
 from harness.scenario.results import RunResult
-from harness.topology import load_topology
 
 pytestmark = pytest.mark.lab
 CARE = ("ed-patient-records", "ward-pacs-imaging", "voip-media", "ed-ward-handover")
@@ -36,13 +35,7 @@ def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture(scope="module")
 def campus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    require_lab_host()
-    lab = Lab(load_topology(private_copy(tmp_path_factory.mktemp("cf"), "hospital-campus")))
-    try:
-        lab.up()
-        yield lab
-    finally:
-        teardown(lab.name)
+    yield from reference_lab(tmp_path_factory.mktemp("cf"), "hospital-campus")
 
 
 def run(lab: Lab, ref: str, tmp: Path, **changes: object) -> RunResult:
@@ -78,8 +71,7 @@ def test_planned_gateway_move_loses_nothing(campus: Lab, tmp_path: Path) -> None
 
 def test_priority_drop_moves_the_gateway_and_its_restore_brings_it_back(campus: Lab,
                                                                         journal: Path) -> None:
-    fault = build("vrrp-priority-drop", {"node": "core1", "interface": "br-ed", "vrid": 20,
-                                         "priority": 50})
+    fault = VrrpPriorityDrop(node="core1", interface="br-ed", vrid=20, priority=50)
     with Guard(campus, Journal(journal)) as guard:
         guard.inject(fault)
         assert fault.restore_priority == 200  # from the topology, before it was journaled
