@@ -54,6 +54,17 @@ def require_lab_host() -> None:
         pytest.fail("lab tests need root and FRR (run .ci/run or scripts/install.sh)")
 
 
+def reference_lab(tmp: Path, topology: str) -> Iterator[Lab]:
+    """A converged private copy of a reference topology; always removed afterwards."""
+    require_lab_host()
+    lab = Lab(load_topology(private_copy(tmp, topology)))
+    try:
+        lab.up()
+        yield lab
+    finally:
+        teardown(lab.name)
+
+
 @pytest.fixture(scope="module")
 def two_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A converged two-path lab for the module; always removed afterwards."""

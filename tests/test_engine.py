@@ -91,11 +91,14 @@ def test_the_gate_judges_a_new_kind_by_its_declared_scope(meteor: type[Meteor],
     cut = paths_cut(both.topology, both.flows, both.faults)
     assert cut and set(cut) == {cf.flow.name for cf in both.flows if cf.critical}
 
-    class HealthyNetwork:  # a fake: the gate reads only these two
+    class HealthyNetwork:  # a fake: the gate reads only these three
         topology = both.topology
 
         def degraded(self) -> list[str]:
             return []
+
+        def gateway_health(self) -> dict[tuple[str, str, int], str]:
+            return {}
     with pytest.raises(GateRefused, match="would cut the last path"):
         check_gate(HealthyNetwork(), both.flows, both.faults,  # type: ignore[arg-type]
                    allow_last_path_cut=False)

@@ -33,6 +33,9 @@ EXAMPLES = {
     "delay": {"link": "r1:eth1", "ms": 20, "jitter_ms": 5},
     "planned-drain": {"node": "r2", "revert_in": 300},
     "interface-shutdown": {"node": "r2", "interfaces": ["eth1"]},
+    "vrrp-master-loss": {"node": "r2", "vrid": 20, "how": "daemon"},
+    "vrrp-priority-drop": {"node": "r2", "interface": "br-ed", "vrid": 20, "priority": 50},
+    "stp-root-failure": {"node": "r2", "bridge": "br-ed", "how": "bridge"},
 }
 
 

@@ -25,7 +25,8 @@ from harness.scenario.starter import find_cores, starter
 from harness.topology import load_topology
 
 REFERENCE = sorted(TOPOLOGIES.glob("*.clab.yml"))
-CORES = {"hospital-core": ["core1", "core2"], "two-path": ["r2", "r3"]}
+CORES = {"hospital-core": ["core1", "core2"], "hospital-campus": ["core1", "core2"],
+         "two-path": ["r2", "r3"]}
 
 
 def init(topology: Path, out: Path, *more: str) -> str:

@@ -50,7 +50,9 @@ def up(topology: Annotated[Path, typer.Argument(help="containerlab topology file
     phases = ", ".join(f"{k} {v:.2f} s" for k, v in report.phases.items())
     console.print(f"[green]lab {topo.name} is up[/] in {report.total:.2f} s ({phases}); "
                   f"{len(conv.ospf_links) if conv else 0} OSPF adjacencies, "
-                  f"{conv.bfd_sessions if conv else 0} BFD sessions")
+                  f"{conv.bfd_sessions if conv else 0} BFD sessions"
+                  + (f", {conv.vrrp_groups} VRRP groups, {conv.stp_domains} STP domains"
+                     if conv and (conv.vrrp_groups or conv.stp_domains) else ""))
 
 
 @lab_app.command("down")
@@ -68,7 +70,7 @@ def down(target: Annotated[str, typer.Argument(help="lab name or its topology fi
 @lab_app.command("status")
 def status(target: Annotated[str | None, typer.Argument(help="lab name or topology")] = None
            ) -> None:
-    """Show running labs; for one lab, its nodes, links and adjacencies."""
+    """Show running labs; for one lab, its nodes, links, adjacencies, VRRP and STP."""
     if target is None:
         labs = running_labs()
         if not labs:

@@ -23,7 +23,7 @@ from harness.faults.registry import hint_text
 from harness.faults.schema import parameters, summary
 from harness.network.base import WORKERS
 from harness.runbook.results import RunbookResult
-from harness.scenario.gate import paths_cut
+from harness.scenario.gate import cuts, refusal
 from harness.scenario.load import LoadedScenario, load_scenario
 from harness.scenario.results import RunResult
 from harness.sweep.results import SweepResult
@@ -90,8 +90,8 @@ def _plan(loaded: LoadedScenario) -> None:
         console.print(f"  flow {f.name}: {f.src} -> {f.dst} {f.protocol}/{f.port} DSCP {f.dscp} "
                       f"{f.rate:.0f} pps {f.direction}, SLA {cf.sla.max_outage_ms:.0f} ms",
                       markup=False)
-    cut = paths_cut(loaded.topology, loaded.flows, loaded.faults)
-    console.print(f"  last path cut for: {', '.join(cut)}" if cut else
+    cut = cuts(loaded.topology, loaded.flows, loaded.faults)
+    console.print(f"  last path cut for: {refusal(cut)}" if cut else
                   "  every critical flow keeps a path during the fault", markup=False)
 
 

@@ -47,6 +47,7 @@ class VendorProfile:
     driver: str  # as `napalm.get_network_driver` names it
     shutdown: Change | None = None  # for one interface, `{i}`
     drain: Change | None = None  # the default planned drain; None: the scenario gives it
+    vrrp_priority: str | None = None  # sets a VRRP group's priority: `{i}`, `{vrid}`, `{priority}`
     commit_confirm: bool = False  # commit_config(revert_in=...) and has_pending_commit()
     session_attr: str | None = None  # the driver attribute naming its configuration session
     ospf_neighbors: TextFsm | None = None
@@ -66,6 +67,7 @@ FRR = VendorProfile(
     shutdown=Change("interface {i}\n shutdown\nexit\n", "interface {i}\n no shutdown\nexit\n"),
     drain=Change("router ospf\n max-metric router-lsa administrative\nexit\n",
                  "router ospf\n no max-metric router-lsa administrative\nexit\n"),
+    vrrp_priority="interface {i}\n vrrp {vrid} priority {priority}\nexit\n",
     commit_confirm=True,
     ospf_neighbors=TextFsm("frr", SHOW_IP_OSPF_NEIGHBOR, str(TEMPLATES)),
     built_in_lab=BuiltInLab("pathspace", frozenset({"transport", "pathspace", "state_dir"})),

@@ -59,19 +59,24 @@ def timed(what: str, action: Callable[[], object]) -> Stamp:
 @dataclass(frozen=True)
 class Scope:
     """What a fault takes out of forwarding while it is in place (the redundancy gate finds
-    last paths with it, and nothing else): whole nodes, links; whether the data plane keeps
-    forwarding (a control-plane crash); whether it is silent (no carrier loss: only BFD or
-    protocol timers notice)."""
+    last paths with it, and nothing else): whole nodes, links, single interfaces no link
+    names (a node's bridge: `ports`, as (node, interface)), routers whose first-hop gateway
+    role (VRRP) stops (`gateways`: the other members of their groups must take over);
+    whether the data plane keeps forwarding (a control-plane crash); whether it is silent
+    (no carrier loss: only BFD or protocol timers notice)."""
 
     nodes: frozenset[str] = frozenset()
     links: frozenset[Link] = frozenset()
     keeps_forwarding: bool = False
     silent: bool = False
+    ports: frozenset[tuple[str, str]] = frozenset()
+    gateways: frozenset[str] = frozenset()
 
     def __or__(self, other: Scope) -> Scope:
         return Scope(self.nodes | other.nodes, self.links | other.links,
                      self.keeps_forwarding and other.keeps_forwarding,
-                     self.silent or other.silent)
+                     self.silent or other.silent, self.ports | other.ports,
+                     self.gateways | other.gateways)
 
 
 class Fault(ABC):

@@ -17,6 +17,9 @@ from harness.faults.flapping_link import FlappingLink
 from harness.faults.link_cut import LinkCut
 from harness.faults.napalm_change import InterfaceShutdown, PlannedDrain
 from harness.faults.node_power_loss import NodePowerLoss
+from harness.faults.stp_root_failure import StpRootFailure
+from harness.faults.vrrp_master_loss import VrrpMasterLoss
+from harness.faults.vrrp_priority_drop import VrrpPriorityDrop
 
 FAULTS: dict[str, type[Fault]] = {}
 
@@ -30,7 +33,8 @@ def register(cls: F) -> F:
 
 
 for _kind in (LinkCut, NodePowerLoss, RoutingDaemonCrash, SilentBlackhole, DegradedLink,
-              FlappingLink, Delay, PlannedDrain, InterfaceShutdown):
+              FlappingLink, Delay, PlannedDrain, InterfaceShutdown, VrrpMasterLoss,
+              VrrpPriorityDrop, StpRootFailure):
     register(_kind)
 
 

@@ -50,6 +50,21 @@ class Target:
         except HarnessError as exc:
             raise FaultError(str(exc)) from None
 
+    def read(self, node: str, argv: Sequence[str]) -> str:
+        """A command's output inside a node of the built-in lab (a fault's live check)."""
+        try:
+            return self.kernel.lab.run(node, list(argv))
+        except HarnessError as exc:
+            raise FaultError(f"lab {self.name}: {node}: {exc}") from None
+
+    def show(self, node: str, command: str) -> Any:
+        """An FRR router's JSON answer to a `show ... json` command (the built-in lab)."""
+        self.router(node)
+        try:
+            return self.kernel.lab.vtysh_json(node, command)
+        except HarnessError as exc:
+            raise FaultError(f"lab {self.name}: {node}: {exc}") from None
+
     def router(self, node: str) -> FrrSpec:
         """The node's FRR spec; FaultError if it is unknown or not a router."""
         found = self.topology.nodes.get(node)

@@ -4,6 +4,8 @@ Converged means: an OSPF adjacency Full on every router-to-router link where bot
 OSPF (not passive), no SPF run scheduled (FRR backs SPF off up to its max hold time after
 a burst of events), no router inside its `max-metric router-lsa on-startup` window, the same
 LSDB on every router of an area, every BFD session up, every BGP peer Established, every
+VRRP group with one master (the expected one), every STP domain with one root and no port
+in transition (`harness.lab.layer2`), every
 route of each router's OSPF RIB in its kernel FIB with all its ECMP next hops (and no OSPF
 route in the kernel that OSPF no longer has), and then no kernel route or link change for a
 settle period, or, once everything is up again, every FIB exactly as at the lab's first
@@ -28,7 +30,9 @@ from typing import TYPE_CHECKING, Any
 from harness import frrjson
 from harness.errors import LabError
 from harness.lab.kernelwatch import KernelState, KernelWatch, read_kernel
+from harness.lab.layer2 import has_layer2, read_layer2
 from harness.lab.netlink import NETLINK_ROUTE, NetlinkSocket
+from harness.lab.vrrp import SHOW_VRRP
 
 if TYPE_CHECKING:
     from harness.lab.lab import Lab
@@ -36,7 +40,8 @@ if TYPE_CHECKING:
 
 _COMMANDS = {"ospfd": ("show ip ospf interface json", "show ip ospf json",
                        "show ip ospf route json"),
-             "bfdd": (frrjson.BFD_PEERS,), "bgpd": ("show bgp summary json",)}
+             "bfdd": (frrjson.BFD_PEERS,), "bgpd": ("show bgp summary json",),
+             "vrrpd": (SHOW_VRRP,)}
 MAX_WORKERS = 8  # routers read at once
 CPU_SHARE = 0.15  # of one core, for the rounds of reading (the goal: 25 % for the whole wait)
 MIN_INTERVAL_S = 0.05  # between rounds
@@ -53,6 +58,7 @@ class RouterView:
     admin_up: frozenset[str] = frozenset()  # interfaces set up
     daemons: tuple[str, ...] = ()
     lsdb: dict[str, dict[str, int]] = field(default_factory=dict)  # area -> LSA counts, sums
+    vrrp: Any = None  # `show vrrp json`, where vrrpd runs
 
 
 @dataclass
@@ -61,6 +67,8 @@ class Convergence:
     ospf_links: list[str]
     bfd_sessions: int
     fibs: dict[str, str] = field(default_factory=dict)
+    vrrp_groups: int = 0
+    stp_domains: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,7 +139,12 @@ def _read_bgp(view: RouterView, node: str, answer: dict[str, Any], _: KernelStat
 
 Reader = Callable[[RouterView, str, dict[str, Any], KernelState], None]
 # what each daemon is asked (`_COMMANDS`) is read into the view by its reader
-_READERS: dict[str, Reader] = {"ospfd": _read_ospf, "bfdd": _read_bfd, "bgpd": _read_bgp}
+def _read_vrrp(view: RouterView, _: str, answer: dict[str, Any], __: KernelState) -> None:
+    view.vrrp = answer[SHOW_VRRP]  # judged with the bridges, in `harness.lab.layer2`
+
+
+_READERS: dict[str, Reader] = {"ospfd": _read_ospf, "bfdd": _read_bfd, "bgpd": _read_bgp,
+                               "vrrpd": _read_vrrp}
 
 
 def _view(lab: Lab, node: str, kernel: KernelState) -> RouterView:
@@ -145,8 +158,8 @@ def _view(lab: Lab, node: str, kernel: KernelState) -> RouterView:
         view.daemons = ()
         return view
     for daemon, read in _READERS.items():
-        if daemon not in spec.daemons:
-            continue
+        if daemon not in spec.daemons or daemon == "vrrpd" and not frr.running(daemon):
+            continue  # a stopped vrrpd: its groups show as missing in layer 2's judgement
         try:
             answer = dict(zip(_COMMANDS[daemon], frr.vty_jsons(daemon, *_COMMANDS[daemon]),
                               strict=True))
@@ -248,6 +261,7 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
     """
     routers = [r.name for r in lab.topology.routers]
     start = last_report = time.monotonic()
+    layer2 = has_layer2(lab)
     spent: list[float] = []  # CPU seconds of each router read in the current round
 
     def read(node: str) -> RouterView:
@@ -265,6 +279,9 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
             spent.clear()
             views = dict(zip(routers, pool.map(read, routers), strict=True))
             waiting, links = waiting_for(lab, views, baseline.ospf_links if baseline else None)
+            l2 = read_layer2(lab, {r: v.vrrp for r, v in views.items() if v.vrrp is not None},
+                             pool.map) if layer2 else None
+            waiting += l2.waiting() if l2 else []
             if baseline and not waiting:
                 waiting = _differs_from_baseline(lab, views, links, baseline)
             # everything up, nothing pending and every FIB exactly as at the first convergence:
@@ -279,7 +296,9 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                 return Convergence(seconds=time.monotonic() - start,
                                    ospf_links=[str(lk) for lk in links],
                                    bfd_sessions=sum(v.bfd_total for v in views.values()),
-                                   fibs={r: v.fib for r, v in views.items()})
+                                   fibs={r: v.fib for r, v in views.items()},
+                                   vrrp_groups=len({m.group for m in l2.members}) if l2 else 0,
+                                   stp_domains=len(l2.domains) if l2 else 0)
             now = time.monotonic()
             if now - start > timeout:
                 raise LabError(f"lab {lab.name} did not converge in {timeout:.0f} s; "

@@ -20,10 +20,12 @@ from harness.errors import LabError
 from harness.lab import netns
 from harness.lab.converge import Baseline, Convergence, wait_converged
 from harness.lab.frr import FRR_LIB, LAB_ADAPTATIONS, FrrInstance
+from harness.lab.kernelcheck import check_kernel
 from harness.lab.names import namespace
 from harness.lab.state import LabState
 from harness.lab.teardown import Teardown, teardown
 from harness.topology import Link, Node, Topology, load_topology
+from harness.topology.model import BRIDGE_KINDS
 from harness.topology.timers import converge_budget
 
 Progress = Callable[[str], None]
@@ -128,6 +130,7 @@ class Lab:
             report.already_up = True
             return report
         _check_host()
+        check_kernel(self.topology)
         nodes = self.topology.nodes
         state = LabState(name=self.name, topology=str(self.topology.path),
                          namespaces={n: self.ns(n) for n in nodes},
@@ -201,8 +204,12 @@ class Lab:
 
     def _wire_node(self, node: Node) -> None:
         ns = self.ns(node.name)
-        netns.batch(["link set dev lo up"] + [f"link set dev {i} up"
-                                                for i in self.interfaces(node.name)], ns)
+        ports = self.interfaces(node.name)
+        bridge = [f"link add {node.name} type bridge", f"link set dev {node.name} up",
+                  *(f"link set dev {i} master {node.name}" for i in ports)] \
+            if node.kind in BRIDGE_KINDS else []
+        netns.batch(["link set dev lo up", *bridge, *(f"link set dev {i} up" for i in ports)],
+                    ns)
         if node.is_router:
             netns.exec_in(ns, ["sysctl", "-q", "-w", *netns.ROUTER_SYSCTLS])
         for i, command in enumerate(node.exec):

@@ -1,13 +1,15 @@
-"""What a running lab looks like now: nodes, links and routing adjacencies."""
+"""What a running lab looks like now: nodes, links, routing adjacencies, VRRP groups and
+spanning trees."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from harness import frrjson
 from harness.errors import LabError
-from harness.lab import netns
+from harness.lab import netns, vrrp
 from harness.lab.lab import Lab
+from harness.lab.layer2 import Layer2, has_layer2, read_layer2
 
 Rows = list[tuple[str, ...]]
 
@@ -17,12 +19,18 @@ class LabStatus:
     nodes: Rows
     links: Rows
     adjacencies: Rows
+    vrrp: Rows = field(default_factory=list)
+    stp: Rows = field(default_factory=list)
 
     def tables(self) -> list[tuple[str, tuple[str, ...], Rows]]:
         return [("nodes", ("node", "kind", "namespace", "FRR daemons"), self.nodes),
                 ("links", ("link", "state"), self.links),
                 ("OSPF / BFD", ("router", "neighbor", "interface", "OSPF", "BFD"),
-                 self.adjacencies)]
+                 self.adjacencies)] + [
+            (title, columns, rows) for title, columns, rows in (
+                ("VRRP", ("group", "router", "interface", "state", "priority", "expected"),
+                 self.vrrp),
+                ("STP", ("bridge", "root", "root port", "ports"), self.stp)) if rows]
 
 
 def lab_status(lab: Lab) -> LabStatus:
@@ -38,7 +46,28 @@ def lab_status(lab: Lab) -> LabStatus:
     links: Rows = [(str(lk), f"{states[lk.a.node].get(lk.a.interface, 'absent')} / "
                              f"{states[lk.b.node].get(lk.b.interface, 'absent')}")
                    for lk in lab.topology.links]
-    return LabStatus(nodes=nodes, links=links, adjacencies=_adjacencies(lab))
+    status = LabStatus(nodes=nodes, links=links, adjacencies=_adjacencies(lab))
+    if has_layer2(lab):
+        status.vrrp, status.stp = _layer2_rows(read_layer2(lab))
+    return status
+
+
+def _layer2_rows(l2: Layer2) -> tuple[Rows, Rows]:
+    """One row per VRRP member (the problems of its group under it), one per bridge."""
+    vrrp_rows: Rows = []
+    problems = l2.waiting()
+    for name, members in vrrp.groups(l2.members).items():
+        best = vrrp.expected_master(members)
+        vrrp_rows += [(name, m.router, m.interface, m.status, str(m.priority),
+                       "master" if best is m else "backup" if m.healthy else "-")
+                      for m in members]
+        vrrp_rows += [(name, "!", "", p.removeprefix(f"{name}: "), "", "")
+                      for p in problems if p.startswith(f"{name}: ")]
+    stp_rows: Rows = [(str(b), l2.root_of(b) if b.stp else "stp off",
+                       b.root_port_name or "-",
+                       ", ".join(f"{p} {s}" for p, s in sorted(b.ports.items())))
+                      for b in l2.bridges]
+    return vrrp_rows, stp_rows
 
 
 def _adjacencies(lab: Lab) -> Rows:

@@ -48,6 +48,10 @@ class Network(Protocol):
     def degraded(self) -> list[str]:
         """What is down that should be up (a link, a daemon, an adjacency, a device)."""
 
+    def gateway_health(self) -> dict[tuple[str, str, int], str]:
+        """The topology's VRRP members that cannot be a gateway now, by (node, interface,
+        VRID), and why (empty where the network offers no live reading)."""
+
     def target(self) -> Target:
         """What faults act on in this network (a new one per run: it holds open sockets)."""
 

@@ -84,6 +84,10 @@ class DeviceNetwork:
             previous = None if pending else reading
             time.sleep(POLL_S)
 
+    def gateway_health(self) -> dict[tuple[str, str, int], str]:
+        """NAPALM has no VRRP getter: the gate judges the members from the topology alone."""
+        return {}
+
     def degraded(self) -> list[str]:
         return self._pending(self._read_all(FRESH_S))
 

@@ -4,15 +4,19 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 from typing import Any
 
-from harness import frrjson
+from harness import frrjson, layer2
 from harness.devices import DeviceSpec, device_facts
 from harness.faults.target import Target
 from harness.lab import Lab
 from harness.lab.converge import fib
+from harness.lab.layer2 import has_layer2, read_layer2
 from harness.lab.netns import oper_states
+from harness.lab.vrrp import read_members
+from harness.layer2 import vrrp
 from harness.network.base import WORKERS, Snapshot, each
 from harness.probes.endpoints import NetnsEndpoint
 from harness.topology import Topology
@@ -60,6 +64,14 @@ class LabNetwork:
                 down.append(f"{router.name}: {', '.join(missing)} not running")
         return down
 
+    def gateway_health(self) -> dict[tuple[str, str, int], str]:
+        """Each VRRP member's group as its router's vrrpd shows it (if it runs)."""
+        members = [m for g in layer2.of(self.topology).groups for m in g.members]
+        nodes = sorted({m.node for m in members})
+        live = {n: read_members(self._lab, n) if "vrrpd" in self._lab.frr(n).pids() else None
+                for n in nodes}
+        return vrrp.health(members, live)
+
     def forwarding(self) -> dict[str, list[tuple[IPv4Network, tuple[str, ...]]]]:
         """Every node's IPv4 routes (main table): prefix -> outgoing interfaces (ECMP: all)."""
         out = {}
@@ -73,9 +85,14 @@ class LabNetwork:
         return out
 
     def snapshot(self) -> Snapshot:
-        """Each router's OSPF and BFD neighbours and kernel FIB, the routers read in
-        parallel."""
-        return each([r.name for r in self.topology.routers], self._router, self.workers)
+        """Each router's OSPF and BFD neighbours and kernel FIB, each VRRP member's state and
+        each bridge's spanning tree (root, port states), at most `workers` nodes read at once."""
+        out = each([r.name for r in self.topology.routers], self._router, self.workers)
+        if has_layer2(self._lab):
+            with ThreadPoolExecutor(max_workers=self.workers) as pool:
+                for node, parts in read_layer2(self._lab, mapper=pool.map).lines().items():
+                    out.setdefault(node, {}).update(parts)
+        return out
 
     def _router(self, name: str) -> dict[str, list[str]]:
         """Read over the daemons' vty sockets (a vtysh run per router costs ~50 ms of CPU)."""

@@ -403,6 +403,10 @@ def _fault(path: Path, doc: LineDict, at: Loc, f: FaultSpec, spec: Scenario,
         except KeyError as exc:
             raise InputError(path, line_at(doc, (*at, "link")), field_name((*at, "link")),
                              str(exc.args[0])) from None
+    try:  # what its scope reads from the topology (a VRRP group, a bridge) is there
+        fault.scope(topology)
+    except FaultError as exc:
+        raise InputError(path, line_at(doc, (*at, "kind")), field_name(at), str(exc)) from None
     if isinstance(fault, RoutingDaemonCrash):
         try:  # its daemons, from the topology's FRR spec (a Lab object only reads the topology)
             fault.check(Target(Lab(topology)))

@@ -67,14 +67,30 @@ def _parts(name: str) -> list[str]:
 
 
 def _attached(topology: Topology) -> dict[str, set[str]]:
-    """Each host (a node that is not a router, with links) and the routers it is linked to."""
-    routers = {r.name for r in topology.routers}
+    """Each host (a node that is neither a router nor a switch, with links) and the routers it
+    is linked to, directly or through layer-2 switches."""
     hosts: dict[str, set[str]] = {}
     for node in topology.nodes.values():
-        if not node.is_router and topology.links_of(node.name):
-            hosts[node.name] = {lk.other(node.name).node for lk in topology.links_of(node.name)
-                                } & routers
+        if not (node.is_router or node.is_switch) and topology.links_of(node.name):
+            hosts[node.name] = _routers_near(topology, node.name)
     return hosts
+
+
+def _routers_near(topology: Topology, host: str) -> set[str]:
+    """The routers a host reaches without crossing another router (switches are walked)."""
+    seen, todo, found = {host}, [host], set()
+    while todo:
+        node = todo.pop()
+        for lk in topology.links_of(node):
+            nxt = topology.nodes[lk.other(node).node]
+            if nxt.name in seen:
+                continue
+            seen.add(nxt.name)
+            if nxt.is_router:
+                found.add(nxt.name)
+            elif nxt.is_switch:
+                todo.append(nxt.name)
+    return found
 
 
 def _on_shortest_paths(topology: Topology, hosts: set[str], routers: list[str]) -> dict[str, int]:

@@ -4,7 +4,7 @@ Node settings come from the node, then its group, then its kind, then `topology.
 (containerlab's precedence); `binds`, `labels` and `env` merge across those levels.
 FRR routers are recognised both ways containerlab users write them: `kind: frr`
 (alias `frrouting`) with a `startup-config`, or `kind: linux` with an FRR image and binds
-of `daemons`/`frr.conf`.
+of `daemons`/`frr.conf`. A `kind: bridge` node is a Linux bridge named like the node.
 """
 
 from __future__ import annotations
@@ -17,7 +17,16 @@ from typing import Any
 
 from harness.errors import InputError
 from harness.inputfile import UnreadableFile, check_readable, read_text
-from harness.topology.model import ALWAYS_DAEMONS, Endpoint, FrrSpec, Link, Node, Topology
+from harness.topology.execs import bridges
+from harness.topology.model import (
+    ALWAYS_DAEMONS,
+    BRIDGE_KINDS,
+    Endpoint,
+    FrrSpec,
+    Link,
+    Node,
+    Topology,
+)
 from harness.topology.schema import CONTAINER_KEYS, ClabFile
 from harness.validation import validate
 from harness.yamlsrc import LineDict, LineList, gc_paused, load_yaml
@@ -141,18 +150,30 @@ def _node(reader: _Reader, topo: LineDict, raw_nodes: LineDict, name: str) -> No
     for key in {k for level in levels for k, v in level.items() if v is not None}:
         if key in CONTAINER_KEYS:
             reader.note(key, name)
-    execs, _ = _first(levels, "exec")
+    execs, exec_level = _first(levels, "exec")
+    exec_lines = tuple(exec_level["exec"].line_of(i) for i in range(len(execs))) \
+        if isinstance(execs, LineList) and exec_level is not None else ()
     labels: dict[str, str] = {}
     for level in reversed(levels):
         labels.update({str(k): str(v) for k, v in (level.get("labels") or {}).items()})
     frr = _frr_spec(reader, levels, raw, kind, image, field)
-    if frr is None and kind not in HOST_KINDS:
+    if frr is None and kind not in HOST_KINDS | BRIDGE_KINDS:
         raise reader.fail(raw, "kind", f"{field}.kind",
                           f"kind {kind!r} needs a container engine; the built-in lab runs "
-                          "FRR routers (kind frr, or linux with an FRR image) and linux hosts")
+                          "FRR routers (kind frr, or linux with an FRR image), linux hosts "
+                          "and bridges")
+    commands = tuple(str(c) for c in execs or ())
+    if kind in BRIDGE_KINDS:
+        if not IFNAME.fullmatch(name):
+            raise reader.fail(raw_nodes, name, field, "a bridge node is a Linux bridge named "
+                              "like the node: at most 15 characters")
+        if commands:
+            raise reader.fail(exec_level or raw, "exec", f"{field}.exec",
+                              "a bridge node runs no commands (it is not a container)")
     return Node(name=name, kind=kind, image=str(image) if image else None,
-                group=raw.get("group"), exec=tuple(str(c) for c in execs or ()),
-                labels=labels, frr=frr)
+                group=raw.get("group"), exec=commands, labels=labels, frr=frr,
+                exec_lines=exec_lines,
+                bridges=(name,) if kind in BRIDGE_KINDS else bridges(commands))
 
 
 def _empty_at(line: int) -> LineDict:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ALWAYS_DAEMONS = ("zebra", "staticd")
+BRIDGE_KINDS = {"bridge"}  # containerlab's Linux bridge node (in the host; here, a namespace)
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,18 @@ class Node:
     exec: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)
     frr: FrrSpec | None = None
+    exec_lines: tuple[int, ...] = ()  # each exec command's line in the topology file
+    bridges: tuple[str, ...] = ()  # its Linux bridges: made by its exec, or itself (kind bridge)
 
     @property
     def is_router(self) -> bool:
         return self.frr is not None
+
+    @property
+    def is_switch(self) -> bool:
+        """A layer-2 switch: a `kind: bridge` node, or a node whose exec builds a bridge (an
+        access switch, or a core layer-3 switch, which is also a router)."""
+        return bool(self.bridges)
 
 
 @dataclass(frozen=True)
@@ -77,12 +86,12 @@ class Topology:
         return [lk for lk in self.links if {lk.a.node, lk.b.node} == {a, b}]
 
     def hops_from(self, start: str) -> dict[str, int]:
-        """Hop counts from `start` to every node it reaches; only routers forward (a host is
-        an end, never a transit)."""
+        """Hop counts from `start` to every node it reaches; only routers and switches forward
+        (a host is an end, never a transit)."""
         dist, todo = {start: 0}, deque([start])
         while todo:
             node = todo.popleft()
-            if node != start and not self.nodes[node].is_router:
+            if node != start and not (self.nodes[node].is_router or self.nodes[node].is_switch):
                 continue
             for lk in self.links_of(node):
                 nxt = lk.other(node).node
