@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import re
 import shutil
 import socket
 import subprocess
@@ -33,7 +32,6 @@ LAB_ADAPTATIONS = (
      "FRR 8.4 ECMP bug: the kernel silently keeps one path after a flap (fixed in FRR 9.0)"),
 )
 
-_SPACE = re.compile(r"\s*")
 _END = b"\0\0\0"  # a daemon's vty ends each answer with three NULs and the command's status
 
 
@@ -127,20 +125,6 @@ class FrrInstance:
             raise LabError(f"{self.hostname}: vtysh {' / '.join(commands)}: "
                            f"{(proc.stdout + proc.stderr).strip() or f'exit {proc.returncode}'}")
         return proc.stdout
-
-    def vtysh_jsons(self, *commands: str) -> list[Any]:
-        """Several `show ... json` commands in one vtysh run (a run costs ~50 ms): their parsed
-        outputs in order. Where the outputs cannot be told apart (a daemon printed nothing),
-        each command runs alone."""
-        out, docs, pos = self.vtysh(*commands), [], 0
-        decoder = json.JSONDecoder()
-        try:
-            while (pos := _SPACE.match(out, pos).end()) < len(out):  # type: ignore[union-attr]
-                doc, pos = decoder.raw_decode(out, pos)
-                docs.append(doc)
-        except json.JSONDecodeError:
-            docs = []
-        return docs if len(docs) == len(commands) else [self.vtysh_json(c) for c in commands]
 
     def vty_jsons(self, daemon: str, *commands: str, timeout: float = 5.0) -> list[Any]:
         """`show ... json` commands sent straight to one daemon's vty socket, as vtysh does but
