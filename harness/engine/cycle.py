@@ -102,7 +102,9 @@ class Cycler:
                  grace_s: float = BASELINE_GRACE_S) -> None:
         """Wait until every direction has been clean (no probe missing, none overdue) for
         `seconds`, and `also` holds (the fault follows at once, so the clean window ends at
-        the fault); refuse when that does not happen within `grace_s` more."""
+        the fault); refuse when the traffic is not clean within `grace_s` more. While `also`
+        does not hold (the devices' facts still being read, each read bounded by its own
+        timeout) the deadline moves on: slow devices are not the traffic's fault."""
         self.say("baseline", f"baseline: {len(probes.directions)} flow directions, "
                              f"{seconds:g} s of clean traffic needed")
         deadline = time.monotonic() + seconds + grace_s
@@ -118,14 +120,18 @@ class Cycler:
             problems = {label: _dirty(live, now, seconds, self.periods_ms[label])
                         for label, live in seen.items()}
             problems = {label: why for label, why in problems.items() if why}
-            if not problems and also():
+            ready = also()
+            if not problems and ready:
                 return
-            why = "; ".join(f"{k}: {v}" for k, v in problems.items())
+            if not ready:
+                deadline = max(deadline, time.monotonic() + grace_s)
+            why = "; ".join(f"{k}: {v}" for k, v in problems.items()) or \
+                "the devices' facts still being read"
             if time.monotonic() > deadline:
                 raise BaselineNotClean(f"traffic is not clean before the fault, nothing "
                                        f"injected: {why}")
             if time.monotonic() >= next_report:
-                self.say("baseline", f"baseline: still waiting for clean traffic ({why})")
+                self.say("baseline", f"baseline: still waiting ({why})")
                 next_report += REPORT_EVERY_S
 
     def watch(self, probes: ProbeSession, what: str, seconds: float,
