@@ -15,9 +15,12 @@ from conftest import ROOT
 from test_scenario_load import _real_core1
 
 from harness.errors import HarnessError, InputError
+from harness.faults.link_cut import LinkCut
+from harness.faults.node_power_loss import NodePowerLoss
+from harness.faults.vrrp_master_loss import VrrpMasterLoss
 from harness.scenario.load import load_scenario, require_commit
 from harness.sweep.compare import compare
-from harness.sweep.elements import SweepError, failures
+from harness.sweep.elements import Failure, SweepError, failures
 from harness.sweep.model import Selection, SweepSpec
 from harness.sweep.predict import flow_paths, predict, topology_paths
 from harness.topology import load_topology
@@ -65,6 +68,39 @@ def test_predictions_follow_the_tables_and_fall_back_to_the_topology() -> None:
     assert by["router core2"].affected == {"fallback"}
     assert by["link core1:eth1 -- core2:eth1"].affected == set()
     assert by["router dist-dc"].cuts and not by["router core1"].cuts
+
+
+def test_predictions_cross_layer_2_domains_and_know_a_hosts_gateways() -> None:
+    """hospital-campus: ED's hosts reach the datacenter through a VRRP gateway on either core,
+    over a dual-homed access switch (its tables as the lab reads them: switches have none)."""
+    loaded = load_scenario(ROOT / "scenarios/campus-core1-power-loss.yml")
+    topo = loaded.topology
+    lab, dc = IPv4Network("198.18.0.0/15"), IPv4Network("198.19.10.0/24")
+    ed_net = IPv4Network("198.19.20.0/24")
+    fwd = {"ed": [(lab, ("eth1",)), (ed_net, ("eth1",))], "acc-ed": [], "dc-lan": [],
+           "core1": [(dc, ("eth2",)), (ed_net, ("br-ed",))],
+           "core2": [(dc, ("eth2",)), (ed_net, ("br-ed",))],
+           "dist-dc": [(dc, ("eth3",)), (ed_net, ("eth1", "eth2"))],
+           "ehr": [(dc, ("eth1",)), (lab, ("eth1",))]}
+    there = flow_paths(topo, fwd, "ed", "ehr", IPv4Address("198.19.10.10"))
+    back = flow_paths(topo, fwd, "ehr", "ed", IPv4Address("198.19.20.10"))
+    assert there.source == back.source == "forwarding tables"
+    assert there.gateways == {"core1", "core2"} and back.gateways == {"dist-dc"}
+    assert {"acc-ed", "core1", "core2", "dist-dc", "dc-lan", "ehr"} <= there.nodes
+    assert "ad" not in there.nodes | back.nodes  # on dc-lan, but not where ehr's traffic goes
+    assert ("core1", "br-ed") in there.ports and ("dc-lan", "dc-lan") in there.ports
+    failures = [Failure("router core1", NodePowerLoss(node="core1")),
+                Failure("uplink", LinkCut(link="acc-ed:eth2")),
+                Failure("vrrpd", VrrpMasterLoss(node="core1", vrid=20, how="daemon")),
+                Failure("lan", VrrpMasterLoss(node="core1", vrid=20)),
+                Failure("host ad", NodePowerLoss(node="ad"))]
+    by = {p.failure.element: p for p in predict(topo, loaded.flows, failures,
+                                                {"there": there, "back": back})}
+    assert by["router core1"].affected == {"there", "back"} and not by["router core1"].certain
+    assert by["uplink"].affected == {"there", "back"} and not by["uplink"].certain
+    assert by["vrrpd"].affected == {"there"}  # only the way out enters through the gateway
+    assert by["lan"].affected == {"there", "back"}
+    assert by["host ad"].affected == set()
 
 
 def cell(direction: str, outage: float, passed: bool = True) -> dict[str, Any]:

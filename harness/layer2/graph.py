@@ -143,6 +143,23 @@ class Layer2:
                     todo.append(nxt)
         return frozenset(seen)
 
+    def between(self, start: Port, ends: Iterable[Port]) -> frozenset[Port]:
+        """The ports of `start`'s layer-2 domain on some way from it to `ends`: the domain
+        less its dead ends (a branch that leads to none of them)."""
+        start = self.resolve(start)
+        ports = set(self.reach(start))
+        keep = {start, *ends}
+        near = {p: {q for q in self._next(p, NOTHING) if q in ports} for p in ports}
+        leaves = [p for p in ports if p not in keep and len(near[p]) <= 1]
+        while leaves:
+            port = leaves.pop()
+            ports.discard(port)
+            for other in near.pop(port):
+                near[other].discard(port)
+                if other in ports and other not in keep and len(near[other]) == 1:
+                    leaves.append(other)
+        return frozenset(ports)
+
     def domains(self, out: Out = NOTHING) -> dict[Port, int]:
         """Each L3 interface still in place -> the number of its layer-2 domain."""
         l3 = {p for ports in self._l3.values() for p in ports}
