@@ -18,6 +18,7 @@ from harness.scenario import snapshot
 from harness.scenario.context import run_context
 
 T = TypeVar("T")
+LINKS_BACK_S = 5.0
 
 
 class Ended(Protocol):
@@ -92,8 +93,10 @@ class Ending:
     def finish(self, probes: ProbeSession, pool: ThreadPoolExecutor,
                before: Snapshot) -> ProbeRun | None:
         """Stop the probes and read the state after, side by side; None when that failed."""
-        self.cycler.say("postflight", "stopping the probes, reading the state after the run")
         record = self.record
+        if record.incomplete:
+            self._links_back()
+        self.cycler.say("postflight", "stopping the probes, reading the state after the run")
         try:
             after = pool.submit(self.network.snapshot)
             run = probes.stop()
@@ -106,3 +109,19 @@ class Ending:
         record.ended_ns = run.stopped_ns
         record.state_diff += snapshot.diff(before, record.snapshots["after"])
         return run
+
+    def _links_back(self) -> None:
+        """After a stop that skipped the reconvergence wait: until the restored links are up
+        and the daemons run again (the kernel reports a link up up to 1 s after it is set up),
+        at most LINKS_BACK_S, so the state after shows what the restore left."""
+        deadline = time.monotonic() + LINKS_BACK_S
+        try:
+            down = self.network.degraded()
+            if down:
+                self.cycler.say("postflight", f"waiting up to {LINKS_BACK_S:g} s for what is "
+                                              f"down to come back: {'; '.join(down)}")
+            while down and time.monotonic() < deadline:
+                time.sleep(0.2)
+                down = self.network.degraded()
+        except Exception:  # noqa: BLE001 - the state after, read next, will say what is down
+            return
