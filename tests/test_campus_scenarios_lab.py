@@ -51,10 +51,19 @@ def outages(result: RunResult) -> dict[str, float]:
     return {v.direction: v.failover.outage_ms for v in result.flows}
 
 
+def why(result: RunResult) -> str:
+    """What a failed verdict needs to be understood: both windows, reasons, the run's state."""
+    return repr({"flows": {v.direction: (v.failover.outage_ms, v.failback.outage_ms,
+                                         v.failover_verdict.reasons, v.failback_verdict.reasons)
+                           for v in result.flows},
+                 "aborted": result.aborted, "incomplete": result.incomplete,
+                 "state_diff": result.state_diff, "probe_problems": result.probe_problems})
+
+
 def test_core1_power_loss_moves_every_gateway_and_reforms_layer2(campus: Lab,
                                                                  tmp_path: Path) -> None:
     result = run(campus, "campus-core1-power-loss", tmp_path)
-    assert result.sla_met and result.outcome_as_expected, outages(result)
+    assert result.sla_met and result.outcome_as_expected, why(result)
     assert result.state_diff == []
     # every care VLAN's access switch forwarded on core1's uplink: each flow waited for its
     # uplink to core2 to listen and learn (spanning tree), far longer than VRRP's ~0.35 s
@@ -64,7 +73,7 @@ def test_core1_power_loss_moves_every_gateway_and_reforms_layer2(campus: Lab,
 
 def test_planned_gateway_move_loses_nothing(campus: Lab, tmp_path: Path) -> None:
     result = run(campus, "campus-gateway-move", tmp_path)
-    assert result.sla_met and result.outcome_as_expected, outages(result)
+    assert result.sla_met and result.outcome_as_expected, why(result)
     assert all(v.failover.lost == 0 and v.failback.lost == 0 for v in result.flows)
     assert result.state_diff == []
 
@@ -86,7 +95,7 @@ def test_priority_drop_moves_the_gateway_and_its_restore_brings_it_back(campus: 
 
 def test_access_uplink_cut_hits_only_its_vlan(campus: Lab, tmp_path: Path) -> None:
     result = run(campus, "campus-access-uplink-cut", tmp_path)
-    assert result.sla_met and result.outcome_as_expected, outages(result)
+    assert result.sla_met and result.outcome_as_expected, why(result)
     hit = {d: ms for d, ms in outages(result).items() if ms}
     assert hit and all(d.startswith(("ed-patient-records", "ed-ward-handover")) for d in hit), hit
     assert all(ms > 2 * STP_S * 1000 * 0.75 for ms in hit.values()), hit
