@@ -19,6 +19,7 @@ from harness.engine import ExitCode, LabPool, RunObserver, RunOptions, run_scena
 from harness.faults import Stamp, Target
 from harness.faults.node_power_loss import NodePowerLoss
 from harness.lab import Lab
+from harness.report.verdict import verdict_lines
 from harness.scenario.load import load_scenario
 
 pytestmark = pytest.mark.lab
@@ -87,6 +88,7 @@ def test_the_reference_runbook_with_the_test_as_operator(hospital: Lab,
     assert outcome.exit_code == ExitCode.OK, (results["incomplete"], failed,
                                               results["state_diff"][:5])
     assert len(results["steps"]) == 13
+    assert verdict_lines(results)[0].startswith("Every step within its SLA: runbook ")
     assert all(d["received"] > 10_000 for d in results["directions"])  # probes ran throughout
     worst = {s["name"]: max(v["stats"]["outage_ms"] for v in s["verdicts"])
              for s in results["steps"]}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from harness.faults import pending
 from harness.lab import Lab
 from harness.network import LabNetwork
 from harness.report.manifest import verify
+from harness.report.verdict import verdict_lines
 from harness.scenario.load import load_scenario
 from harness.sweep.results import AFFECTED_NO_LOSS, SURVIVED_LOSS
 
@@ -51,7 +53,10 @@ def campaign(lab: Lab, path: Path, reports: Path) -> dict[str, Any]:
         outcome = run_scenario(load_scenario(path), RunOptions(reports=reports),
                                RunObserver(), labs)
     assert verify(outcome.pack).ok
-    return json.loads((outcome.pack / "results.json").read_text())
+    results = json.loads((outcome.pack / "results.json").read_text())
+    assert re.match(r"(No single failure breaks|NOT every single failure is survived).* sweep ",
+                    verdict_lines(results)[0]), verdict_lines(results)  # `failover report`
+    return results
 
 
 def cell(results: dict[str, Any], element: str, direction: str) -> dict[str, Any]:

@@ -105,6 +105,10 @@ def test_a_watch_lists_each_outage_a_person_caused_with_its_nearest_mark(
     pack = Path(next(line for line in lines if line.startswith("evidence pack: "))
                 .split()[2].rstrip("/"))
     assert verify(pack).ok
+    report = subprocess.run([sys.executable, "-m", "harness", "report", str(pack)],
+                            capture_output=True, text=True)
+    assert report.returncode == 0 and report.stdout.startswith(
+        "Every critical flow within its SLA: watch "), report.stdout + report.stderr
     r = json.loads((pack / "results.json").read_text())
     assert r["ended"] == "ended early (Ctrl-C)" and r["incomplete"] is None
     assert [m["text"] for m in r["marks"]] == ["r1-r2 cut next"]

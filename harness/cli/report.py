@@ -11,9 +11,9 @@ from rich.markup import escape
 
 from harness.cli.common import console
 from harness.errors import HarnessError
-from harness.report.html import verdict_words
 from harness.report.manifest import verify as verify_pack
 from harness.report.pdf import print_pdf
+from harness.report.verdict import verdict_lines
 
 
 def report(pack: Annotated[Path, typer.Argument(help="evidence pack directory")],
@@ -39,8 +39,10 @@ def report(pack: Annotated[Path, typer.Argument(help="evidence pack directory")]
         raise typer.Exit(code=1)
     results = json.loads((pack / "results.json").read_text())
     colour = "green" if results["outcome_as_expected"] else "red"
-    console.print(f"[{colour}]{escape(verdict_words(results))}[/]: {escape(results['scenario'])}"
-                  f" on {escape(results['topology'])}", soft_wrap=True)
+    first, *more = verdict_lines(results)
+    console.print(f"[{colour}]{escape(first)}[/]", soft_wrap=True)
+    for line in more:
+        console.print(f"[red]{escape(line)}[/]", soft_wrap=True)
     console.print(f"report: {pack / 'report.html'}", markup=False)
     if not pdf:
         return
