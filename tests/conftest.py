@@ -54,6 +54,15 @@ def require_lab_host() -> None:
         pytest.fail("lab tests need root and FRR (run .ci/run or scripts/install.sh)")
 
 
+@pytest.fixture
+def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The fault journal in the test's own directory (`pytest.mark.usefixtures("journal")` in
+    a lab module): a test's faults never meet another run's."""
+    path = tmp_path / "journal"
+    monkeypatch.setenv("FAILOVER_JOURNAL_DIR", str(path))
+    return path
+
+
 def reference_lab(tmp: Path, topology: str) -> Iterator[Lab]:
     """A converged private copy of a reference topology; always removed afterwards."""
     require_lab_host()
@@ -68,13 +77,7 @@ def reference_lab(tmp: Path, topology: str) -> Iterator[Lab]:
 @pytest.fixture(scope="module")
 def two_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A converged two-path lab for the module; always removed afterwards."""
-    require_lab_host()
-    lab = Lab(load_topology(private_copy(tmp_path_factory.mktemp("topo"), "two-path")))
-    try:
-        lab.up()
-        yield lab
-    finally:
-        teardown(lab.name)
+    yield from reference_lab(tmp_path_factory.mktemp("topo"), "two-path")
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import private_copy, require_lab_host, wait_for
+from conftest import private_copy, reference_lab, wait_for
 
 from harness.errors import LabError
 from harness.faults.target import Target
@@ -31,13 +31,7 @@ GROUPS = {"VRRP 20 (198.19.20.1)", "VRRP 21 (198.19.21.1)", "VRRP 22 (198.19.22.
 @pytest.fixture(scope="module")
 def campus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """A converged private hospital-campus for the module; always removed afterwards."""
-    require_lab_host()
-    lab = Lab(load_topology(private_copy(tmp_path_factory.mktemp("topo"), "hospital-campus")))
-    try:
-        lab.up()
-        yield lab
-    finally:
-        teardown(lab.name)
+    yield from reference_lab(tmp_path_factory.mktemp("topo"), "hospital-campus")
 
 
 def masters(l2: Layer2) -> dict[str, list[str]]:

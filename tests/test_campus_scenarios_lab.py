@@ -21,16 +21,9 @@ from harness.scenario.load import load_scenario
 from harness.scenario.network import network_for
 from harness.scenario.results import RunResult
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("journal")]
 CARE = ("ed-patient-records", "ward-pacs-imaging", "voip-media", "ed-ward-handover")
 STP_S = 4.0  # forward_delay on every campus bridge: listening, then learning
-
-
-@pytest.fixture(autouse=True)
-def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "journal"
-    monkeypatch.setenv("FAILOVER_JOURNAL_DIR", str(path))
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -26,13 +26,7 @@ from harness.network import LabNetwork
 from harness.report.manifest import verify
 from harness.scenario.load import load_scenario
 
-pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(autouse=True)
-def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FAILOVER_JOURNAL_DIR", str(tmp_path / "journal"))
-    return tmp_path / "journal"
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("journal")]
 
 
 def scenario(lab: Lab, tmp: Path, kind: str = "link-cut", hold_s: float = 30.0) -> Path:

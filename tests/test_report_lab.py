@@ -24,7 +24,7 @@ from harness.lab import Lab
 from harness.probes.session import RECORD_DTYPE
 from harness.report.manifest import generate_key, verify
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("journal")]
 PASSWORD = "Corr3ct-H0rse-7f1c"  # the inventory's password, given only through the environment
 VTY_PASSWORD = "Vty-B4ttery-9e2d"  # in core2's configuration, which the pack copies
 
@@ -33,12 +33,6 @@ VTY_PASSWORD = "Vty-B4ttery-9e2d"  # in core2's configuration, which the pack co
 def hospital(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     yield from hospital_lab(tmp_path_factory.mktemp("hc"),
                             config_lines={"core2": f"password {VTY_PASSWORD}\n"})
-
-
-@pytest.fixture(autouse=True)
-def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FAILOVER_JOURNAL_DIR", str(tmp_path / "journal"))
-    return tmp_path / "journal"
 
 
 def the_pack(reports: Path) -> Path:

@@ -25,15 +25,9 @@ from harness.network import LabNetwork
 from harness.report.manifest import verify
 from harness.scenario.load import load_scenario
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("journal")]
 
 LATE_S = 0.3  # the operator confirms this long after doing it
-
-
-@pytest.fixture(autouse=True)
-def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FAILOVER_JOURNAL_DIR", str(tmp_path / "journal"))
-    return tmp_path / "journal"
 
 
 def runbook(lab: Lab, tmp: Path, steps: list[dict[str, Any]]) -> Path:

@@ -22,13 +22,7 @@ from harness.lab import Lab
 from harness.report.verdict import verdict_lines
 from harness.scenario.load import load_scenario
 
-pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(autouse=True)
-def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FAILOVER_JOURNAL_DIR", str(tmp_path / "journal"))
-    return tmp_path / "journal"
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("journal")]
 
 
 @pytest.fixture

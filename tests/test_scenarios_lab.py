@@ -25,14 +25,7 @@ from harness.scenario.load import load_scenario
 from harness.scenario.network import network_for
 from harness.scenario.results import RunResult
 
-pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(autouse=True)
-def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "journal"
-    monkeypatch.setenv("FAILOVER_JOURNAL_DIR", str(path))
-    return path
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("journal")]
 
 
 @pytest.fixture(scope="module")
