@@ -159,7 +159,7 @@ def _view(lab: Lab, node: str, kernel: KernelState) -> RouterView:
         return view
     for daemon, read in _READERS.items():
         if daemon not in spec.daemons or daemon == "vrrpd" and not frr.running(daemon):
-            continue  # a stopped vrrpd: its groups show as missing in layer 2's judgement
+            continue  # a stopped vrrpd shows nothing: layer 2 judges its groups' masters
         try:
             answer = dict(zip(_COMMANDS[daemon], frr.vty_jsons(daemon, *_COMMANDS[daemon]),
                               strict=True))

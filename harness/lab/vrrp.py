@@ -143,8 +143,8 @@ def read_members(lab: Lab, router: str, shown: Any = None) -> list[VrrpMember]:
     when its vrrpd does not run."""
     frr = lab.frr(router)
     spec = lab.node(router).frr
-    if "vrrpd" not in frr.pids() or spec is None:
+    if spec is None or not frr.running("vrrpd"):
         return []
-    shown = frr.vtysh_json(SHOW_VRRP) if shown is None else shown
+    shown = frr.vty_jsons("vrrpd", SHOW_VRRP)[0] if shown is None else shown
     return parse_members(router, shown, kernel_interfaces(lab, router),
                          configured(read_text(spec.config)))

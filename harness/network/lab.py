@@ -68,7 +68,7 @@ class LabNetwork:
         """Each VRRP member's group as its router's vrrpd shows it (if it runs)."""
         members = [m for g in layer2.of(self.topology).groups for m in g.members]
         nodes = sorted({m.node for m in members})
-        live = {n: read_members(self._lab, n) if "vrrpd" in self._lab.frr(n).pids() else None
+        live = {n: read_members(self._lab, n) if self._lab.frr(n).running("vrrpd") else None
                 for n in nodes}
         return vrrp.health(members, live)
 
