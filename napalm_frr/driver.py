@@ -48,6 +48,12 @@ log = logging.getLogger(__name__)
 LOCAL_HOSTS = {"", "localhost", "127.0.0.1", "::1"}
 USER_HZ = 100  # /proc/<pid>/stat start times are in these ticks on Linux
 _NOT_RUNNING = re.compile(r"^(\w+) is not running$", re.MULTILINE)
+# Commands one daemon answers (vtysh sends them to it alone), by their first words: asked of
+# that daemon only (straight on its socket by the local transport)
+_ONE_DAEMON = (("show version", "zebra"), ("show interface", "zebra"), ("show ip route", "zebra"),
+               ("show ipv6 route", "zebra"), ("show ip ospf", "ospfd"),
+               ("show ipv6 ospf6", "ospf6d"), ("show bfd", "bfdd"), ("show bgp", "bgpd"),
+               ("show ip bgp", "bgpd"), ("show vrrp", "vrrpd"))
 
 
 class DaemonNotRunning(CommandErrorException):
@@ -80,11 +86,14 @@ class FRRDriver(NetworkDriver):
     def is_alive(self) -> models.AliveDict:
         return {"is_alive": self.transport.is_alive()}
 
-    def _run_commands(self, commands: list[str], encoding: str = "text") -> list[Any]:
-        """Every vtysh command goes through here; `json` parses each output."""
+    def _run_commands(self, commands: list[str], encoding: str = "text",
+                      daemon: str | None = None) -> list[Any]:
+        """Every vtysh command goes through here; `json` parses each output. `daemon`: ask
+        that daemon only (else the one `_ONE_DAEMON` names, if any)."""
         outputs = []
         for command in commands:
-            result = self.transport.vtysh(command, timeout=self.timeout)
+            result = self.transport.vtysh(command, timeout=self.timeout,
+                                          daemon=daemon or _daemon_of(command))
             if not result.ok:
                 down = _NOT_RUNNING.search(result.message)
                 error = DaemonNotRunning if down else CommandErrorException
@@ -159,7 +168,9 @@ class FRRDriver(NetworkDriver):
 
     # -- getters -------------------------------------------------------------------------
     def get_facts(self) -> models.FactsDict:
-        version, running = self._run_commands(["show version", "show running-config"])
+        version = self._run_commands(["show version"])[0]
+        # hostname and domainname are in every daemon's own running configuration
+        running = self._run_commands(["show running-config"], daemon="zebra")[0]
         names = list(self._run_commands(["show interface json"], "json")[0])
         return facts.facts(version, running, names, self._uptime())
 
@@ -263,6 +274,12 @@ class FRRDriver(NetworkDriver):
     @property
     def _confdir(self) -> str:
         return f"/etc/frr/{self.pathspace}" if self.pathspace else "/etc/frr"
+
+
+def _daemon_of(command: str) -> str | None:
+    words = command.split()
+    return next((daemon for first, daemon in _ONE_DAEMON
+                 if words[:len(first.split())] == first.split()), None)
 
 
 def _transport(hostname: str, username: str, password: str, timeout: int,

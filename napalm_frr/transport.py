@@ -36,6 +36,8 @@ from netmiko.exceptions import (
     ReadTimeout,
 )
 
+from harness.frrvty import ask_daemon
+
 FRR_RUN = Path("/var/run/frr")
 # What vtysh prints instead of output when a command fails.
 _VTYSH_ERROR = re.compile(r"^(% .*|\w+ is not running)$", re.MULTILINE)
@@ -89,21 +91,39 @@ class Transport(ABC):
              timeout: float = 60.0) -> CmdResult:
         """Run `argv` on the device's host (in the node's namespaces for a lab node)."""
 
-    def vtysh(self, command: str, timeout: float = 60.0) -> CmdResult:
-        """Run one vtysh command."""
-        return self.exec([*self.vtysh_argv, "-c", command], timeout=timeout)
+    def vtysh(self, command: str, timeout: float = 60.0, daemon: str | None = None
+              ) -> CmdResult:
+        """Run one vtysh command; `daemon`: the one daemon that answers it (vtysh `-d`, so
+        that vtysh does not connect to every daemon)."""
+        only = ["-d", daemon] if daemon else []
+        return self.exec([*self.vtysh_argv, *only, "-c", command], timeout=timeout)
 
 
 class LocalTransport(Transport):
     """FRR on this machine; with a pathspace, inside its watchfrr's namespaces."""
 
     def open(self) -> None:
-        result = self.vtysh("show version", timeout=15)
+        result = self.vtysh("show version", timeout=15, daemon="zebra")
         if not result.ok:
             raise ConnectionException(f"vtysh{self._where}: {result.message}")
 
     def close(self) -> None:
         pass
+
+    def vtysh(self, command: str, timeout: float = 60.0, daemon: str | None = None
+              ) -> CmdResult:
+        """A command one daemon answers is asked on its vty socket (`harness.frrvty`), as
+        vtysh would ask it, without starting vtysh."""
+        if daemon is None:
+            return super().vtysh(command, timeout)
+        rundir = FRR_RUN / self.pathspace if self.pathspace else FRR_RUN
+        try:
+            [(status, out)] = ask_daemon(rundir / f"{daemon}.vty", (command,), timeout)
+        except (FileNotFoundError, ConnectionRefusedError):
+            return CmdResult(1, "", f"{daemon} is not running")
+        except OSError as exc:
+            raise ConnectionException(f"{daemon}{self._where}: {exc}") from None
+        return CmdResult(status, out)
 
     def is_alive(self) -> bool:
         return self._watchfrr_pid() is not None if self.pathspace else True
@@ -226,7 +246,8 @@ class VtyshLoginTransport(_NetmikoTransport):
                            f"{argv[0]!r}: log in as a user with a shell (root on "
                            "containerlab's FRR image) for this")
 
-    def vtysh(self, command: str, timeout: float = 60.0) -> CmdResult:
+    def vtysh(self, command: str, timeout: float = 60.0, daemon: str | None = None
+              ) -> CmdResult:
         try:
             out = self._connection().send_command(command, read_timeout=timeout)
         except ReadTimeout:

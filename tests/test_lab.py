@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import route_via, wait_for
 
+from harness.errors import LabError
 from harness.lab import Lab
 from harness.lab import netns as netns_mod
 from harness.lab.names import FRR_ETC, FRR_RUN, lab_prefix, state_file
@@ -50,6 +52,10 @@ def test_link_down_reroutes_and_link_up_restores(two_path: Lab) -> None:
         two_path.set_link("r1:eth1", up=False)
         assert netns_mod.oper_states(two_path.ns("r1"))["eth1"] == "DOWN"
         assert netns_mod.oper_states(two_path.ns("r2"))["eth1"] != "UP"  # its peer is down
+        for node in ("r1", "r2"):  # as `ip` reads them (the harness reads netlink itself)
+            shown = json.loads(two_path.run(node, ["ip", "-j", "link", "show"]))
+            assert netns_mod.oper_states(two_path.ns(node)) == \
+                {i["ifname"]: i["operstate"] for i in shown}
         wait_for(lambda: route_via(two_path, "r1", "198.19.2.10") == "198.18.2.3")  # via r3
         two_path.wait_converged(timeout=30)  # the return path (r4) too
         out = two_path.run("h1", ["ping", "-c", "2", "-i", "0.2", "-W", "1", "198.19.2.10"])
@@ -60,6 +66,8 @@ def test_link_down_reroutes_and_link_up_restores(two_path: Lab) -> None:
     assert route_via(two_path, "r1", "198.19.2.10") == "198.18.2.1"
     assert netns_mod.oper_states(two_path.ns("r1"))["eth1"] == "UP"
     assert netns_mod.oper_states("fo-no-such-namespace", check=False) == {}
+    with pytest.raises(LabError, match="fo-no-such-namespace: links cannot be read"):
+        netns_mod.oper_states("fo-no-such-namespace")
 
 
 def test_node_power_loss_and_return(two_path: Lab) -> None:

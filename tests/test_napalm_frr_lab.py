@@ -288,10 +288,10 @@ def test_bgp_session_and_route(two_path: Lab, r1: FRRDriver) -> None:
         r2.commit_config()
 
         def established() -> bool:
-            """r1's session to r2 is up with r2's loopback received"""
+            """r1's session to r2 is up with r2's loopback received, and in zebra's RIB"""
             peer = r1.get_bgp_neighbors()["global"]["peers"].get("198.18.2.1")
             return bool(peer and peer["is_up"] and peer["address_family"]["ipv4"][
-                "received_prefixes"])
+                "received_prefixes"] and r1.get_route_to("198.18.0.2/32", protocol="bgp"))
         print(f"BGP established in {wait_for(established, timeout=15):.2f} s")
         result = r1.get_bgp_neighbors()
         assert result["global"]["router_id"] == "198.18.0.1"

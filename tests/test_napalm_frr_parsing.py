@@ -15,7 +15,9 @@ from napalm.base import NetworkDriver, models
 
 from harness import frrjson
 from napalm_frr import FRRDriver, diff, facts, interfaces, protocols, routing
+from napalm_frr.driver import _daemon_of
 from napalm_frr.models import BFDPeerDict, OSPFNeighborDict
+from napalm_frr.transport import LocalTransport
 
 DATA = Path(__file__).parent / "napalm_frr_data"
 
@@ -215,3 +217,19 @@ def test_sanitize_removes_secrets() -> None:
     clean = diff.sanitize(config)
     assert not any(s in clean for s in ("zebra", "s3cret", "k3y", "abc"))
     assert " neighbor 10.0.0.1 password <removed>" in clean
+
+
+def test_commands_one_daemon_answers_go_to_it_alone() -> None:
+    assert [_daemon_of(c) for c in ("show version", "show interface json",
+                                    "show ip ospf neighbor json", "show ipv6 route json",
+                                    "show bfd peers json", "show bgp vrf all summary json",
+                                    "show vrrp json")] == \
+        ["zebra", "zebra", "ospfd", "zebra", "bfdd", "bgpd", "vrrpd"]
+    # every daemon's, or not one daemon's: vtysh asks them all
+    assert [_daemon_of(c) for c in ("show running-config", "show interfaces", "show ip",
+                                    "write terminal")] == [None] * 4
+
+
+def test_a_daemon_without_its_socket_is_not_running(tmp_path: Path) -> None:
+    result = LocalTransport(f"nons-{tmp_path.name}").vtysh("show version", daemon="zebra")
+    assert (result.ok, result.message) == (False, "zebra is not running")

@@ -10,7 +10,7 @@ changed)."""
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,6 @@ from harness.engine.observer import RunObserver
 from harness.faults import Guard, recover
 from harness.network import Network
 from harness.probes.session import ProbeRun, ProbeSession
-from harness.scenario.context import run_context
 from harness.scenario.gate import GateRefused, check_gate
 from harness.scenario.load import FlowUnderTest, LoadedScenario
 from harness.scenario.results import FlowVerdict, RunResult
@@ -73,17 +72,8 @@ class ScenarioRunner(Ending):
                           max_seconds=timings.baseline_s + timings.hold_s + timings.failback_s
                           + timings.converge_timeout_s + 600) as probes, \
                 ThreadPoolExecutor(max_workers=2) as pool:
-            agents = pool.submit(probes.prepare)  # beside the preflight: nothing is sent yet
-            try:
-                self.preflight()
-                before = self.network.snapshot()
-            finally:
-                wait([agents])
-            agents.result()
-            facts = pool.submit(self.network.facts)  # read-only
-            self.result.context = run_context()
+            _, before, facts = self.prepare(probes, pool, self.preflight)
             self.result.timings_s["preflight"] = time.monotonic() - start
-            self.observer.run_started(self.scenario.spec.name, self.network.kind)
             with Guard(self.network.target()) as guard:
                 try:
                     self._fault_cycle(guard, probes, facts)
@@ -104,12 +94,8 @@ class ScenarioRunner(Ending):
     def _fault_cycle(self, guard: Guard, probes: ProbeSession,
                      facts: Future[dict[str, dict[str, Any]]]) -> None:
         """Baseline, then the fault cycle: the part a stop can interrupt."""
-        t = self.result.timings_s
-        probes.start()
-        self.result.started_ns = time.time_ns()
-        self.cycler.baseline(probes, self.scenario.spec.timings.baseline_s, also=facts.done)
-        t["baseline"] = (time.time_ns() - self.result.started_ns) / 1e9
-        self.result.devices = facts.result()
+        self.start(probes, facts, self.scenario.spec.timings.baseline_s)
+        self.result.timings_s["baseline"] = (time.time_ns() - self.result.started_ns) / 1e9
         self.cycler.cycle(guard, probes, self.scenario.faults, self.result)
 
     def _judge(self, run: ProbeRun) -> None:

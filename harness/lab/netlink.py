@@ -23,7 +23,8 @@ _CLONE_NEWNET = 0x40000000
 _REQUEST, _ACK, _REPLACE, _CREATE, _DUMP = 0x1, 0x4, 0x100, 0x400, 0x300
 _NLMSG_ERROR, _NLMSG_DONE, _DUMP_INTR = 2, 3, 0x10
 _RTM_NEWLINK, _RTM_GETLINK, _RTM_NEWQDISC, _RTM_DELQDISC = 16, 18, 36, 37
-_IFF_UP, _IFLA_IFNAME = 0x1, 3
+_IFF_UP, _IFLA_IFNAME, _IFLA_OPERSTATE = 0x1, 3, 16
+_OPER_STATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
 _TC_H_ROOT, _TCA_KIND, _TCA_OPTIONS = 0xFFFFFFFF, 1, 2
 _NFNL_NFTABLES, _NFT_NEWTABLE, _NFT_DELTABLE = 10, 0, 2
 _BATCH_BEGIN, _BATCH_END, _NFPROTO_INET = 0x10, 0x11, 1
@@ -84,6 +85,18 @@ def nft_table(name: str, delete: bool = False) -> list[Message]:
     return [Message(_BATCH_BEGIN, _REQUEST, nfgen(0, _NFNL_NFTABLES)),
             Message(_NFNL_NFTABLES << 8 | op, _REQUEST | _ACK, body),
             Message(_BATCH_END, _REQUEST, nfgen(0, _NFNL_NFTABLES))]
+
+
+def oper_states(sock: NetlinkSocket) -> dict[str, str]:
+    """Each interface's operational state, named as `ip link` names it (UP, DOWN,
+    LOWERLAYERDOWN, ...): a link dump over `sock` (NETLINK_ROUTE)."""
+    out = {}
+    for payload in sock.dump(_RTM_GETLINK, _ifinfo(0)):
+        attrs = attributes(payload, 16)  # after struct ifinfomsg
+        state = attrs.get(_IFLA_OPERSTATE, b"\0")[0]
+        out[attrs.get(_IFLA_IFNAME, b"").rstrip(b"\0").decode()] = \
+            _OPER_STATES[state] if state < len(_OPER_STATES) else "UNKNOWN"
+    return out
 
 
 def reply_index(payload: bytes) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 
+from harness.errors import LabError
+from harness.lab import netlink
+from harness.lab.netlink import NETLINK_ROUTE, NetlinkSocket
 from harness.lab.shell import run
 
 ROUTER_SYSCTLS = (
@@ -62,9 +64,19 @@ def set_link(netns: str, ifname: str, up: bool) -> None:
 
 def oper_states(netns: str, check: bool = True) -> dict[str, str]:
     """Each interface's operational state (UP, DOWN, LOWERLAYERDOWN, ...) as the kernel
-    gives it; with `check`, LabError if it cannot be read (without, no interface)."""
-    out = run(["ip", "-n", netns, "-j", "link", "show"], check=check).stdout
-    return {i["ifname"]: i.get("operstate", "UNKNOWN") for i in json.loads(out or "[]")}
+    gives it, over netlink (no `ip` run); with `check`, LabError if it cannot be read
+    (without, no interface)."""
+    try:
+        sock = NetlinkSocket(netns, NETLINK_ROUTE)
+        try:
+            return netlink.oper_states(sock)
+        finally:
+            sock.close()
+    except OSError as exc:
+        if check:
+            raise LabError(f"namespace {netns}: links cannot be read: "
+                           f"{exc.strerror or exc}") from None
+        return {}
 
 
 def delete(netns: str) -> None:

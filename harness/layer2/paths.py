@@ -47,6 +47,7 @@ class Model:
         self.passive = {(node, name) for node, ifaces in configs.items()
                         for name, conf in ifaces.items() if conf.passive}
         self._vips = {a: g for g in self.groups for a in g.addresses}
+        self._domains: dict[object, tuple[dict[Port, int], dict[int, set[str]]]] = {}
 
     def member(self, node: str, vrid: int, interface: str | None = None
                ) -> tuple[Member, Group] | str:
@@ -144,11 +145,7 @@ class Model:
 
     def routed(self, start: set[str], goal: set[str], out: Out) -> bool:
         """Whether a routed path joins a router of `start` to one of `goal`."""
-        domains = {p: n for p, n in self.layer2.domains(out).items() if p not in self.passive}
-        by_domain: dict[int, set[str]] = {}
-        for port, number in domains.items():
-            if self.topology.nodes[port[0]].is_router:
-                by_domain.setdefault(number, set()).add(port[0])
+        domains, by_domain = self._routed_domains(out)
         seen, todo = set(start - out.nodes), list(start - out.nodes)
         while todo:
             router = todo.pop()
@@ -160,6 +157,20 @@ class Model:
                         seen.add(nxt)
                         todo.append(nxt)
         return False
+
+    def _routed_domains(self, out: Out) -> tuple[dict[Port, int], dict[int, set[str]]]:
+        """Each routed (not passive) interface's layer-2 domain with `out` taken out, and each
+        domain's routers; kept per `out` (a check asks once per flow direction)."""
+        key = (out.nodes, out.links, out.ports)
+        if key not in self._domains:
+            domains = {p: n for p, n in self.layer2.domains(out).items()
+                       if p not in self.passive}
+            by_domain: dict[int, set[str]] = {}
+            for port, number in domains.items():
+                if self.topology.nodes[port[0]].is_router:
+                    by_domain.setdefault(number, set()).add(port[0])
+            self._domains[key] = domains, by_domain
+        return self._domains[key]
 
     def cut(self, src: str, dst: str, out: Out, health: Health) -> str:
         """Why no path is left from src to dst with the fault in place ('' if one is)."""

@@ -25,6 +25,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -44,6 +45,7 @@ RECORD_DTYPE = np.dtype([("flow", "<u4"), ("seq", "<u4"), ("send_ns", "<u8"), ("
 READY_TIMEOUT = 15.0
 STOP_TIMEOUT = 30.0
 MAX_DIRECTIONS = 0xFFFF  # a flow id's low half
+ADDRESS_WORKERS = 16  # endpoints asked their address at once
 # Once sending has stopped, receivers stop when every direction's last probe is in, or after
 # DRAIN_MAX_S (a direction losing probes at the end): a probe in flight is not lost. A ring
 # hands a probe over within two block timeouts (40 ms) of its arrival.
@@ -305,7 +307,9 @@ class ProbeSession:
                 self._agents[node] = _Agent(node, self.endpoint_of(node).spawn(),
                                             self.workdir / f"recv-{node}.bin"
                                             if node in receivers else None)
-            addr = {node: self.endpoint_of(node).address() for node in nodes}
+            with ThreadPoolExecutor(max_workers=ADDRESS_WORKERS) as pool:  # each a command
+                addr = dict(zip(nodes, pool.map(lambda n: self.endpoint_of(n).address(), nodes),
+                                strict=True))
             for node, agent in self._agents.items():
                 agent.tell(json.dumps(self._spec(node, addr)))
             for agent in self._agents.values():
