@@ -3,7 +3,8 @@
 - `LocalTransport`: FRR on this machine, optionally under a pathspace (`vtysh -N`). With a
   pathspace, commands run inside the UTS and network namespaces of its `watchfrr` (found by
   its pid file), so vtysh shows FRR's hostname (FRR issue #7583) and `ip`/`ping` see the
-  node's interfaces. Nothing goes over the network.
+  node's interfaces; a command one daemon answers is asked on that daemon's vty socket
+  instead, without starting vtysh (`harness.frrvty`). Nothing goes over the network.
 - `SshShellTransport`: a login with a shell (a real FRR box, root on containerlab's FRR
   image). netmiko opens the session; each command runs on an exec channel of it, which gives
   its exit status, its stderr and a stdin to upload candidate files.

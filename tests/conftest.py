@@ -80,6 +80,12 @@ def two_path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     yield from reference_lab(tmp_path_factory.mktemp("topo"), "two-path")
 
 
+@pytest.fixture(scope="module")
+def campus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """A converged private hospital-campus for the module; always removed afterwards."""
+    yield from reference_lab(tmp_path_factory.mktemp("campus"), "hospital-campus")
+
+
 @pytest.fixture
 def lab_copy(tmp_path: Path) -> Iterator[Path]:
     """A private copy of two-path that a test brings up itself; removed afterwards."""

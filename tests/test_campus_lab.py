@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import private_copy, reference_lab, wait_for
+from conftest import private_copy, wait_for
 
 from harness.errors import LabError
 from harness.faults.target import Target
@@ -26,12 +25,6 @@ from harness.topology import load_topology
 
 pytestmark = pytest.mark.lab
 GROUPS = {"VRRP 20 (198.19.20.1)", "VRRP 21 (198.19.21.1)", "VRRP 22 (198.19.22.1)"}
-
-
-@pytest.fixture(scope="module")
-def campus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    """A converged private hospital-campus for the module; always removed afterwards."""
-    yield from reference_lab(tmp_path_factory.mktemp("topo"), "hospital-campus")
 
 
 def masters(l2: Layer2) -> dict[str, list[str]]:

@@ -5,11 +5,10 @@ control misses its SLA, and the gate refuses a core loss while the other core's 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import reference_lab, scenario_for, wait_for
+from conftest import scenario_for, wait_for
 
 from harness.engine.runner import ScenarioRunner
 from harness.faults import Guard, Journal, Target, build, pending
@@ -24,11 +23,6 @@ from harness.scenario.results import RunResult
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("journal")]
 CARE = ("ed-patient-records", "ward-pacs-imaging", "voip-media", "ed-ward-handover")
 STP_S = 4.0  # forward_delay on every campus bridge: listening, then learning
-
-
-@pytest.fixture(scope="module")
-def campus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    yield from reference_lab(tmp_path_factory.mktemp("cf"), "hospital-campus")
 
 
 def run(lab: Lab, ref: str, tmp: Path, **changes: object) -> RunResult:

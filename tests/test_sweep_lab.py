@@ -27,14 +27,8 @@ from harness.report.verdict import verdict_lines
 from harness.scenario.load import load_scenario
 from harness.sweep.results import AFFECTED_NO_LOSS, SURVIVED_LOSS
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("journal")]
 FORWARD, BACK = "h1-h2 →", "h1-h2 ←"
-
-
-@pytest.fixture(autouse=True)
-def journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("FAILOVER_JOURNAL_DIR", str(tmp_path / "journal"))
-    return tmp_path / "journal"
 
 
 def sweep_file(lab: Lab, tmp: Path, each: list[dict[str, Any]], name: str = "n1") -> Path:

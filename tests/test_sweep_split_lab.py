@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 import yaml
-from test_sweep_lab import back_as_before, journal, sweep_file  # noqa: F401 - fixture
+from test_sweep_lab import back_as_before, sweep_file
 
 from harness.lab import Lab
 from harness.lab.state import LabState
 from harness.lab.teardown import teardown
 from harness.topology import load_topology
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("journal")]
 EACH = [{"elements": "router-links", "fault": "link-cut", "match": "r1"},  # 2 failures
         {"elements": "routers", "fault": "node-power-loss", "match": "r2"}]  # and 1
 DIRECTIONS = ["h1-h2 →", "h1-h2 ←"]

@@ -10,7 +10,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from harness.engine.cycle import TAIL_CLEAN_S, TICK_S, BaselineNotClean, Cycler
+from harness.engine.cycle import TAIL_CLEAN_S, TICK_S, BaselineNotClean, Cycler, first_ns
 from harness.engine.ending import Ending
 from harness.engine.observer import RunObserver
 from harness.engine.operator import Answer, Operator
@@ -122,8 +122,7 @@ class RunbookRunner(Ending):
             self.open[step.name] = fault
             with self.cycler.ticking(probes, "inject"):
                 window.inject_stamps = guard.inject(fault)
-            window.fault_ns = window.inject_stamps[0].wall_start_ns \
-                if window.inject_stamps else time.time_ns()
+            window.fault_ns = first_ns(window.inject_stamps, time.time_ns())
             self.observer.fault_injected(fault, window.inject_stamps)
         elif step.restore is not None:
             with self.cycler.ticking(probes, "restore"):
@@ -146,8 +145,7 @@ class RunbookRunner(Ending):
         except Exception as exc:  # noqa: BLE001 - left in place: said in the result
             window.not_restored.append(f"{fault.describe()}: {exc}")
             raise StepStopped(f"step {window.name}: not restored: {exc}") from exc
-        window.restore_ns = window.restore_stamps[0].wall_start_ns \
-            if window.restore_stamps else time.time_ns()
+        window.restore_ns = first_ns(window.restore_stamps, time.time_ns())
         window.restored.append(fault.describe())
         self.observer.faults_restored(Restoration(window.restore_stamps, [fault.describe()]))
 

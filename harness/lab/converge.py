@@ -43,7 +43,7 @@ _COMMANDS = {"ospfd": ("show ip ospf interface json", "show ip ospf json",
              "bfdd": (frrjson.BFD_PEERS,), "bgpd": ("show bgp summary json",),
              "vrrpd": (SHOW_VRRP,)}
 MAX_WORKERS = 8  # routers read at once
-CPU_SHARE = 0.15  # of one core, for the rounds of reading (the goal: 25 % for the whole wait)
+CPU_SHARE = 0.10  # of one core, for the rounds of reading (the goal: 25 % for the whole wait)
 MIN_INTERVAL_S = 0.05  # between rounds
 
 
