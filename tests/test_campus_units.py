@@ -229,12 +229,11 @@ def _bridge(node: str, name: str, own: str, root: str, **ports: str) -> stp.Brid
     return stp.Bridge(node, name, stp=True, bridge_id=own, root_id=root, ports=ports)
 
 
-def test_parse_sysfs_reads_ids_timers_ports_and_states() -> None:
+def test_parse_sysfs_reads_ids_ports_and_states() -> None:
     (br0,), oper = stp.parse_sysfs("acc-ed", ACCESS)
     assert (br0.bridge_id, br0.root_id, br0.root_port_name) == \
         ("8000.aa3ff570302b", "1000.7aa058f7b2a2", "eth1")
     assert br0.ports == {"eth1": "forwarding", "eth2": "blocking", "eth3": "forwarding"}
-    assert br0.timers == {"forward_delay": 400, "hello_time": 100, "max_age": 600}
     assert oper["eth2"] == "lowerlayerdown" and not br0.is_root
 
 

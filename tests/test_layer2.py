@@ -111,7 +111,7 @@ def test_frr_config_gives_addresses_vrrp_groups_and_passive_interfaces() -> None
     assert [str(a) for a in vlan.addresses] == ["198.19.20.2/24"] and vlan.passive
     assert list(vlan.vrrp) == [20]  # `no vrrp 30` removed the group
     group = vlan.vrrp[20]
-    assert (group.priority, group.shutdown, group.advertisement_ms) == (200, True, 100)
+    assert (group.priority, group.shutdown) == (200, True)
     assert conf["eth9"].vrrp[7].priority == 100  # RFC 5798's default
     assert not conf["eth1"].passive and conf["eth4"].passive and conf["eth9"].passive
 

@@ -16,8 +16,7 @@ if TYPE_CHECKING:
 # /sys/class/net/<port>/brport/state
 PORT_STATES = {0: "disabled", 1: "listening", 2: "learning", 3: "forwarding", 4: "blocking"}
 _READ = ("cd /sys/class/net && grep -s . */bridge/stp_state */bridge/bridge_id "
-         "*/bridge/root_id */bridge/root_port */bridge/forward_delay */bridge/hello_time "
-         "*/bridge/max_age */brif/*/state */brif/*/port_no */operstate")
+         "*/bridge/root_id */bridge/root_port */brif/*/state */brif/*/port_no */operstate")
 # `grep .` prints path:value; the paths hold interface names, which contain no ':' or '/'
 
 
@@ -31,7 +30,6 @@ class Bridge:
     bridge_id: str = ""  # "8000.0ee228bc0549": priority.MAC, hex; compares as the standard
     root_id: str = ""
     root_port: int = 0
-    timers: dict[str, int] = field(default_factory=dict)  # centiseconds
     ports: dict[str, str] = field(default_factory=dict)  # port -> state name
     port_numbers: dict[int, str] = field(default_factory=dict)  # STP port number -> port
 
@@ -71,8 +69,6 @@ def parse_sysfs(node: str, text: str) -> tuple[list[Bridge], dict[str, str]]:
             setattr(bridge, parts[2], value)
         elif parts[2] == "root_port":
             bridge.root_port = int(value)
-        else:
-            bridge.timers[parts[2]] = int(value)
     return [found[name] for name in sorted(found)], oper
 
 

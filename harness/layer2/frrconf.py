@@ -18,8 +18,6 @@ class VrrpConf:
     priority: int = DEFAULT_PRIORITY
     addresses: list[IPv4Address] = field(default_factory=list)
     shutdown: bool = False
-    preempt: bool = True
-    advertisement_ms: int = 1000
 
 
 @dataclass
@@ -46,10 +44,6 @@ def _vrrp_line(conf: InterfaceConf, negated: bool, vrid: int, rest: str) -> None
         group.addresses.append(IPv4Address(args[0]))
     elif what == "shutdown":
         group.shutdown = not negated
-    elif what == "preempt":
-        group.preempt = not negated
-    elif what == "advertisement-interval" and args and not negated:
-        group.advertisement_ms = int(args[0])
 
 
 def _passive(line: str, named: dict[str, bool]) -> None:

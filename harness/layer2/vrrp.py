@@ -30,7 +30,6 @@ class Member:
     addresses: tuple[IPv4Address, ...]
     primary: IPv4Interface | None  # the interface's own first address
     shutdown: bool = False
-    advertisement_ms: int = 1000
 
     @property
     def key(self) -> tuple[str, str, int]:
@@ -57,9 +56,6 @@ class Group:
 
     def name(self) -> str:
         return f"VRRP group {self.vrid} of {', '.join(map(str, self.members))}"
-
-    def member(self, node: str) -> Member | None:
-        return next((m for m in self.members if m.node == node), None)
 
 
 def router_interfaces(topology_layer2: Layer2) -> dict[str, dict[str, InterfaceConf]]:
@@ -91,7 +87,7 @@ def groups(layer2: Layer2, configs: Mapping[str, Mapping[str, InterfaceConf]]) -
                 member = Member(node, ifname, vrrp.vrid, vrrp.priority,
                                 tuple(vrrp.addresses),
                                 conf.addresses[0] if conf.addresses else None,
-                                vrrp.shutdown, vrrp.advertisement_ms)
+                                vrrp.shutdown)
                 found.setdefault((vrrp.vrid, domains.get(port, port)), []).append(member)
     out = []
     for (vrid, _), members in sorted(found.items(), key=lambda kv: str(kv[0])):
