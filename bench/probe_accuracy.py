@@ -31,8 +31,9 @@ from harness.faults.blackhole import SilentBlackhole
 from harness.lab import Lab
 from harness.lab.teardown import teardown
 from harness.probes.analysis import FlowResult
-from harness.probes.endpoints import NetnsEndpoint
+from harness.probes.endpoints import AgentProcess, NetnsEndpoint
 from harness.probes.flows import Flow
+from harness.probes.launching import Launcher
 from harness.probes.session import ProbeSession
 from harness.topology import load_topology
 
@@ -81,11 +82,11 @@ class Measured:
 @dataclass(frozen=True)
 class RtSenderEndpoint(NetnsEndpoint):
     """The harness's namespace endpoint, the agent of the sending node (h1) put under
-    SCHED_FIFO (`ip netns exec` execs the agent, so the pid is its main thread; the sender it
-    forks inherits the policy)."""
+    SCHED_FIFO (the pid is the agent's main thread; the sender it forks inherits the
+    policy)."""
 
-    def spawn(self) -> subprocess.Popen[bytes]:
-        proc = super().spawn()
+    def spawn(self, launcher: Launcher) -> AgentProcess:
+        proc = super().spawn(launcher)
         if self.name == "h1":
             os.sched_setscheduler(proc.pid, os.SCHED_FIFO, os.sched_param(SENDER_PRIORITY))
         return proc

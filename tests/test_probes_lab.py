@@ -7,6 +7,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,17 @@ def agent_processes(lab: Lab) -> list[int]:
     forked."""
     pids = [int(p) for node in lab.topology.nodes
             for p in run(["ip", "netns", "pids", lab.ns(node)]).stdout.split()]
-    return [p for p in pids if b"harness.probes.agent" in _cmdline(p)]
+    return [p for p in pids if b"harness.probes." in _cmdline(p)]  # the agents' bootstrap
+
+
+def parent(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def children(pids: list[int]) -> list[int]:
+    """The processes the given ones forked (an agent's sender)."""
+    return [int(c) for p in pids
+            for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
 
 
 def _cmdline(pid: int) -> bytes:
@@ -126,9 +137,12 @@ def test_agents_are_gone_after_stop_and_after_a_failure(two_path: Lab, tmp_path:
         probes.start()
         pids = probes.pids
         assert len(pids) == 2 and all(alive(p) for p in pids)
-        assert len(agent_processes(two_path)) == 4
+        assert sorted(agent_processes(two_path)) == sorted(pids + children(pids))
+        launcher = probes._launcher.pid
+        assert launcher is not None and all(parent(p) == launcher for p in pids)
         probes.stop()
     assert not any(alive(p) for p in pids) and not agent_processes(two_path)
+    assert not alive(launcher)
     probes = session(two_path, flows, tmp_path / "b")
     with pytest.raises(RuntimeError), probes:
         probes.start()
@@ -136,6 +150,37 @@ def test_agents_are_gone_after_stop_and_after_a_failure(two_path: Lab, tmp_path:
         raise RuntimeError("a test failing half-way")
     assert not any(alive(p) for p in pids)
     wait_for(lambda: not agent_processes(two_path), timeout=3.0)  # senders: PR_SET_PDEATHSIG
+
+
+def test_agents_die_with_their_launcher(two_path: Lab, tmp_path: Path) -> None:
+    """The launcher that forked the agents killed mid-run: its agents die with it, and the
+    stop says they failed instead of waiting for them."""
+    probes = session(two_path, [Flow(name="f", src="h1", dst="h2", direction="both")],
+                     tmp_path)
+    with probes:
+        probes.start()
+        assert probes._launcher.pid is not None
+        os.kill(probes._launcher.pid, signal.SIGKILL)
+        wait_for(lambda: not agent_processes(two_path), timeout=3.0)  # PR_SET_PDEATHSIG
+        with pytest.raises(ProbeError, match="probe agent on h[12] failed"):
+            probes.stop()
+
+
+@dataclass(frozen=True)
+class Nowhere(NetnsEndpoint):
+    """A namespace that does not exist, with an address (so that its agent is asked)."""
+
+    def address(self) -> str:
+        return "198.18.200.1"
+
+
+def test_an_agent_for_a_missing_namespace_says_so(tmp_path: Path) -> None:
+    flows = [Flow(name="f", src="a", dst="b")]
+    probes = ProbeSession(flows, lambda n: Nowhere(n, f"fo-missing-{n}"), tmp_path)
+    with pytest.raises(ProbeError, match="agent on [ab] did not start: cannot open network "
+                                         "namespace fo-missing-[ab]: No such file"), probes:
+        probes.prepare()
+    assert probes._launcher.pid is not None and not alive(probes._launcher.pid)
 
 
 def test_a_sender_killed_before_go_is_reported_at_stop(two_path: Lab, tmp_path: Path) -> None:

@@ -53,7 +53,7 @@ def remote_agents(lab: Lab) -> list[str]:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"harness.probes.agent" in cmdline:
+        if b"harness.probes." in cmdline:  # the bootstrap that runs the agent
             found.append(pid)
     return found
 

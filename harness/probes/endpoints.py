@@ -6,7 +6,9 @@ Wherever it runs, the agent is delivered the same way: its stdlib-only modules t
 stdin ahead of its spec, and a short bootstrap runs them under `python -S -I` (no site
 packages, nothing installed there, and a start about 40 ms faster). To an interpreter that
 is this one (a namespace on this host) they travel compiled (marshal): compiling them took
-~13 ms of each agent's start-up; elsewhere, as source.
+~13 ms of each agent's start-up; elsewhere, as source. On this host, one interpreter, the
+session's launcher (`launcher`, `launching`), runs them once and forks each agent into its
+namespace: an interpreter's start and its imports cost each agent ~35 ms of CPU.
 """
 
 from __future__ import annotations
@@ -17,18 +19,20 @@ import json
 import marshal
 import os
 import subprocess
-import sys
 from dataclasses import dataclass
 from functools import cache
-from typing import Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 from harness.errors import HarnessError
 from harness.lab.shell import run
 
+if TYPE_CHECKING:
+    from harness.probes.launching import Launcher
+
 SETUP_NICE = 10
 # The agent's modules in dependency order: each imports only the stdlib and those before it.
 AGENT_MODULES = tuple(f"harness.probes.{name}" for name in
-                      ("wire", "egress", "control", "sender", "receiver", "agent"))
+                      ("wire", "egress", "control", "sender", "receiver", "agent", "launcher"))
 BOOTSTRAP = """\
 import sys, types
 size, form = sys.stdin.buffer.readline().split()
@@ -44,7 +48,7 @@ for name in ("harness", "harness.probes"):
 for name, code in modules:
     sys.modules[name] = module = types.ModuleType(name)
     exec(code, module.__dict__)
-sys.modules["harness.probes.agent"].main()
+sys.modules["harness.probes." + (sys.argv[1] if len(sys.argv) > 1 else "agent")].main()
 """
 
 
@@ -71,24 +75,48 @@ def agent_command(python: str) -> list[str]:
     return [python, "-S", "-I", "-c", BOOTSTRAP]
 
 
-def spawn_agent(argv: list[str], compiled: bool) -> subprocess.Popen[bytes]:
+def launcher_command(python: str, fd: int) -> list[str]:
+    """The command that runs the agent launcher (`launcher`) on its socket `fd`."""
+    return [*agent_command(python), "launcher", str(fd)]
+
+
+def spawn_agent(argv: list[str], compiled: bool,
+                pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
     """Start `argv` (which ends in `agent_command`) with the bundle already on its stdin
     (`compiled` only where the agent runs this very interpreter)."""
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE,
+                            stderr=subprocess.PIPE, pass_fds=pass_fds,
                             start_new_session=True)  # Ctrl-C is the harness's to handle
     assert proc.stdin is not None
     proc.stdin.write(agent_bundle(compiled))
     return proc
 
 
+class AgentProcess(Protocol):
+    """A probe agent as a process this one started looks (`subprocess.Popen`, or an agent
+    the session's launcher forked: `launching.LaunchedAgent`)."""
+
+    pid: int
+    stdin: IO[bytes] | None
+    stdout: IO[bytes] | None
+    stderr: IO[bytes] | None
+    returncode: int | None
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+    def kill(self) -> None: ...
+
+
 class ProbeEndpoint(Protocol):
     @property
     def name(self) -> str: ...
 
-    def spawn(self) -> subprocess.Popen[bytes]:
+    def spawn(self, launcher: Launcher) -> AgentProcess:
         """Start the node's probe agent there (its sender and receiver), its stdin, stdout
-        and stderr piped here (see `agent` for the protocol)."""
+        and stderr piped here (see `agent` for the protocol); `launcher`: the session's, for
+        an agent on this host."""
 
     def address(self) -> str:
         """The endpoint's probe source/destination address."""
@@ -99,12 +127,12 @@ class NetnsEndpoint:
     name: str
     netns: str
 
-    def spawn(self) -> subprocess.Popen[bytes]:
-        """The agent starts niced (SETUP_NICE) and returns to this process's priority before
-        it says ready: a scenario prepares its probes beside its preflight, whose router
-        reads are what the run waits for."""
-        proc = spawn_agent(["ip", "netns", "exec", self.netns, *agent_command(sys.executable)],
-                           compiled=True)
+    def spawn(self, launcher: Launcher) -> AgentProcess:
+        """Forked into the namespace by the session's launcher. The agent starts niced
+        (SETUP_NICE) and returns to this process's priority before it says ready: a scenario
+        prepares its probes beside its preflight, whose router reads are what the run waits
+        for."""
+        proc = launcher.launch(self.netns)
         nice = os.getpriority(os.PRIO_PROCESS, 0) + SETUP_NICE
         with contextlib.suppress(ProcessLookupError):  # it failed already: its stderr says why
             os.setpriority(os.PRIO_PROCESS, proc.pid, nice)

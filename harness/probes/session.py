@@ -7,11 +7,12 @@ analyse.
         ...
         run = probes.stop()
 
-Every agent (or the ssh client that carries it) is a child of this process, killed by its pid
-when the session closes (also on an exception); an agent also stops by itself when this
-process dies (PR_SET_PDEATHSIG, or its stdin closing) or overruns, and its sender (a process
-it forks) dies with it. Receivers stream their records here, into `workdir/recv-<node>.bin`,
-wherever they run.
+Every agent is a child of this process (the ssh client that carries it), or of the session's
+launcher, itself a child of this process, which forks the agents on this host: each killed
+by its pid when the session closes (also on an exception); an agent also stops by itself
+when its parent dies (PR_SET_PDEATHSIG, the launcher when this process dies), its stdin
+closes or it overruns, and its sender (a process it forks) dies with it. Receivers stream
+their records here, into `workdir/recv-<node>.bin`, wherever they run.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import json
 import os
 import secrets
 import select
-import subprocess
 import threading
 import time
 from collections import defaultdict
@@ -36,8 +36,9 @@ import numpy as np
 from harness.errors import HarnessError
 from harness.probes import packets
 from harness.probes.analysis import FlowResult, analyse
-from harness.probes.endpoints import ProbeEndpoint
+from harness.probes.endpoints import AgentProcess, ProbeEndpoint
 from harness.probes.flows import Flow
+from harness.probes.launching import Launcher
 from harness.probes.wire import RECORD, SEQ_MODULO, STREAM_START
 
 RECORD_DTYPE = np.dtype([("flow", "<u4"), ("seq", "<u4"), ("send_ns", "<u8"), ("recv_ns", "<u8")])
@@ -107,7 +108,7 @@ class _Agent:
     """One node's agent: its process, its stderr lines, and where it receives, the thread
     that copies its records into a local file."""
 
-    def __init__(self, node: str, proc: subprocess.Popen[bytes], records: Path | None) -> None:
+    def __init__(self, node: str, proc: AgentProcess, records: Path | None) -> None:
         self.node, self.proc, self.records = node, proc, records
         self.stderr: list[str] = []  # its stderr lines so far
         self._partial = b""
@@ -283,6 +284,7 @@ class ProbeSession:
                            for i, (f, (label, s, d)) in enumerate(ends, start=1)]
         self.events: list[Event] = []
         self._agents: dict[str, _Agent] = {}
+        self._launcher = Launcher()  # started with the first agent on this host
         self._started_ns = 0
         self._tail: dict[Path, int] = {}
         self.live: dict[str, Live] = {d.label: Live() for d in self.directions}
@@ -304,7 +306,7 @@ class ProbeSession:
         receivers = {d.dst for d in self.directions}
         try:
             for node in nodes:  # the interpreters start while the specs are made
-                self._agents[node] = _Agent(node, self.endpoint_of(node).spawn(),
+                self._agents[node] = _Agent(node, self.endpoint_of(node).spawn(self._launcher),
                                             self.workdir / f"recv-{node}.bin"
                                             if node in receivers else None)
             with ThreadPoolExecutor(max_workers=ADDRESS_WORKERS) as pool:  # each a command
@@ -355,9 +357,11 @@ class ProbeSession:
         return self._analyse(sent, received, stopped)
 
     def close(self) -> None:
-        """Kill every agent still running, by the pid this session started."""
+        """Kill every agent still running, by the pid this session started (or its
+        launcher's), then stop the launcher."""
         for agent in self._agents.values():
             agent.kill()
+        self._launcher.close()
 
     @property
     def pids(self) -> list[int]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from harness.errors import HarnessError
 from harness.probes.endpoints import agent_command, spawn_agent
+from harness.probes.launching import Launcher
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class SshEndpoint:
         return ["ssh", "-T", *config, "-o", "BatchMode=yes", "-o", "LogLevel=ERROR", *port,
                 *options, "--", self.destination, remote]
 
-    def spawn(self) -> subprocess.Popen[bytes]:
+    def spawn(self, launcher: Launcher) -> subprocess.Popen[bytes]:
+        """Over ssh, with the interpreter of the host (`launcher`: for agents on this host)."""
         remote = f"exec {shlex.join(agent_command(self.python))}"
         return spawn_agent(self.ssh_command(remote), compiled=False)  # its Python is its own
 

@@ -1,0 +1,195 @@
+"""Agents on this host, forked into their namespaces by one launcher process (`launcher`) per
+probe session, instead of an interpreter started for each: the harness side.
+
+An agent started so is a `LaunchedAgent`: the same pipes, pid, poll, wait and kill as a
+process this one started, its exit status relayed by the launcher, and a kill asked of the
+launcher (which kills only an agent it has not reaped: a pid is never reused under it). The
+launcher is this process's child, killed by its pid when the session closes; it kills the
+agents it still has when it stops, and they die with it.
+"""
+
+from __future__ import annotations
+
+import array
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import IO
+
+from harness.errors import HarnessError
+from harness.probes.endpoints import launcher_command, spawn_agent
+
+STOP_TIMEOUT_S = 5.0
+READY_TIMEOUT_S = 15.0
+
+
+class LaunchError(HarnessError):
+    """The launcher could not start an agent."""
+
+
+class Launcher:
+    """Started with its first agent (`launch`), from the thread that prepares the probes (the
+    launcher dies with that thread, as agents started directly did)."""
+
+    def __init__(self) -> None:
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._sock: socket.socket | None = None
+        self._lock = threading.Lock()
+        self._exits: dict[int, int] = {}
+        self._gone = False
+
+    @property
+    def pid(self) -> int | None:
+        """The launcher's own pid, once started."""
+        return self._proc.pid if self._proc is not None else None
+
+    def launch(self, netns: str) -> LaunchedAgent:
+        """Fork an agent into `netns`; its stdin, stdout and stderr are pipes to this
+        process."""
+        with self._lock:
+            sock = self._started()
+            stdin, stdout, stderr = os.pipe(), os.pipe(), os.pipe()
+            theirs = [stdin[0], stdout[1], stderr[1]]
+            try:
+                sock.sendmsg([f"spawn {netns}".encode()],
+                               [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", theirs))])
+                pid = self._next_pid()
+            except BaseException:
+                for fd in (stdin[1], stdout[0], stderr[0]):
+                    os.close(fd)
+                raise
+            finally:
+                for fd in theirs:
+                    os.close(fd)
+        return LaunchedAgent(self, pid, os.fdopen(stdin[1], "wb"), os.fdopen(stdout[0], "rb"),
+                             os.fdopen(stderr[0], "rb"))
+
+    def exit_status(self, pid: int, timeout: float) -> int | None:
+        """The agent's exit status (as `Popen.returncode`) once reaped, waiting up to
+        `timeout`; None while it runs. The agents of a launcher that is gone died with it
+        (PR_SET_PDEATHSIG: SIGTERM), their status unknown: -SIGTERM."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while pid not in self._exits and not self._gone:
+                if not self._read(max(0.0, deadline - time.monotonic())):
+                    break
+            return self._exits.get(pid, -signal.SIGTERM if self._gone else None)
+
+    def kill(self, pid: int) -> None:
+        with self._lock:
+            if pid not in self._exits and not self._gone and self._sock is not None:
+                try:
+                    self._sock.send(f"kill {pid}".encode())
+                except OSError:
+                    self._gone = True
+
+    def close(self) -> None:
+        """Stop the launcher (it kills the agents it still has), by its pid if it lingers."""
+        with self._lock:
+            if self._sock is not None:
+                self._sock.close()
+            if self._proc is not None:
+                try:
+                    self._proc.wait(STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+                    self._proc.wait()
+            self._gone = True
+
+    def _started(self) -> socket.socket:
+        if self._gone:
+            raise LaunchError("the agent launcher is closed")
+        if self._sock is None:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            try:
+                self._proc = spawn_agent(launcher_command(sys.executable, theirs.fileno()),
+                                         compiled=True, pass_fds=(theirs.fileno(),))
+            finally:
+                theirs.close()
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            self._sock = ours
+        return self._sock
+
+    def _next_pid(self) -> int:
+        """Read the launcher's messages up to its answer to a spawn."""
+        while True:
+            message = self._message(READY_TIMEOUT_S)
+            if not message:
+                raise LaunchError(f"the agent launcher exited: {self._said()}")
+            if message[0] == "pid":
+                return int(message[1])
+
+    def _read(self, timeout: float) -> bool:
+        """One message (an exit) if one comes within `timeout`; False if none came."""
+        assert self._sock is not None
+        ready, _, _ = select.select([self._sock], [], [], timeout)
+        if ready:
+            self._message(0.0)
+        return bool(ready)
+
+    def _message(self, timeout: float) -> list[str]:
+        """The launcher's next message (its exits kept); [] once it is gone."""
+        assert self._sock is not None
+        self._sock.settimeout(timeout or None)
+        try:
+            words = self._sock.recv(256).decode().split()
+        except TimeoutError:
+            raise LaunchError(f"the agent launcher did not answer in {timeout:.0f} s") from None
+        except OSError:
+            words = []
+        if not words:
+            self._gone = True
+        elif words[0] == "exit":
+            self._exits[int(words[1])] = int(words[2])
+        return words
+
+    def _said(self) -> str:
+        """What the launcher wrote on stderr, once it is gone."""
+        assert self._proc is not None and self._proc.stderr is not None
+        try:
+            self._proc.wait(STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        text = self._proc.stderr.read().decode(errors="replace").strip()
+        return text.splitlines()[-1] if text else f"exit {self._proc.returncode}"
+
+
+
+class LaunchedAgent:
+    """An agent the launcher forked, as a process this one started looks (see
+    `endpoints.AgentProcess`)."""
+
+    def __init__(self, launcher: Launcher, pid: int, stdin: IO[bytes], stdout: IO[bytes],
+                 stderr: IO[bytes]) -> None:
+        self._launcher = launcher
+        self.pid = pid
+        self.stdin: IO[bytes] | None = stdin
+        self.stdout: IO[bytes] | None = stdout
+        self.stderr: IO[bytes] | None = stderr
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = self._launcher.exit_status(self.pid, 0.0)
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            left = 1.0 if deadline is None else deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(f"agent {self.pid}", timeout or 0.0)
+            self.returncode = self._launcher.exit_status(self.pid, min(left, 1.0))
+        assert self.returncode is not None
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            self._launcher.kill(self.pid)
