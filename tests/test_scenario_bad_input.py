@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -178,33 +177,32 @@ def _largest(item: str, head: str) -> str:
     return head + "".join(item % i for i in range(count))
 
 
-@pytest.mark.parametrize(("large", "bound"), [("flows", 1.0), ("topology", 1.5)])
-def test_a_scenario_with_a_file_of_the_largest_size_validates_within_a_second(
-        tmp_path: Path, large: str, bound: float) -> None:
-    """12,000 flows (0.4-0.5 s of CPU here), or 28,000 routers sharing one configuration,
-    read and parsed once (0.7-0.85 s alone, 1.05-1.25 s inside a pytest run that loaded
-    other large files first, on this shared 2-core machine: hence its looser bound)."""
+def largest_scenario(tmp: Path, large: str) -> Path:
+    """A scenario in `tmp` whose flows file (`large` "flows": 12,000 flows) or topology
+    ("topology": 28,000 routers sharing one configuration) is of the largest size read."""
     flows = _largest("  - {name: f%05d, src: ed, dst: ehr, sla_class: clinical}\n", "flows:\n")
     topology, link = HOSPITAL, "core1:eth1"
     if large == "topology":
         flows = "flows:\n  - {name: f, src: r00000, dst: r00001, sla_class: clinical}\n"
-        (tmp_path / "r.conf").write_text((ROOT / "topologies/two-path/r1.conf").read_text())
-        topology, link = tmp_path / "big.clab.yml", "r00000:eth1"
+        (tmp / "r.conf").write_text((ROOT / "topologies/two-path/r1.conf").read_text())
+        topology, link = tmp / "big.clab.yml", "r00000:eth1"
         topology.write_text(_largest(
             "    r%05d: {}\n", "name: big\ntopology:\n  defaults: {kind: frr, startup-config: "
             "r.conf}\n  links: [{endpoints: [r00000:eth1, r00001:eth1]}]\n  nodes:\n"))
-    (tmp_path / "flows.yml").write_text(flows)
-    path = tmp_path / "s.yml"
+    (tmp / "flows.yml").write_text(flows)
+    path = tmp / "s.yml"
     path.write_text(f"name: big\ntopology: {topology}\nflows_from: [flows.yml]\n"
                     "sla_classes: {clinical: {max_outage_ms: 1000}}\n"
                     f"faults: [{{kind: link-cut, link: '{link}'}}]\n")
+    return path
+
+
+@pytest.mark.parametrize("large", ["flows", "topology"])
+def test_a_scenario_with_a_file_of_the_largest_size_loads(tmp_path: Path, large: str) -> None:
+    """Read, checked and judged whole (how long it takes: bench/large_inputs.py)."""
+    path = largest_scenario(tmp_path, large)
     assert max(f.stat().st_size for f in tmp_path.glob("*.yml")) > MAX_BYTES * 0.99
-    took = []
-    for _ in range(3):  # the best of three: other work on a shared machine slows one down
-        start = time.process_time()
-        loaded = load_scenario(path)
-        took.append(time.process_time() - start)
-    assert min(took) < bound, f"{took} s of CPU"
+    loaded = load_scenario(path)
     assert len(loaded.flows) > 10_000 or len(loaded.topology.nodes) > 25_000
 
 
