@@ -17,6 +17,7 @@ their records here, into `workdir/recv-<node>.bin`, wherever they run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -193,9 +194,11 @@ class _Agent:
         return summary
 
     def stop(self) -> None:
-        """Ask it to stop (closing its stdin works through SSH too)."""
+        """Ask it to stop (closing its stdin works through SSH too). If it is gone already,
+        a line still buffered cannot be flushed: what waits for its answer says why."""
         if self.proc.stdin is not None and not self.proc.stdin.closed:
-            self.proc.stdin.close()
+            with contextlib.suppress(BrokenPipeError):  # the pipe is closed all the same
+                self.proc.stdin.close()
 
     def received(self) -> dict[str, Any]:
         """Wait for it to finish; its receiver's summary ({} if it receives nothing)."""
