@@ -1,5 +1,5 @@
-"""Benchmark: CPU time to read, check and judge a scenario whose flows file (12,000 flows) or
-topology (28,000 routers sharing one configuration) is of the largest size an input file may
+"""Benchmark: CPU time to read, check and judge a scenario whose flows file (~17,700 flows) or
+topology (~70,000 routers sharing one configuration) is of the largest size an input file may
 have (1 MiB), best of three; the files are the bad-input tests' own
 (`tests/test_scenario_bad_input.largest_scenario`). Goal (the bad-input issue): within a
 second.

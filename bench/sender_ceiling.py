@@ -45,19 +45,11 @@ sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4 << 20)  # as the probe se
 sock.bind((ifname, 0))
 sent, end = 0, time.monotonic() + seconds
 if method == "sendmmsg":
-    libc = ctypes.CDLL(None, use_errno=True)
-    class Iovec(ctypes.Structure):
-        _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
-    class Msghdr(ctypes.Structure):
-        _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32),
-                    ("iov", ctypes.POINTER(Iovec)), ("iovlen", ctypes.c_size_t),
-                    ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
-                    ("flags", ctypes.c_int)]
-    class Mmsghdr(ctypes.Structure):
-        _fields_ = [("hdr", Msghdr), ("len", ctypes.c_uint)]
+    from harness.probes.control import LIBC as libc  # the probe sender's own structures
+    from harness.probes.sender import _Iovec, _Mmsghdr
     buf = ctypes.create_string_buffer(frame, len(frame))
-    iov = Iovec(ctypes.cast(buf, ctypes.c_void_p), len(frame))
-    batch = (Mmsghdr * 1024)()
+    iov = _Iovec(ctypes.cast(buf, ctypes.c_void_p), len(frame))
+    batch = (_Mmsghdr * 1024)()
     for m in batch:
         m.hdr.iov, m.hdr.iovlen = ctypes.pointer(iov), 1
     while time.monotonic() < end:

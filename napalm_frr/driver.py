@@ -37,7 +37,6 @@ from napalm_frr import diff, facts, interfaces, protocols, routing
 from napalm_frr.config import ConfigSession
 from napalm_frr.models import BFDPeerDict, OSPFNeighborDict
 from napalm_frr.transport import (
-    FRR_RUN,
     LocalTransport,
     SshShellTransport,
     Transport,
@@ -71,9 +70,8 @@ class FRRDriver(NetworkDriver):
         self.pathspace: str | None = args.get("pathspace")
         self.lldp_socket: str | None = args.get("lldp_socket")
         self.transport = _transport(hostname, username, password, timeout, args)
-        rundir = f"{FRR_RUN}/{self.pathspace}" if self.pathspace else str(FRR_RUN)
         self.config_session = ConfigSession(
-            self.transport, args.get("state_dir", f"{rundir}/napalm-frr"),
+            self.transport, args.get("state_dir", f"{self.transport.rundir}/napalm-frr"),
             args.get("frr_reload", "/usr/lib/frr/frr-reload.py"))
 
     # -- connection ----------------------------------------------------------------------
@@ -178,8 +176,7 @@ class FRRDriver(NetworkDriver):
         """Seconds since zebra started (the router's uptime; a lab node's boot); -1 unknown."""
         if not self.transport.has_shell:
             return -1.0
-        pidfile = f"{FRR_RUN}/{self.pathspace}/zebra.pid" if self.pathspace \
-            else f"{FRR_RUN}/zebra.pid"
+        pidfile = self.transport.rundir / "zebra.pid"
         out = self._run_shell(["sh", "-c", f'cat /proc/uptime "/proc/$(cat {pidfile})/stat"'])
         boot_seconds = float(out.split()[0])
         start_ticks = int(out.rsplit(")", 1)[1].split()[19])

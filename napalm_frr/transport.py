@@ -75,6 +75,11 @@ class Transport(ABC):
         self.pathspace = pathspace
 
     @property
+    def rundir(self) -> Path:
+        """The instance's pid files and vty sockets, on its host."""
+        return FRR_RUN / self.pathspace if self.pathspace else FRR_RUN
+
+    @property
     def vtysh_argv(self) -> list[str]:
         return ["vtysh", "-N", self.pathspace] if self.pathspace else ["vtysh"]
 
@@ -117,9 +122,8 @@ class LocalTransport(Transport):
         vtysh would ask it, without starting vtysh."""
         if daemon is None:
             return super().vtysh(command, timeout)
-        rundir = FRR_RUN / self.pathspace if self.pathspace else FRR_RUN
         try:
-            [(status, out)] = ask_daemon(rundir / f"{daemon}.vty", (command,), timeout)
+            [(status, out)] = ask_daemon(self.rundir / f"{daemon}.vty", (command,), timeout)
         except (FileNotFoundError, ConnectionRefusedError):
             return CmdResult(1, "", f"{daemon} is not running")
         except OSError as exc:
@@ -154,7 +158,7 @@ class LocalTransport(Transport):
     def _watchfrr_pid(self) -> int | None:
         assert self.pathspace
         try:
-            pid = int((FRR_RUN / self.pathspace / "watchfrr.pid").read_text().split()[0])
+            pid = int((self.rundir / "watchfrr.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return None
         return pid if Path(f"/proc/{pid}").exists() else None

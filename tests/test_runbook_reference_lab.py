@@ -56,9 +56,9 @@ def by_hand(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
             step = {k: v for k, v in step.items() if k not in ("inject", "restore")}
             step["operator"] = f"{'pull' if 'reload' in step['name'] else 'restore'} " \
                                f"both power cords of {core}"
-        hold = step.get("hold_s", 0)  # a short night, but a check's hold (the reloaded
-        out.append({**step, "hold_s": hold if "check" in step else min(hold, 1)})  # core
-        # settling before its undrain) is kept
+        # a short night, but a check's hold is kept: the reloaded core settles before its undrain
+        hold = step.get("hold_s", 0)
+        out.append({**step, "hold_s": hold if "check" in step else min(hold, 1)})
     return out
 
 

@@ -178,8 +178,8 @@ def _largest(item: str, head: str) -> str:
 
 
 def largest_scenario(tmp: Path, large: str) -> Path:
-    """A scenario in `tmp` whose flows file (`large` "flows": 12,000 flows) or topology
-    ("topology": 28,000 routers sharing one configuration) is of the largest size read."""
+    """A scenario in `tmp` whose flows file (`large` "flows": ~17,700 flows) or topology
+    ("topology": ~70,000 routers sharing one configuration) is of the largest size read."""
     flows = _largest("  - {name: f%05d, src: ed, dst: ehr, sla_class: clinical}\n", "flows:\n")
     topology, link = HOSPITAL, "core1:eth1"
     if large == "topology":

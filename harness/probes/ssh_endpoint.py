@@ -15,10 +15,13 @@ import ipaddress
 import shlex
 import subprocess
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from harness.errors import HarnessError
 from harness.probes.endpoints import agent_command, spawn_agent
-from harness.probes.launching import Launcher
+
+if TYPE_CHECKING:
+    from harness.probes.launching import Launcher
 
 
 @dataclass(frozen=True)
