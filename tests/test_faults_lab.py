@@ -24,8 +24,9 @@ from harness.lab import Lab
 
 pytestmark = pytest.mark.lab
 ROOT = Path(__file__).resolve().parent.parent
-H2 = "198.19.2.10"
+H1, H2 = "198.19.1.10", "198.19.2.10"
 VIA_R2, VIA_R3 = "198.18.2.1", "198.18.2.3"  # r1's next hops toward h2
+BACK_VIA_R3 = "198.18.2.6"  # r4's next hop toward h1 through r3
 HOLD = """
 import json, sys, time
 from harness.faults import Guard, build
@@ -138,6 +139,7 @@ def test_node_power_loss_and_return(lab: Lab) -> None:
         assert lab.frr("r2").pids() == {}
         assert all("UP" not in flags(lab, "r2", i) for i in ("eth1", "eth2"))
         wait_for(lambda: route_via(lab, "r1", H2) == VIA_R3)
+        wait_for(lambda: route_via(lab, "r4", H1) == BACK_VIA_R3)  # the replies' path too
         assert loss(lab, "h1", H2, 20) == 0
         restored = guard.restore(fault)
     assert [s.what for s in restored] == ["r2 FRR started", "r2:eth1,r2:eth2 up"]
