@@ -17,6 +17,7 @@ from napalm_frr.transport import CmdResult, Transport
 
 MARK = "napalm-frr-revert"  # in the revert's command line: a recycled pid is not ours
 NOTHING_PENDING = 3  # exit status of `cancel` when no revert is scheduled
+_EXEC_READS = 20  # reads of an empty command line (mid-exec) before the pid is taken as gone
 
 
 def _files(state_dir: str) -> tuple[str, str, str]:
@@ -45,7 +46,14 @@ def cancel(transport: Transport, state_dir: str) -> CmdResult:
 
 
 def pending(transport: Transport, state_dir: str) -> bool:
-    """True while a scheduled revert is waiting (its pid file names our live process)."""
+    """True while a scheduled revert is waiting (its pid file names our live process).
+
+    A process in the middle of an exec (the sleeper becoming `flock`) shows an empty command
+    line for a moment: that is read again, not taken for a recycled pid."""
     pid, _, _ = _files(state_dir)
-    check = f"p=$(cat {pid} 2>/dev/null) && [ -n \"$p\" ] && grep -qs {MARK} /proc/\"$p\"/cmdline"
+    check = (f"p=$(cat {pid} 2>/dev/null) && [ -n \"$p\" ] || exit 1; i=0; "
+             f"while [ $i -lt {_EXEC_READS} ] && [ -e /proc/\"$p\" ]; do "
+             f"c=$(tr '\\0' ' ' </proc/\"$p\"/cmdline 2>/dev/null); "
+             f"case \"$c\" in *{MARK}*) exit 0;; ?*) exit 1;; esac; "
+             f"i=$((i+1)); sleep 0.005; done; exit 1")
     return transport.exec(["sh", "-c", check]).ok
