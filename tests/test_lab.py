@@ -70,6 +70,16 @@ def test_link_down_reroutes_and_link_up_restores(two_path: Lab) -> None:
         netns_mod.oper_states("fo-no-such-namespace")
 
 
+def test_global_addresses_as_ip_lists_them(two_path: Lab) -> None:
+    for node in two_path.topology.nodes:
+        shown = json.loads(two_path.run(node, ["ip", "-j", "-4", "addr", "show", "scope",
+                                               "global"]))
+        listed = [a["local"] for link in shown for a in link.get("addr_info", []) if a]
+        assert listed and netns_mod.global_ipv4(two_path.ns(node)) == listed, node
+    with pytest.raises(LabError, match="fo-no-such-namespace: addresses cannot be read"):
+        netns_mod.global_ipv4("fo-no-such-namespace")
+
+
 def test_node_power_loss_and_return(two_path: Lab) -> None:
     frr_pids = set(two_path.frr("r2").pids().values())
     try:

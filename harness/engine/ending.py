@@ -68,16 +68,17 @@ class Ending:
     def prepare(self, probes: ProbeSession, pool: ThreadPoolExecutor,
                 preflight: Callable[[], T]) -> tuple[T, Snapshot, Future[Any]]:
         """The preflight beside the probe agents' preparation (nothing sent yet), then the
-        state before, and the devices' facts read in the background from the moment the
-        network is known converged: the preflight's answer, the state, the facts to come."""
+        state before; the devices' facts are read in the background once the agents are
+        ready (through the baseline, not competing with the preflight for the CPU): the
+        preflight's answer, the state, the facts to come."""
         agents = pool.submit(probes.prepare)
         try:
             found = preflight()
-            facts = pool.submit(self.network.facts)  # read-only, beside the agents' start
             before = self.network.snapshot()
         finally:
             agents.exception()  # waits for it
         agents.result()
+        facts = pool.submit(self.network.facts)  # read-only
         # with the lab's own name (each pytest-xdist worker runs on a lab of its own)
         self.record.context = {**run_context(), "network_name": self.network.name}
         self.observer.run_started(self.record.scenario, self.network.kind)

@@ -22,7 +22,8 @@ TIMEOUT_S = 5.0
 _CLONE_NEWNET = 0x40000000
 _REQUEST, _ACK, _REPLACE, _CREATE, _DUMP = 0x1, 0x4, 0x100, 0x400, 0x300
 _NLMSG_ERROR, _NLMSG_DONE, _DUMP_INTR = 2, 3, 0x10
-_RTM_NEWLINK, _RTM_GETLINK, _RTM_NEWQDISC, _RTM_DELQDISC = 16, 18, 36, 37
+_RTM_NEWLINK, _RTM_GETLINK, _RTM_GETADDR, _RTM_NEWQDISC, _RTM_DELQDISC = 16, 18, 22, 36, 37
+_IFA_ADDRESS, _IFA_LOCAL, _RT_SCOPE_UNIVERSE = 1, 2, 0
 _IFF_UP, _IFLA_IFNAME, _IFLA_OPERSTATE = 0x1, 3, 16
 _OPER_STATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
 _TC_H_ROOT, _TCA_KIND, _TCA_OPTIONS = 0xFFFFFFFF, 1, 2
@@ -97,6 +98,19 @@ def oper_states(sock: NetlinkSocket) -> dict[str, str]:
         out[attrs.get(_IFLA_IFNAME, b"").rstrip(b"\0").decode()] = \
             _OPER_STATES[state] if state < len(_OPER_STATES) else "UNKNOWN"
     return out
+
+
+def global_ipv4(sock: NetlinkSocket) -> list[str]:
+    """The IPv4 addresses of global scope, in `ip -4 addr show scope global`'s order (by
+    interface, then as added): an address dump over `sock` (NETLINK_ROUTE)."""
+    found = []
+    for payload in sock.dump(_RTM_GETADDR, struct.pack("=BBBBi", socket.AF_INET, 0, 0, 0, 0)):
+        family, _, _, scope, index = struct.unpack_from("=BBBBi", payload)
+        attrs = attributes(payload, 8)  # after struct ifaddrmsg
+        local = attrs.get(_IFA_LOCAL, attrs.get(_IFA_ADDRESS))
+        if family == socket.AF_INET and scope == _RT_SCOPE_UNIVERSE and local:
+            found.append((index, socket.inet_ntoa(local)))
+    return [addr for _, addr in sorted(found, key=lambda item: item[0])]
 
 
 def reply_index(payload: bytes) -> int:

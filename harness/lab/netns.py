@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from harness.errors import LabError
 from harness.lab import netlink
 from harness.lab.netlink import NETLINK_ROUTE, NetlinkSocket
 from harness.lab.shell import run
 
+T = TypeVar("T")
 ROUTER_SYSCTLS = (
     "net.ipv4.ip_forward=1",
     "net.ipv6.conf.all.forwarding=1",
@@ -67,16 +69,29 @@ def oper_states(netns: str, check: bool = True) -> dict[str, str]:
     gives it, over netlink (no `ip` run); with `check`, LabError if it cannot be read
     (without, no interface)."""
     try:
+        return _read(netns, netlink.oper_states, "links")
+    except LabError:
+        if check:
+            raise
+        return {}
+
+
+def global_ipv4(netns: str) -> list[str]:
+    """The namespace's IPv4 addresses of global scope, as `ip -4 addr show scope global`
+    lists them, over netlink (no `ip` run); LabError if they cannot be read."""
+    return _read(netns, netlink.global_ipv4, "addresses")
+
+
+def _read(netns: str, dump: Callable[[NetlinkSocket], T], what: str) -> T:
+    try:
         sock = NetlinkSocket(netns, NETLINK_ROUTE)
         try:
-            return netlink.oper_states(sock)
+            return dump(sock)
         finally:
             sock.close()
     except OSError as exc:
-        if check:
-            raise LabError(f"namespace {netns}: links cannot be read: "
-                           f"{exc.strerror or exc}") from None
-        return {}
+        raise LabError(f"namespace {netns}: {what} cannot be read: "
+                       f"{exc.strerror or exc}") from None
 
 
 def delete(netns: str) -> None:

@@ -24,7 +24,7 @@ from functools import cache
 from typing import IO, TYPE_CHECKING, Protocol
 
 from harness.errors import HarnessError
-from harness.lab.shell import run
+from harness.lab.netns import global_ipv4
 
 if TYPE_CHECKING:
     from harness.probes.launching import Launcher
@@ -139,10 +139,8 @@ class NetnsEndpoint:
         return proc
 
     def address(self) -> str:
-        out = run(["ip", "-n", self.netns, "-j", "-4", "addr", "show", "scope", "global"]).stdout
-        for link in json.loads(out or "[]"):
-            for addr in link.get("addr_info", []):
-                return str(addr["local"])
+        for addr in global_ipv4(self.netns):  # over netlink, from this process
+            return addr
         raise HarnessError(f"{self.name}: no IPv4 address to probe from or to")
 
 

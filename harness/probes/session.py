@@ -312,11 +312,13 @@ class ProbeSession:
                 self._agents[node] = _Agent(node, self.endpoint_of(node).spawn(self._launcher),
                                             self.workdir / f"recv-{node}.bin"
                                             if node in receivers else None)
-            with ThreadPoolExecutor(max_workers=ADDRESS_WORKERS) as pool:  # each a command
+            with ThreadPoolExecutor(max_workers=ADDRESS_WORKERS) as pool:  # over SSH, a command
                 addr = dict(zip(nodes, pool.map(lambda n: self.endpoint_of(n).address(), nodes),
                                 strict=True))
+            # every spec made before any is told: an agent told sets up at once, beside this
+            specs = {node: json.dumps(self._spec(node, addr)) for node in self._agents}
             for node, agent in self._agents.items():
-                agent.tell(json.dumps(self._spec(node, addr)))
+                agent.tell(specs[node])
             for agent in self._agents.values():
                 agent.await_ready()
         except BaseException:
