@@ -99,6 +99,11 @@ def one_run(lab: Lab, path: Path, workdir: Path, waits: CallTimer) -> dict[str, 
     if result.aborted or result.state_diff or not result.sla_met:
         print(f"  note: aborted={result.aborted} sla_met={result.sla_met} "
               f"state_diff={result.state_diff}")
+        for v in result.flows:
+            if not v.passed:
+                why = [*v.failover_verdict.reasons, *(f"failback: {r}"
+                                                      for r in v.failback_verdict.reasons)]
+                print(f"    {v.direction}: {'; '.join(why)}")
     pre, post = result.timings_s["preflight"], result.timings_s["postflight"]
     reconverge = waits.seconds[calls + 1]  # calls: preflight's, then the failback's
     injected = max(st.mono_end_ns for st in result.inject_stamps) / 1e9  # time.monotonic()

@@ -17,6 +17,10 @@ class ProbeHeader(Packet):
                    LongField("send_ns", 0)]
 
 
+_IP_BYTES, _PROBE_BYTES = len(IP()), len(ProbeHeader())
+_L4_BYTES = {"udp": len(UDP()), "tcp": len(TCP())}
+
+
 def build(flow_id: int, src: str, dst: str, protocol: str, sport: int, dport: int, dscp: int,
           size: int) -> tuple[bytes, int]:
     """The IP packet of a flow and the offset of its probe header.
@@ -27,8 +31,9 @@ def build(flow_id: int, src: str, dst: str, protocol: str, sport: int, dport: in
     """
     l4 = UDP(sport=sport, dport=dport, chksum=0) if protocol == "udp" else \
         TCP(sport=sport, dport=dport, flags="PA", seq=1, ack=1, window=65535)
+    offset = _IP_BYTES + _L4_BYTES[protocol]  # headers without options: built once, not measured
     pkt = IP(src=src, dst=dst, tos=dscp << 2, ttl=64, flags="DF") / l4 / ProbeHeader(flow=flow_id)
-    pad = size - len(pkt)
+    pad = size - offset - _PROBE_BYTES
     if pad > 0:
         pkt = pkt / Raw(b"\x00" * pad)
-    return bytes(pkt), 20 + len(l4) - len(l4.payload)
+    return bytes(pkt), offset
