@@ -74,8 +74,11 @@ def network() -> DeviceNetwork:
 
 def test_converged_on_two_equal_readings_then_the_reading_stands_for_the_state(
         world: dict[str, Any], network: DeviceNetwork) -> None:
-    network.wait_converged(timeout=5)
+    called = time.time_ns()
+    read_ns = network.wait_converged(timeout=5)
     assert world["reads"] == 2 and world["sessions"] == 1
+    # converged since the first of the two readings, which started before the second one
+    assert called <= read_ns <= time.time_ns() - devices.POLL_S * 1e9
     assert network.degraded() == []
     snap = network.snapshot()["r1"]
     assert world["reads"] == 2  # the reading that proved convergence, not a new one

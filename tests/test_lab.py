@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,9 @@ def test_link_down_reroutes_and_link_up_restores(two_path: Lab) -> None:
         assert " 0% packet loss" in out
     finally:
         two_path.set_link("r1:eth1", up=True)
-    two_path.wait_converged(timeout=30)
+    called = time.time_ns()
+    convergence = two_path.wait_converged(timeout=30)
+    assert called <= convergence.read_ns <= called + convergence.seconds * 1e9  # a round's start
     assert route_via(two_path, "r1", "198.19.2.10") == "198.18.2.1"
     assert netns_mod.oper_states(two_path.ns("r1"))["eth1"] == "UP"
     assert netns_mod.oper_states("fo-no-such-namespace", check=False) == {}

@@ -74,12 +74,12 @@ class Cycler:
         self.say("failback", "waiting for the network to reconverge (probes running)")
         try:
             with self.ticking(probes, "failback", self.timings.converge_timeout_s):
-                self.network.wait_converged(timeout=self.timings.converge_timeout_s)
-            window.converged_ns = time.time_ns()
+                window.converged_ns = self.network.wait_converged(
+                    timeout=self.timings.converge_timeout_s)
         except NetworkError as exc:  # reported with the results, never hidden
             window.state_diff.append(f"not restored: {exc}")
         if converged is None or not window.converged_ns:
-            self.tail(probes, time.time_ns())
+            self.tail(probes, window.converged_ns or time.time_ns())
             return
         with ThreadPoolExecutor(max_workers=1) as beside:
             looked = beside.submit(converged)

@@ -64,6 +64,7 @@ class RouterView:
 @dataclass
 class Convergence:
     seconds: float
+    read_ns: int  # when the round of reading that found it converged started (time.time_ns)
     ospf_links: list[str]
     bfd_sessions: int
     fibs: dict[str, str] = field(default_factory=dict)
@@ -275,7 +276,7 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
             ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(routers)))) as pool:
         watch.last_change = start  # what happened just before the call counts as a change
         while True:
-            round_start, cpu = time.monotonic(), time.thread_time()
+            round_start, round_ns, cpu = time.monotonic(), time.time_ns(), time.thread_time()
             spent.clear()
             views = dict(zip(routers, pool.map(read, routers), strict=True))
             waiting, links = waiting_for(lab, views, baseline.ospf_links if baseline else None)
@@ -293,7 +294,7 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
             # `settle` since that change (any later change is announced, and ends the quiet)
             if not waiting and not changed and (settled or not watch.wait(
                     watch.last_change + settle - time.monotonic())):
-                return Convergence(seconds=time.monotonic() - start,
+                return Convergence(seconds=time.monotonic() - start, read_ns=round_ns,
                                    ospf_links=[str(lk) for lk in links],
                                    bfd_sessions=sum(v.bfd_total for v in views.values()),
                                    fibs={r: v.fib for r, v in views.items()},

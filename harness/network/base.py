@@ -41,8 +41,9 @@ class Network(Protocol):
     def endpoint(self, node: str) -> ProbeEndpoint:
         """Where the probes of a flow's `node` run."""
 
-    def wait_converged(self, timeout: float) -> None:
-        """Return once routing has converged; NetworkError naming what is pending after
+    def wait_converged(self, timeout: float) -> int:
+        """Return once routing has converged: when (time.time_ns) the reading that found it
+        so started (it had converged by then); NetworkError naming what is pending after
         `timeout`."""
 
     def degraded(self) -> list[str]:

@@ -64,10 +64,14 @@ class DeviceNetwork:
     def endpoint(self, node: str) -> SshEndpoint:
         return self.probes[node]
 
-    def wait_converged(self, timeout: float) -> None:
+    def wait_converged(self, timeout: float) -> int:
+        """Converged: nothing pending in two readings in a row that are the same (the
+        network was converged from the first of them on)."""
         deadline = time.monotonic() + timeout
         previous: Reading | None = None
+        previous_ns = 0
         while True:
+            read_ns = time.time_ns()
             reading = self._read_all()
             unreachable = [f"{node}: {why}" for node, why in reading.items()
                            if not isinstance(why, DeviceState)]
@@ -77,11 +81,11 @@ class DeviceNetwork:
             if not pending and reading == previous:
                 if self._adjacencies is None:
                     self._adjacencies = _adjacencies(reading)
-                return
+                return previous_ns
             if time.monotonic() > deadline:
                 raise DeviceError(f"{self.name}: routing not converged after {timeout:.0f} s: "
                                + ("; ".join(pending) or "the state is still changing"))
-            previous = None if pending else reading
+            previous, previous_ns = (None, 0) if pending else (reading, read_ns)
             time.sleep(POLL_S)
 
     def gateway_health(self) -> dict[tuple[str, str, int], str]:

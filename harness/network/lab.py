@@ -46,8 +46,8 @@ class LabNetwork:
     def endpoint(self, node: str) -> NetnsEndpoint:
         return NetnsEndpoint(node, self._lab.ns(node))
 
-    def wait_converged(self, timeout: float) -> None:
-        self._lab.wait_converged(timeout=timeout)
+    def wait_converged(self, timeout: float) -> int:
+        return self._lab.wait_converged(timeout=timeout).read_ns
 
     def degraded(self) -> list[str]:
         """Links not up at both ends, routers with an FRR daemon not running."""

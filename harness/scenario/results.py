@@ -49,9 +49,9 @@ class Recovery:
         routers are not read while the fault holds).
     after_restore_ms: from the restore stamp until every flow delivered again, to the end of
         the run (data plane).
-    converged_ms: from the restore stamp to the instant the run's convergence check passed
-        (`converged_ns`, control plane): an upper bound, as the check starts after the
-        failback watch (`timings.failback_s`).
+    converged_ms: from the restore stamp to the start of the reading that found the network
+        converged (`converged_ns`, control plane): an upper bound, as the check starts after
+        the failback watch (`timings.failback_s`).
     fault_to_full_ms: from the fault's inject stamp to the first instant after which every
         flow delivers to the end of the run and the network is known converged: full recovery,
         control plane and data plane, bounded as `converged_ms` is (it includes the hold).
@@ -83,7 +83,7 @@ class FaultWindow:
 
     fault_ns: int = 0  # the first inject stamp's start
     restore_ns: int = 0  # the first restore stamp's start
-    converged_ns: int = 0  # the convergence check after the restore passed (0: it did not)
+    converged_ns: int = 0  # the reading after the restore that found it converged (0: none)
     inject_stamps: list[Stamp] = field(default_factory=list)
     restore_stamps: list[Stamp] = field(default_factory=list)
     aborted: str | None = None  # restored early: a critical flow passed its hard limit
