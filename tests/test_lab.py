@@ -73,6 +73,15 @@ def test_link_down_reroutes_and_link_up_restores(two_path: Lab) -> None:
         netns_mod.oper_states("fo-no-such-namespace")
 
 
+def test_bfd_runs_before_the_other_daemons(two_path: Lab) -> None:
+    """bfdd at nice -10 (a real router's BFD does not wait behind its routing daemons)."""
+    nice = {daemon: os.getpriority(os.PRIO_PROCESS, pid)
+            for daemon, pid in two_path.frr("r1").pids().items()}
+    own = os.getpriority(os.PRIO_PROCESS, 0)  # the lab's processes inherit it
+    assert nice == {"watchfrr": own, "zebra": own, "staticd": own, "ospfd": own,
+                    "bfdd": max(-20, own - 10)}
+
+
 def test_global_addresses_as_ip_lists_them(two_path: Lab) -> None:
     for node in two_path.topology.nodes:
         shown = json.loads(two_path.run(node, ["ip", "-j", "-4", "addr", "show", "scope",
