@@ -34,7 +34,7 @@ LAB_ADAPTATIONS = (
 # A real router's BFD runs on its line cards or at a high priority; in the lab every router's
 # daemons share two CPUs, and when a core fails ~100 of them (each router's ospfd and zebra)
 # run at once: a bfdd at their priority waited past its 300 ms detection time, and the
-# surviving core lost 1-3 adjacencies for ~1 s (at 50 routers, about one run in four).
+# surviving core lost 1-3 adjacencies for ~1 s (at 50 routers, in 1 of 4 runs watched).
 DAEMON_WRAPS = {"bfdd": "nice -n -10"}  # frrcommon.sh's `<daemon>_wrap`
 
 
