@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from ipaddress import ip_address, ip_network
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,9 @@ from conftest import route_via, wait_for
 from harness.errors import LabError
 from harness.lab import Lab
 from harness.lab import netns as netns_mod
+from harness.lab.kernelwatch import KernelState, Parsed, read_kernel
 from harness.lab.names import FRR_ETC, FRR_RUN, lab_prefix, state_file
+from harness.lab.netlink import NETLINK_ROUTE, NetlinkSocket
 from harness.lab.procs import alive
 from harness.topology import load_topology
 
@@ -71,6 +74,29 @@ def test_link_down_reroutes_and_link_up_restores(two_path: Lab) -> None:
     assert netns_mod.oper_states("fo-no-such-namespace", check=False) == {}
     with pytest.raises(LabError, match="fo-no-such-namespace: links cannot be read"):
         netns_mod.oper_states("fo-no-such-namespace")
+
+
+def test_a_reused_kernel_reading_follows_route_changes(two_path: Lab) -> None:
+    """Routes parsed at one reading are reused at the next only for unchanged messages."""
+    sock, parsed = NetlinkSocket(two_path.ns("r1"), NETLINK_ROUTE), Parsed()
+
+    def toward_h2(state: KernelState) -> frozenset[str]:
+        return next(hops for prefix, hops in state.ospf_hops.items()
+                    if ip_address("198.19.2.10") in ip_network(prefix))
+    try:
+        first = read_kernel(sock, parsed)
+        assert first.fib == read_kernel(sock).fib and toward_h2(first) == {"198.18.2.1"}
+        two_path.set_link("r1:eth1", up=False)
+        wait_for(lambda: route_via(two_path, "r1", "198.19.2.10") == "198.18.2.3")
+        rerouted = read_kernel(sock, parsed)
+        assert rerouted.fib == read_kernel(sock).fib != first.fib
+        assert toward_h2(rerouted) == {"198.18.2.3"}
+    finally:
+        two_path.set_link("r1:eth1", up=True)
+        two_path.wait_converged(timeout=30)
+        back = read_kernel(sock, parsed)
+        sock.close()
+    assert back.fib == first.fib
 
 
 def test_bfd_runs_before_the_other_daemons(two_path: Lab) -> None:

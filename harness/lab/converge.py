@@ -15,8 +15,9 @@ must hold because zebra's view can lag OSPF's.
 
 Cost: each round reads every router's FRR daemons over their vty sockets (no vtysh process),
 `MAX_WORKERS` routers at a time; a router's kernel is read over netlink, again only after it
-announced a change; rounds are paced to `CPU_SHARE` of one core. Per-daemon readers
-(`_READERS`) fill a `RouterView`; judges (`waiting_for`, `JUDGES`) name what is missing.
+announced a change, and then only its changed routes parsed; rounds are paced to `CPU_SHARE`
+of one core. Per-daemon readers (`_READERS`) fill a `RouterView`; judges (`waiting_for`,
+`JUDGES`) name what is missing.
 """
 
 from __future__ import annotations
