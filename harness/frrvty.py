@@ -15,19 +15,30 @@ _END = b"\0\0\0"  # a daemon's vty ends each answer with three NULs and the comm
 
 def ask_daemon(path: Path, commands: tuple[str, ...], timeout: float) -> list[tuple[int, str]]:
     """Each command's status (0: success) and output, asked in the ENABLE node (as vtysh
-    does) over one connection to the daemon's socket `path`; OSError if it does not answer."""
+    does) over one connection to the daemon's socket `path`; OSError if it does not answer.
+
+    The commands go in one write: the daemon runs every command its read finds, in order,
+    and its answers follow one another on the stream, so the daemon is woken once, not once
+    a command (show commands only: a suspending one, `write`, drops those after it)."""
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout)
         sock.connect(str(path))
-        return [_ask(sock, c) for c in ("enable", *commands)][1:]
+        sock.sendall(b"".join(c.encode() + b"\0" for c in ("enable", *commands)))
+        return _answers(sock, 1 + len(commands))[1:]
 
 
-def _ask(sock: socket.socket, command: str) -> tuple[int, str]:
-    sock.sendall(command.encode() + b"\0")
-    buf = bytearray()
-    while len(buf) < 4 or buf[-4:-1] != _END:
+def _answers(sock: socket.socket, count: int) -> list[tuple[int, str]]:
+    """The next `count` answers on the stream: each ends with `_END` and its status byte."""
+    out: list[tuple[int, str]] = []
+    buf, scan = bytearray(), 0
+    while len(out) < count:
         chunk = sock.recv(1 << 16)
         if not chunk:
-            raise ConnectionResetError(f"closed during {command!r}")
+            raise ConnectionResetError(f"closed after {len(out)} of {count} answers")
         buf += chunk
-    return buf[-1], buf[:-4].decode(errors="replace")
+        while len(out) < count and (end := buf.find(_END, scan)) >= 0 and end + 4 <= len(buf):
+            out.append((buf[end + 3], buf[:end].decode(errors="replace")))
+            del buf[:end + 4]
+            scan = 0
+        scan = max(0, len(buf) - 3)
+    return out

@@ -86,7 +86,7 @@ def fib(lab: Lab, node: str) -> str:
     netlink (`KernelState.fib`: the text the convergence check compares)."""
     sock = NetlinkSocket(lab.ns(node), NETLINK_ROUTE)
     try:
-        return read_kernel(sock).fib
+        return read_kernel(sock, lab.parsed_routes(node)).fib
     finally:
         sock.close()
 
@@ -273,7 +273,8 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
         finally:
             spent.append(time.thread_time() - cpu)
 
-    with KernelWatch({r: lab.ns(r) for r in routers}) as watch, \
+    with KernelWatch({r: lab.ns(r) for r in routers},
+                     {r: lab.parsed_routes(r) for r in routers}) as watch, \
             ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(routers)))) as pool:
         watch.last_change = start  # what happened just before the call counts as a change
         while True:

@@ -67,12 +67,12 @@ class KernelState:
 
 @dataclass
 class Parsed:
-    """A namespace's routes of its previous reading, by netlink message, and the interface
-    names they were parsed with: a message seen again with the same names is not parsed again
-    (a route parses in ~8 us; a router of a 50-router lab holds ~250)."""
+    """A namespace's routes of its last reading by netlink message (None: not of the main
+    table), and the interface names they were parsed with: a message seen again with the
+    same names is not parsed again (a route parses in ~8 us; a router of a 50-router lab
+    holds ~250). One attribute, swapped whole: readers on other threads see one reading."""
 
-    names: dict[int, str] = field(default_factory=dict)
-    routes: dict[bytes, Route | None] = field(default_factory=dict)  # None: not main table
+    last: tuple[dict[int, str], dict[bytes, Route | None]] = ({}, {})
 
 
 def read_kernel(sock: NetlinkSocket, parsed: Parsed | None = None) -> KernelState:
@@ -85,7 +85,9 @@ def read_kernel(sock: NetlinkSocket, parsed: Parsed | None = None) -> KernelStat
         names[index] = name
         if flags & _IFF_UP:
             up.add(name)
-    before = parsed.routes if parsed is not None and parsed.names == names else {}
+    known, before = parsed.last if parsed is not None else ({}, {})
+    if known != names:
+        before = {}
     routes: list[Route] = []
     now: dict[bytes, Route | None] = {}
     for payload in sock.dump(_RTM_GETROUTE, struct.pack("=BBBBBBBBI", 0, 0, 0, 0, 0, 0, 0, 0, 0)):
@@ -94,7 +96,7 @@ def read_kernel(sock: NetlinkSocket, parsed: Parsed | None = None) -> KernelStat
             routes.append(route)
         now[payload] = route
     if parsed is not None:
-        parsed.names, parsed.routes = names, now
+        parsed.last = (names, now)
     return KernelState(tuple(routes), frozenset(up))
 
 
@@ -136,11 +138,14 @@ class KernelWatch:
     """`get(node)`: the node's kernel state as of its last announced change. `wait(seconds)`:
     sleep, noting which kernels announce changes; `last_change`: when the latest was seen."""
 
-    def __init__(self, namespaces: dict[str, str]) -> None:
+    def __init__(self, namespaces: dict[str, str], parsed: dict[str, Parsed] | None = None
+                 ) -> None:
+        """`parsed`: each node's routes of its last reading (`Parsed`), kept by the caller
+        for the next watch."""
         self._events: dict[str, NetlinkSocket] = {}
         self._queries: dict[str, NetlinkSocket] = {}
         self._readings: dict[str, KernelState] = {}
-        self._parsed: dict[str, Parsed] = {node: Parsed() for node in namespaces}
+        self._parsed = {node: (parsed or {}).get(node) or Parsed() for node in namespaces}
         self._changed: set[str] = set()
         self.last_change = time.monotonic()
         try:

@@ -21,6 +21,7 @@ from harness.lab import netns
 from harness.lab.converge import Baseline, Convergence, wait_converged
 from harness.lab.frr import FRR_LIB, LAB_ADAPTATIONS, FrrInstance
 from harness.lab.kernelcheck import check_kernel
+from harness.lab.kernelwatch import Parsed
 from harness.lab.names import namespace
 from harness.lab.state import LabState
 from harness.lab.teardown import Teardown, teardown
@@ -54,6 +55,7 @@ class Lab:
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
         self.name = topology.name
+        self._parsed: dict[str, Parsed] = {}
 
     @classmethod
     def attach(cls, name: str) -> Lab:
@@ -81,6 +83,10 @@ class Lab:
         if not self.node(node).is_router:
             raise LabError(f"{node} is not an FRR router in lab {self.name}")
         return FrrInstance(pathspace=self.ns(node), hostname=node)
+
+    def parsed_routes(self, node: str) -> Parsed:
+        """The node's kernel routes as last read through this object (`read_kernel`)."""
+        return self._parsed.setdefault(node, Parsed())
 
     def interfaces(self, node: str) -> list[str]:
         return [lk.end(node).interface for lk in self.topology.links_of(node)]
