@@ -17,8 +17,9 @@ from harness.lab import Lab
 from harness.lab.netns import batch, delete, existing, veth_command
 from harness.lab.procs import alive
 from harness.lab.shell import run
-from harness.probes.endpoints import NetnsEndpoint
+from harness.probes.endpoints import SETUP_NICE, NetnsEndpoint
 from harness.probes.flows import Flow
+from harness.probes.launching import Launcher
 from harness.probes.session import ProbeError, ProbeSession
 
 pytestmark = pytest.mark.lab
@@ -150,6 +151,29 @@ def test_agents_are_gone_after_stop_and_after_a_failure(two_path: Lab, tmp_path:
         raise RuntimeError("a test failing half-way")
     assert not any(alive(p) for p in pids)
     wait_for(lambda: not agent_processes(two_path), timeout=3.0)  # senders: PR_SET_PDEATHSIG
+
+
+def test_launches_answered_in_order_set_up_niced_then_at_our_priority(two_path: Lab,
+                                                                      tmp_path: Path) -> None:
+    """Agents launched one after another without waiting each get their own pid, in their
+    own namespace (entered just after the fork, niced first: SETUP_NICE) until set up, then
+    at the harness's priority."""
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    launcher, nodes = Launcher(), ["h1", "h2", "h1", "h2"]
+    try:
+        agents = [launcher.launch(two_path.ns(n), own + SETUP_NICE) for n in nodes]
+        pids = [a.pid for a in agents]
+        assert len(set(pids)) == 4 and all(parent(p) == launcher.pid for p in pids)
+        namespaces = [os.stat(f"/run/netns/{two_path.ns(n)}").st_ino for n in nodes]
+        wait_for(lambda: [os.stat(f"/proc/{p}/ns/net").st_ino for p in pids] == namespaces)
+        assert {os.getpriority(os.PRIO_PROCESS, p) for p in pids} == {min(19, own + SETUP_NICE)}
+    finally:
+        launcher.close()
+    assert not any(alive(p) for p in pids)
+    probes = session(two_path, [Flow(name="f", src="h1", dst="h2", direction="both")], tmp_path)
+    with probes:
+        probes.prepare()
+        assert [os.getpriority(os.PRIO_PROCESS, p) for p in probes.pids] == [own, own]
 
 
 def test_agents_die_with_their_launcher(two_path: Lab, tmp_path: Path) -> None:

@@ -13,7 +13,6 @@ namespace: an interpreter's start and its imports cost each agent ~35 ms of CPU.
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import marshal
@@ -96,7 +95,9 @@ class AgentProcess(Protocol):
     """A probe agent as a process this one started looks (`subprocess.Popen`, or an agent
     the session's launcher forked: `launching.LaunchedAgent`)."""
 
-    pid: int
+    @property
+    def pid(self) -> int: ...
+
     stdin: IO[bytes] | None
     stdout: IO[bytes] | None
     stderr: IO[bytes] | None
@@ -132,11 +133,7 @@ class NetnsEndpoint:
         (SETUP_NICE) and returns to this process's priority before it says ready: a scenario
         prepares its probes beside its preflight, whose router reads are what the run waits
         for."""
-        proc = launcher.launch(self.netns)
-        nice = os.getpriority(os.PRIO_PROCESS, 0) + SETUP_NICE
-        with contextlib.suppress(ProcessLookupError):  # it failed already: its stderr says why
-            os.setpriority(os.PRIO_PROCESS, proc.pid, nice)
-        return proc
+        return launcher.launch(self.netns, os.getpriority(os.PRIO_PROCESS, 0) + SETUP_NICE)
 
     def address(self) -> str:
         for addr in global_ipv4(self.netns):  # over netlink, from this process

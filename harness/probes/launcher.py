@@ -3,8 +3,9 @@ on this host, the agent's modules loaded once, that forks each node's agent into
 network namespace on request. An agent started on its own pays an interpreter's start and
 its imports (~35 ms of CPU): the 48 agents of a 50-router lab took 2-3 s to start.
 
-Protocol on its SOCK_SEQPACKET socket (the fd in argv): a request is the namespace's name,
-with the agent's stdin, stdout and stderr passed along (SCM_RIGHTS); the answer "pid N".
+Protocol on its SOCK_SEQPACKET socket (the fd in argv): a request is "spawn NETNS NICE" (the
+namespace's name, the niceness the agent sets up at), with the agent's stdin, stdout and
+stderr passed along (SCM_RIGHTS); the answer "pid N", answers in the requests' order.
 "kill N" kills an agent it has not reaped yet. Whenever it reaps an agent it says "exit N
 STATUS" (STATUS as `Popen.returncode`: minus the signal that killed it). It stops when its
 socket closes or its parent dies (PR_SET_PDEATHSIG), killing the agents it still has; an
@@ -70,7 +71,7 @@ def _request(sock: socket.socket, children: set[int], wake: list[int]) -> bool:
     elif words[0] == "spawn" and len(fds) == 3:
         pid = os.fork()
         if not pid:
-            _become_agent(words[1], list(fds), [sock.fileno(), *wake])
+            _become_agent(words[1], int(words[2]), list(fds), [sock.fileno(), *wake])
         children.add(pid)
         sock.send(f"pid {pid}".encode())
         _reap(sock, children)  # one that died at once: its SIGCHLD may have come already
@@ -92,10 +93,11 @@ def _reap(sock: socket.socket, children: set[int]) -> None:
         sock.send(f"exit {pid} {code}".encode())
 
 
-def _become_agent(netns: str, fds: list[int], launcher_fds: list[int]) -> None:
-    """In the forked child: into the namespace, the pipes as stdin/stdout/stderr, the agent;
-    never returns."""
+def _become_agent(netns: str, nice: int, fds: list[int], launcher_fds: list[int]) -> None:
+    """In the forked child: into the namespace at niceness `nice`, the pipes as
+    stdin/stdout/stderr, the agent; never returns."""
     try:
+        os.setpriority(os.PRIO_PROCESS, 0, nice)  # the agent returns to ours once set up
         signal.set_wakeup_fd(-1)
         for sig in (signal.SIGCHLD, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)

@@ -11,6 +11,7 @@ agents it still has when it stops, and they die with it.
 from __future__ import annotations
 
 import array
+import contextlib
 import os
 import select
 import signal
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from typing import IO
 
 from harness.errors import HarnessError
@@ -41,6 +43,7 @@ class Launcher:
         self._sock: socket.socket | None = None
         self._lock = threading.Lock()
         self._exits: dict[int, int] = {}
+        self._unanswered: deque[LaunchedAgent] = deque()  # launched, pid not read yet
         self._gone = False
 
     @property
@@ -48,17 +51,18 @@ class Launcher:
         """The launcher's own pid, once started."""
         return self._proc.pid if self._proc is not None else None
 
-    def launch(self, netns: str) -> LaunchedAgent:
-        """Fork an agent into `netns`; its stdin, stdout and stderr are pipes to this
-        process."""
+    def launch(self, netns: str, nice: int) -> LaunchedAgent:
+        """Fork an agent into `netns`, at niceness `nice` until it is set up (see `agent`);
+        its stdin, stdout and stderr are pipes to this process. The request is only sent:
+        the launcher answers requests in order, and an agent's pid is read when first asked
+        for, so that a session's launches follow one another without waiting."""
         with self._lock:
             sock = self._started()
             stdin, stdout, stderr = os.pipe(), os.pipe(), os.pipe()
             theirs = [stdin[0], stdout[1], stderr[1]]
             try:
-                sock.sendmsg([f"spawn {netns}".encode()],
+                sock.sendmsg([f"spawn {netns} {nice}".encode()],
                                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", theirs))])
-                pid = self._next_pid()
             except BaseException:
                 for fd in (stdin[1], stdout[0], stderr[0]):
                     os.close(fd)
@@ -66,8 +70,19 @@ class Launcher:
             finally:
                 for fd in theirs:
                     os.close(fd)
-        return LaunchedAgent(self, pid, os.fdopen(stdin[1], "wb"), os.fdopen(stdout[0], "rb"),
-                             os.fdopen(stderr[0], "rb"))
+            agent = LaunchedAgent(self, os.fdopen(stdin[1], "wb"), os.fdopen(stdout[0], "rb"),
+                                  os.fdopen(stderr[0], "rb"))
+            self._unanswered.append(agent)
+        return agent
+
+    def pid_of(self, agent: LaunchedAgent) -> int:
+        """The launcher's answer to the agent's request (read now if it was not yet)."""
+        with self._lock:
+            while agent in self._unanswered:
+                if not self._message(READY_TIMEOUT_S):
+                    raise LaunchError(f"the agent launcher exited: {self._said()}")
+        assert agent.known_pid is not None
+        return agent.known_pid
 
     def exit_status(self, pid: int, timeout: float) -> int | None:
         """The agent's exit status (as `Popen.returncode`) once reaped, waiting up to
@@ -116,15 +131,6 @@ class Launcher:
             self._sock = ours
         return self._sock
 
-    def _next_pid(self) -> int:
-        """Read the launcher's messages up to its answer to a spawn."""
-        while True:
-            message = self._message(READY_TIMEOUT_S)
-            if not message:
-                raise LaunchError(f"the agent launcher exited: {self._said()}")
-            if message[0] == "pid":
-                return int(message[1])
-
     def _read(self, timeout: float) -> bool:
         """One message (an exit) if one comes within `timeout`; False if none came."""
         assert self._sock is not None
@@ -147,6 +153,8 @@ class Launcher:
             self._gone = True
         elif words[0] == "exit":
             self._exits[int(words[1])] = int(words[2])
+        elif words[0] == "pid" and self._unanswered:
+            self._unanswered.popleft().known_pid = int(words[1])
         return words
 
     def _said(self) -> str:
@@ -166,14 +174,18 @@ class LaunchedAgent:
     """An agent the launcher forked, as a process this one started looks (see
     `endpoints.AgentProcess`)."""
 
-    def __init__(self, launcher: Launcher, pid: int, stdin: IO[bytes], stdout: IO[bytes],
+    def __init__(self, launcher: Launcher, stdin: IO[bytes], stdout: IO[bytes],
                  stderr: IO[bytes]) -> None:
         self._launcher = launcher
-        self.pid = pid
+        self.known_pid: int | None = None  # once the launcher's answer is read
         self.stdin: IO[bytes] | None = stdin
         self.stdout: IO[bytes] | None = stdout
         self.stderr: IO[bytes] | None = stderr
         self.returncode: int | None = None
+
+    @property
+    def pid(self) -> int:
+        return self.known_pid if self.known_pid is not None else self._launcher.pid_of(self)
 
     def poll(self) -> int | None:
         if self.returncode is None:
@@ -191,5 +203,6 @@ class LaunchedAgent:
         return self.returncode
 
     def kill(self) -> None:
-        if self.poll() is None:
-            self._launcher.kill(self.pid)
+        with contextlib.suppress(LaunchError):  # the launcher is gone, and its agents with it
+            if self.poll() is None:
+                self._launcher.kill(self.pid)
