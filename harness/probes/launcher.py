@@ -24,7 +24,7 @@ import socket
 import sys
 
 from harness.probes import agent
-from harness.probes.control import LIBC, die_with_parent
+from harness.probes.control import LIBC, die_with_parent, fork
 
 CLONE_NEWNET = 0x40000000
 NETNS_DIR = "/run/netns"
@@ -69,7 +69,7 @@ def _request(sock: socket.socket, children: set[int], wake: list[int]) -> bool:
     if words[0] == "kill" and int(words[1]) in children:
         os.kill(int(words[1]), signal.SIGKILL)
     elif words[0] == "spawn" and len(fds) == 3:
-        pid = os.fork()
+        pid = fork()
         if not pid:
             _become_agent(words[1], int(words[2]), list(fds), [sock.fileno(), *wake])
         children.add(pid)
