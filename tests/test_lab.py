@@ -84,7 +84,11 @@ def test_a_reused_kernel_reading_follows_route_changes(two_path: Lab) -> None:
         return next(hops for prefix, hops in state.ospf_hops.items()
                     if ip_address("198.19.2.10") in ip_network(prefix))
     try:
+        two_path.wait_converged(timeout=30)
         first = read_kernel(sock, parsed)
+        again = read_kernel(sock, parsed)
+        assert again.routes and all(a is b for a, b in zip(again.routes, first.routes,
+                                                           strict=True))  # parsed once
         assert first.fib == read_kernel(sock).fib and toward_h2(first) == {"198.18.2.1"}
         two_path.set_link("r1:eth1", up=False)
         wait_for(lambda: route_via(two_path, "r1", "198.19.2.10") == "198.18.2.3")

@@ -169,11 +169,27 @@ def test_launches_answered_in_order_set_up_niced_then_at_our_priority(two_path: 
         assert {os.getpriority(os.PRIO_PROCESS, p) for p in pids} == {min(19, own + SETUP_NICE)}
     finally:
         launcher.close()
-    assert not any(alive(p) for p in pids)
+    wait_for(lambda: not any(alive(p) for p in pids))  # killed by the launcher, or with it
     probes = session(two_path, [Flow(name="f", src="h1", dst="h2", direction="both")], tmp_path)
     with probes:
         probes.prepare()
         assert [os.getpriority(os.PRIO_PROCESS, p) for p in probes.pids] == [own, own]
+
+
+def test_agents_of_a_launcher_killed_before_answering_have_ended(two_path: Lab) -> None:
+    """Launches whose answers were never read, the launcher then killed: each agent counts
+    as ended (-SIGTERM, as the agents of a launcher that is gone), and killing it is no
+    error."""
+    launcher = Launcher()
+    try:
+        agents = [launcher.launch(two_path.ns("h1"), 0) for _ in range(3)]
+        assert launcher.pid is not None
+        os.kill(launcher.pid, signal.SIGKILL)
+        assert [a.poll() for a in agents] == [-signal.SIGTERM] * 3
+        for agent in agents:
+            agent.kill()
+    finally:
+        launcher.close()
 
 
 def test_agents_die_with_their_launcher(two_path: Lab, tmp_path: Path) -> None:

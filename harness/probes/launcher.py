@@ -5,7 +5,8 @@ its imports (~35 ms of CPU): the 48 agents of a 50-router lab took 2-3 s to star
 
 Protocol on its SOCK_SEQPACKET socket (the fd in argv): a request is "spawn NETNS NICE" (the
 namespace's name, the niceness the agent sets up at), with the agent's stdin, stdout and
-stderr passed along (SCM_RIGHTS); the answer "pid N", answers in the requests' order.
+stderr passed along (SCM_RIGHTS); the answer "pid N" (or "refused: WHY"), in the requests'
+order.
 "kill N" kills an agent it has not reaped yet. Whenever it reaps an agent it says "exit N
 STATUS" (STATUS as `Popen.returncode`: minus the signal that killed it). It stops when its
 socket closes or its parent dies (PR_SET_PDEATHSIG), killing the agents it still has; an
@@ -68,7 +69,9 @@ def _request(sock: socket.socket, children: set[int], wake: list[int]) -> bool:
     words = data.decode().split()
     if words[0] == "kill" and int(words[1]) in children:
         os.kill(int(words[1]), signal.SIGKILL)
-    elif words[0] == "spawn" and len(fds) == 3:
+    elif words[0] == "spawn" and (len(fds) != 3 or len(words) != 3):
+        sock.send(f"refused: {len(fds)} file descriptors, request {data[:80]!r}".encode())
+    elif words[0] == "spawn":
         pid = fork()
         if not pid:
             _become_agent(words[1], int(words[2]), list(fds), [sock.fileno(), *wake])

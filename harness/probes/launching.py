@@ -44,6 +44,7 @@ class Launcher:
         self._lock = threading.Lock()
         self._exits: dict[int, int] = {}
         self._unanswered: deque[LaunchedAgent] = deque()  # launched, pid not read yet
+        self._last_words: str | None = None
         self._gone = False
 
     @property
@@ -73,16 +74,25 @@ class Launcher:
             agent = LaunchedAgent(self, os.fdopen(stdin[1], "wb"), os.fdopen(stdout[0], "rb"),
                                   os.fdopen(stderr[0], "rb"))
             self._unanswered.append(agent)
+            while not self._gone and select.select([sock], [], [], 0)[0]:
+                self._message(0.0)  # answers so far: its socket never fills up with them
         return agent
 
-    def pid_of(self, agent: LaunchedAgent) -> int:
-        """The launcher's answer to the agent's request (read now if it was not yet)."""
+    def pid_of(self, agent: LaunchedAgent) -> int | None:
+        """The launcher's answer to the agent's request (read now if it was not yet); None
+        if it refused it or is gone without answering (then the agent, if forked at all,
+        died with it)."""
         with self._lock:
-            while agent in self._unanswered:
-                if not self._message(READY_TIMEOUT_S):
-                    raise LaunchError(f"the agent launcher exited: {self._said()}")
-        assert agent.known_pid is not None
+            while agent in self._unanswered and not self._gone:
+                self._message(READY_TIMEOUT_S)
         return agent.known_pid
+
+    def said(self) -> str:
+        """Why the launcher stopped (its last line on stderr), once it is gone."""
+        with self._lock:
+            if self._last_words is None:
+                self._last_words = self._said()
+            return self._last_words
 
     def exit_status(self, pid: int, timeout: float) -> int | None:
         """The agent's exit status (as `Popen.returncode`) once reaped, waiting up to
@@ -132,7 +142,7 @@ class Launcher:
         return self._sock
 
     def _read(self, timeout: float) -> bool:
-        """One message (an exit) if one comes within `timeout`; False if none came."""
+        """One message (an exit, an answer) if one comes within `timeout`; False if none came."""
         assert self._sock is not None
         ready, _, _ = select.select([self._sock], [], [], timeout)
         if ready:
@@ -140,7 +150,8 @@ class Launcher:
         return bool(ready)
 
     def _message(self, timeout: float) -> list[str]:
-        """The launcher's next message (its exits kept); [] once it is gone."""
+        """The launcher's next message (exits kept, answers given to their agents); [] once
+        it is gone."""
         assert self._sock is not None
         self._sock.settimeout(timeout or None)
         try:
@@ -153,8 +164,12 @@ class Launcher:
             self._gone = True
         elif words[0] == "exit":
             self._exits[int(words[1])] = int(words[2])
-        elif words[0] == "pid" and self._unanswered:
-            self._unanswered.popleft().known_pid = int(words[1])
+        elif words[0] in ("pid", "refused:") and self._unanswered:
+            agent = self._unanswered.popleft()
+            if words[0] == "pid":
+                agent.known_pid = int(words[1])
+            else:
+                agent.refused = " ".join(words[1:])
         return words
 
     def _said(self) -> str:
@@ -178,6 +193,7 @@ class LaunchedAgent:
                  stderr: IO[bytes]) -> None:
         self._launcher = launcher
         self.known_pid: int | None = None  # once the launcher's answer is read
+        self.refused = ""  # the launcher's answer, when it did not fork the agent
         self.stdin: IO[bytes] | None = stdin
         self.stdout: IO[bytes] | None = stdout
         self.stderr: IO[bytes] | None = stderr
@@ -185,24 +201,38 @@ class LaunchedAgent:
 
     @property
     def pid(self) -> int:
+        pid = self._pid()
+        if pid is None:
+            raise LaunchError(f"the agent launcher did not start this agent: "
+                              f"{self.refused or self._launcher.said()}")
+        return pid
+
+    def _pid(self) -> int | None:
         return self.known_pid if self.known_pid is not None else self._launcher.pid_of(self)
 
     def poll(self) -> int | None:
-        if self.returncode is None:
-            self.returncode = self._launcher.exit_status(self.pid, 0.0)
-        return self.returncode
+        return self._status(0.0)
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
+        while self._status(0.0) is None:
             left = 1.0 if deadline is None else deadline - time.monotonic()
             if left <= 0:
-                raise subprocess.TimeoutExpired(f"agent {self.pid}", timeout or 0.0)
-            self.returncode = self._launcher.exit_status(self.pid, min(left, 1.0))
+                raise subprocess.TimeoutExpired(f"agent {self.known_pid}", timeout or 0.0)
+            self._status(min(left, 1.0))
         assert self.returncode is not None
         return self.returncode
 
+    def _status(self, timeout: float) -> int | None:
+        """The exit status, waiting up to `timeout` for it; an agent the launcher never
+        started has ended: 1 if it was refused, -SIGTERM if the launcher died first."""
+        if self.returncode is None:
+            pid = self._pid()
+            self.returncode = (1 if self.refused else -signal.SIGTERM) if pid is None else \
+                self._launcher.exit_status(pid, timeout)
+        return self.returncode
+
     def kill(self) -> None:
-        with contextlib.suppress(LaunchError):  # the launcher is gone, and its agents with it
-            if self.poll() is None:
+        with contextlib.suppress(LaunchError):  # no answer in time: the launcher's close
+            if self.poll() is None:            # kills it, and its agents die with it
                 self._launcher.kill(self.pid)

@@ -89,7 +89,8 @@ def _ring_for(rate: float) -> tuple[socket.socket, mmap.mmap, int, int]:
     """The ring for `rate` probes per second (see RING_S): socket, ring, block size, blocks."""
     blocks = math.ceil(RING_S * 1000 / BLOCK_MS)
     need = rate * BLOCK_MS / 1000 * FRAME_BYTES
-    block = min(4 << 20, max(MIN_BLOCK, 1 << math.ceil(math.log2(max(need, 1)))))
+    block = min(4 << 20, max(MIN_BLOCK, mmap.PAGESIZE,  # a block is whole pages
+                             1 << math.ceil(math.log2(max(need, 1)))))
     sock, ring = _ring_socket(block, blocks, BLOCK_MS)
     return sock, ring, block, blocks
 
