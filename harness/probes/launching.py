@@ -74,8 +74,8 @@ class Launcher:
             agent = LaunchedAgent(self, os.fdopen(stdin[1], "wb"), os.fdopen(stdout[0], "rb"),
                                   os.fdopen(stderr[0], "rb"))
             self._unanswered.append(agent)
-            while not self._gone and select.select([sock], [], [], 0)[0]:
-                self._message(0.0)  # answers so far: its socket never fills up with them
+            while not self._gone and self._read(0.0):
+                pass  # answers so far: its socket never fills up with them
         return agent
 
     def pid_of(self, agent: LaunchedAgent) -> int | None:
