@@ -19,8 +19,9 @@ from harness.lab import Lab
 from harness.lab import netns as netns_mod
 from harness.lab.kernelwatch import KernelState, Parsed, read_kernel
 from harness.lab.names import FRR_ETC, FRR_RUN, lab_prefix, state_file
-from harness.lab.netlink import NETLINK_ROUTE, NetlinkSocket
+from harness.lab.netlink import NetlinkSocket
 from harness.lab.procs import alive
+from harness.rtnetlink import NETLINK_ROUTE
 from harness.topology import load_topology
 
 pytestmark = pytest.mark.lab

@@ -18,7 +18,8 @@ from typing import ClassVar
 from harness.faults.base import Fault, Scope, Stamp, param, require
 from harness.faults.links import OnLinks
 from harness.faults.target import Target, ends_text
-from harness.lab.netlink import NETLINK_NETFILTER, nft_table
+from harness.lab.netlink import nft_table
+from harness.rtnetlink import NETLINK_NETFILTER
 from harness.topology import Topology
 
 TABLE_PREFIX = "failover_loss_"

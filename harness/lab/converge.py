@@ -32,8 +32,9 @@ from harness import frrjson
 from harness.errors import LabError
 from harness.lab.kernelwatch import KernelState, KernelWatch, read_kernel
 from harness.lab.layer2 import has_layer2, read_layer2
-from harness.lab.netlink import NETLINK_ROUTE, NetlinkSocket
+from harness.lab.netlink import NetlinkSocket
 from harness.lab.vrrp import SHOW_VRRP
+from harness.rtnetlink import NETLINK_ROUTE
 
 if TYPE_CHECKING:
     from harness.lab.lab import Lab

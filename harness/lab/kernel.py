@@ -12,19 +12,14 @@ from harness.errors import HarnessError
 from harness.faults.base import FaultError, Stamp, timed
 from harness.lab import procs
 from harness.lab.lab import Lab
-from harness.lab.netlink import (
-    NETLINK_ROUTE,
-    Message,
-    NetlinkSocket,
-    link_admin,
-    link_query,
-    reply_index,
-)
+from harness.lab.netlink import NetlinkSocket, link_admin, link_query, reply_index
 from harness.lab.shell import run
+from harness.rtnetlink import NETLINK_ROUTE, Message
 from harness.topology import Endpoint
 
 Call = tuple[NetlinkSocket, list[Message]]
 FRR_START_TIMEOUT = 15.0
+LINKS_PER_DATAGRAM = 32  # their acks stay far below a socket's receive buffer
 
 
 class LabKernel:
@@ -73,8 +68,15 @@ class LabKernel:
         return timed(what, send)
 
     def set_links(self, ends: Sequence[Endpoint], up: bool) -> Stamp:
-        """Interfaces administratively up or down, as one timed change."""
-        calls = [(self.socket(e.node), [link_admin(self.ifindex(e), up)]) for e in ends]
+        """Interfaces administratively up or down, as one timed change: a node's changes go
+        in datagrams of LINKS_PER_DATAGRAM, which the kernel takes in turn without waiting
+        for this process (one request per interface took 5 ms each at 50 routers)."""
+        by_node: dict[str, list[Message]] = {}
+        for end in ends:
+            by_node.setdefault(end.node, []).append(link_admin(self.ifindex(end), up))
+        calls = [(self.socket(node), messages[i:i + LINKS_PER_DATAGRAM])
+                 for node, messages in by_node.items()
+                 for i in range(0, len(messages), LINKS_PER_DATAGRAM)]
         return self.apply(f"{','.join(map(str, ends))} {'up' if up else 'down'}", calls)
 
     def run(self, node: str, argv: Sequence[str], stdin: str | None = None) -> None:

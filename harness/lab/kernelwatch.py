@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from ipaddress import ip_address
 
-from harness.lab.netlink import NETLINK_ROUTE, NetlinkSocket, attributes
+from harness.lab.netlink import NetlinkSocket
+from harness.rtnetlink import NETLINK_ROUTE, attributes
 
 # RTNLGRP_LINK (1), RTNLGRP_IPV4_ROUTE (7), RTNLGRP_IPV6_ROUTE (11): group n is bit n - 1
 GROUPS = 1 << 0 | 1 << 6 | 1 << 10

@@ -4,7 +4,8 @@ fault.
 A socket is opened once per namespace and protocol by a short-lived thread that enters the
 namespace (the socket stays bound to it); a request is then one send() and one ack, about
 50 µs for a link or qdisc change, with no fork and no subprocess. (pyroute2 0.9 forks a
-helper per namespace and spends 0.4-0.7 ms in its event loop per call, measured here.)
+helper per namespace and spends 0.4-0.7 ms in its event loop per call, measured here.) The
+messages and the socket's requests are `harness.rtnetlink`'s, which the probe agent shares.
 """
 
 from __future__ import annotations
@@ -14,14 +15,19 @@ import os
 import socket
 import struct
 import threading
-from collections.abc import Iterator
-from typing import NamedTuple
 
-NETLINK_ROUTE, NETLINK_NETFILTER = 0, 12
-TIMEOUT_S = 5.0
+from harness.rtnetlink import (
+    ACK,
+    CREATE,
+    REPLACE,
+    REQUEST,
+    Message,
+    Socket,
+    attr,
+    attributes,
+)
+
 _CLONE_NEWNET = 0x40000000
-_REQUEST, _ACK, _REPLACE, _CREATE, _DUMP = 0x1, 0x4, 0x100, 0x400, 0x300
-_NLMSG_ERROR, _NLMSG_DONE, _DUMP_INTR = 2, 3, 0x10
 _RTM_NEWLINK, _RTM_GETLINK, _RTM_GETADDR, _RTM_NEWQDISC, _RTM_DELQDISC = 16, 18, 22, 36, 37
 _IFA_ADDRESS, _IFA_LOCAL, _RT_SCOPE_UNIVERSE = 1, 2, 0
 _IFF_UP, _IFLA_IFNAME, _IFLA_OPERSTATE = 0x1, 3, 16
@@ -30,17 +36,6 @@ _TC_H_ROOT, _TCA_KIND, _TCA_OPTIONS = 0xFFFFFFFF, 1, 2
 _NFNL_NFTABLES, _NFT_NEWTABLE, _NFT_DELTABLE = 10, 0, 2
 _BATCH_BEGIN, _BATCH_END, _NFPROTO_INET = 0x10, 0x11, 1
 _NFTA_TABLE_NAME, _NFTA_TABLE_FLAGS = 1, 2
-
-
-class Message(NamedTuple):
-    type: int
-    flags: int
-    body: bytes
-
-
-def _attr(kind: int, data: bytes) -> bytes:
-    size = 4 + len(data)
-    return struct.pack("=HH", size, kind) + data + b"\0" * (-size % 4)
 
 
 def _ifinfo(index: int, flags: int = 0, change: int = 0) -> bytes:
@@ -53,25 +48,25 @@ def _tcmsg(index: int, handle: int) -> bytes:
 
 def link_query(ifname: str) -> Message:
     """Ask for one interface by name (the reply carries its index)."""
-    return Message(_RTM_GETLINK, _REQUEST | _ACK,
-                   _ifinfo(0) + _attr(_IFLA_IFNAME, ifname.encode() + b"\0"))
+    return Message(_RTM_GETLINK, REQUEST | ACK,
+                   _ifinfo(0) + attr(_IFLA_IFNAME, ifname.encode() + b"\0"))
 
 
 def link_admin(index: int, up: bool) -> Message:
     """Set an interface administratively up or down (`ip link set dev X up|down`)."""
-    return Message(_RTM_NEWLINK, _REQUEST | _ACK, _ifinfo(index, _IFF_UP if up else 0, _IFF_UP))
+    return Message(_RTM_NEWLINK, REQUEST | ACK, _ifinfo(index, _IFF_UP if up else 0, _IFF_UP))
 
 
 def root_qdisc(index: int, handle: int, kind: str, options: bytes) -> Message:
     """Replace the root qdisc (`tc qdisc replace dev X root handle H: KIND ...`)."""
-    body = _tcmsg(index, handle) + _attr(_TCA_KIND, kind.encode() + b"\0") + \
-        _attr(_TCA_OPTIONS, options)
-    return Message(_RTM_NEWQDISC, _REQUEST | _ACK | _CREATE | _REPLACE, body)
+    body = _tcmsg(index, handle) + attr(_TCA_KIND, kind.encode() + b"\0") + \
+        attr(_TCA_OPTIONS, options)
+    return Message(_RTM_NEWQDISC, REQUEST | ACK | CREATE | REPLACE, body)
 
 
 def root_qdisc_delete(index: int, handle: int) -> Message:
     """Delete the root qdisc only if it has this handle (EINVAL otherwise)."""
-    return Message(_RTM_DELQDISC, _REQUEST | _ACK, _tcmsg(index, handle))
+    return Message(_RTM_DELQDISC, REQUEST | ACK, _tcmsg(index, handle))
 
 
 def nft_table(name: str, delete: bool = False) -> list[Message]:
@@ -79,13 +74,13 @@ def nft_table(name: str, delete: bool = False) -> list[Message]:
     or delete it."""
     def nfgen(family: int, res_id: int = 0) -> bytes:
         return struct.pack("=BBH", family, 0, socket.htons(res_id))
-    body = nfgen(_NFPROTO_INET) + _attr(_NFTA_TABLE_NAME, name.encode() + b"\0")
+    body = nfgen(_NFPROTO_INET) + attr(_NFTA_TABLE_NAME, name.encode() + b"\0")
     if not delete:
-        body += _attr(_NFTA_TABLE_FLAGS, struct.pack(">I", 0))
+        body += attr(_NFTA_TABLE_FLAGS, struct.pack(">I", 0))
     op = _NFT_DELTABLE if delete else _NFT_NEWTABLE
-    return [Message(_BATCH_BEGIN, _REQUEST, nfgen(0, _NFNL_NFTABLES)),
-            Message(_NFNL_NFTABLES << 8 | op, _REQUEST | _ACK, body),
-            Message(_BATCH_END, _REQUEST, nfgen(0, _NFNL_NFTABLES))]
+    return [Message(_BATCH_BEGIN, REQUEST, nfgen(0, _NFNL_NFTABLES)),
+            Message(_NFNL_NFTABLES << 8 | op, REQUEST | ACK, body),
+            Message(_BATCH_END, REQUEST, nfgen(0, _NFNL_NFTABLES))]
 
 
 def oper_states(sock: NetlinkSocket) -> dict[str, str]:
@@ -118,33 +113,7 @@ def reply_index(payload: bytes) -> int:
     return int(struct.unpack_from("=BxHi", payload)[2])
 
 
-def _parts(buf: bytes) -> Iterator[tuple[int, int, bytes]]:
-    for kind, _, seq, payload in _messages(buf):
-        yield kind, seq, payload
-
-
-def _messages(buf: bytes) -> Iterator[tuple[int, int, int, bytes]]:
-    """Each netlink message in a datagram: type, flags, sequence number, payload."""
-    offset = 0
-    while offset + 16 <= len(buf):
-        size, kind, flags, seq, _ = struct.unpack_from("=IHHII", buf, offset)
-        yield kind, flags, seq, buf[offset + 16: offset + size]
-        offset += max(16, (size + 3) & ~3)
-
-
-def attributes(buf: bytes, offset: int = 0) -> dict[int, bytes]:
-    """A message's attributes (type -> value) from `offset` on; the last of a repeated type."""
-    out = {}
-    while offset + 4 <= len(buf):
-        size, kind = struct.unpack_from("=HH", buf, offset)
-        if size < 4:
-            break
-        out[kind & 0x3FFF] = buf[offset + 4: offset + size]  # without NLA_F_NESTED and order
-        offset += (size + 3) & ~3
-    return out
-
-
-class NetlinkSocket:
+class NetlinkSocket(Socket):
     """A netlink socket living in a named network namespace (`/run/netns/<name>`)."""
 
     def __init__(self, netns: str, protocol: int, groups: int = 0) -> None:
@@ -168,59 +137,4 @@ class NetlinkSocket:
             os.close(fd)
         if isinstance(made[0], OSError):
             raise made[0]
-        self.sock = made[0]
-        self.sock.bind((0, groups))
-        self.sock.settimeout(TIMEOUT_S)  # the kernel acks at once; never hang a restore
-        self._seq = 0
-
-    def request(self, *messages: Message) -> list[bytes]:
-        """Send the messages in one datagram and wait for the ack of each that asks for one;
-        the payloads of other replies. A failure raises OSError with the kernel's errno
-        (TimeoutError if no ack comes)."""
-        data, waiting = b"", set()
-        for msg in messages:
-            self._seq += 1
-            data += struct.pack("=IHHII", 16 + len(msg.body), msg.type, msg.flags, self._seq, 0)
-            data += msg.body
-            if msg.flags & _ACK:
-                waiting.add(self._seq)
-        self.sock.send(data)
-        replies, error = [], 0
-        while waiting:
-            for kind, seq, payload in _parts(self.sock.recv(65536)):
-                if seq not in waiting:
-                    continue  # left over from a request interrupted by a signal
-                if kind == _NLMSG_ERROR:
-                    waiting.discard(seq)
-                    error = error or -struct.unpack_from("=i", payload)[0]
-                else:
-                    replies.append(payload)
-        if error:
-            raise OSError(error, os.strerror(error))
-        return replies
-
-    def dump(self, kind: int, body: bytes) -> list[bytes]:
-        """A dump request (`ip route show`, `ip link show`): the payload of every object, taken
-        again if the kernel says the objects changed during the dump."""
-        while True:
-            self._seq += 1
-            seq = self._seq
-            self.sock.send(struct.pack("=IHHII", 16 + len(body), kind, _REQUEST | _DUMP, seq, 0)
-                           + body)
-            out, interrupted, done = [], False, False
-            while not done:
-                for kind_, flags, seq_, payload in _messages(self.sock.recv(1 << 17)):
-                    if seq_ != seq:
-                        continue
-                    interrupted |= bool(flags & _DUMP_INTR)
-                    if kind_ == _NLMSG_ERROR and struct.unpack_from("=i", payload)[0]:
-                        error = -struct.unpack_from("=i", payload)[0]
-                        raise OSError(error, os.strerror(error))
-                    done |= kind_ in (_NLMSG_DONE, _NLMSG_ERROR)
-                    if not done:
-                        out.append(payload)
-            if not interrupted:
-                return out
-
-    def close(self) -> None:
-        self.sock.close()
+        super().__init__(made[0], groups=groups)

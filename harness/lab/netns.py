@@ -7,8 +7,9 @@ from typing import TypeVar
 
 from harness.errors import LabError
 from harness.lab import netlink
-from harness.lab.netlink import NETLINK_ROUTE, NetlinkSocket
+from harness.lab.netlink import NetlinkSocket
 from harness.lab.shell import run
+from harness.rtnetlink import NETLINK_ROUTE
 
 T = TypeVar("T")
 ROUTER_SYSCTLS = (

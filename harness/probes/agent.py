@@ -1,5 +1,5 @@
 """The probe agent, one per node where flows start or end: a lab node's namespace, or a
-remote host over SSH (stdlib and iproute2 only, fast start). It wires the `sender`, the
+remote host over SSH (stdlib only, fast start). It wires the `sender`, the
 `receiver` and the `control` protocol together; `endpoints` ships these modules to it.
 
     python -m harness.probes.agent

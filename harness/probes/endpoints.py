@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 
 SETUP_NICE = 10
 # The agent's modules in dependency order: each imports only the stdlib and those before it.
-AGENT_MODULES = tuple(f"harness.probes.{name}" for name in
-                      ("wire", "egress", "control", "sender", "receiver", "agent", "launcher"))
+AGENT_MODULES = ("harness.rtnetlink", *(f"harness.probes.{name}" for name in
+                 ("wire", "egress", "control", "sender", "receiver", "agent", "launcher")))
 BOOTSTRAP = """\
 import sys, types
 size, form = sys.stdin.buffer.readline().split()

@@ -2,7 +2,7 @@
 (a ward PC's VLAN, the data centre) during a maintenance window.
 
 Nothing is installed there: the agent travels on the SSH session's stdin, as it does to a
-lab node (see `endpoints`). The host needs `python3` (3.9 or newer), iproute2, and root or
+lab node (see `endpoints`). The host needs `python3` (3.9 or newer) and root or
 CAP_NET_RAW for the raw sockets. ssh runs in batch mode, so authentication is by key (or
 agent) only and no password is ever asked for or kept; the host key must already be known,
 as for any ssh login. Closing the session's stdin stops the agent, and it dies with the

@@ -1,0 +1,127 @@
+"""Netlink messages and a netlink socket of this process's network namespace: the codec the
+lab's faults and readings use (`lab.netlink`) and the probe agent carries (stdlib only, and
+Python 3.9 on a remote host: see `probes.endpoints`).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+
+TYPE_CHECKING = False  # as typing's, without importing typing (3 ms of an agent's start-up)
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+NETLINK_ROUTE, NETLINK_NETFILTER = 0, 12
+TIMEOUT_S = 5.0
+REQUEST, ACK, REPLACE, CREATE, DUMP = 0x1, 0x4, 0x100, 0x400, 0x300
+NLMSG_ERROR, NLMSG_DONE, DUMP_INTR = 2, 3, 0x10
+
+
+class Message:
+    """A request: its netlink type, flags and body (the header is added on sending)."""
+
+    __slots__ = ("body", "flags", "type")
+
+    def __init__(self, type: int, flags: int, body: bytes) -> None:  # noqa: A002 - netlink's word
+        self.type, self.flags, self.body = type, flags, body
+
+
+def attr(kind: int, data: bytes) -> bytes:
+    """One attribute (type, value), padded to 4 bytes."""
+    size = 4 + len(data)
+    return struct.pack("=HH", size, kind) + data + b"\0" * (-size % 4)
+
+
+def messages(buf: bytes) -> Iterator[tuple[int, int, int, bytes]]:
+    """Each netlink message in a datagram: type, flags, sequence number, payload."""
+    offset = 0
+    while offset + 16 <= len(buf):
+        size, kind, flags, seq, _ = struct.unpack_from("=IHHII", buf, offset)
+        yield kind, flags, seq, buf[offset + 16: offset + size]
+        offset += max(16, (size + 3) & ~3)
+
+
+def attributes(buf: bytes, offset: int = 0) -> dict[int, bytes]:
+    """A message's attributes (type -> value) from `offset` on; the last of a repeated type."""
+    out = {}
+    while offset + 4 <= len(buf):
+        size, kind = struct.unpack_from("=HH", buf, offset)
+        if size < 4:
+            break
+        out[kind & 0x3FFF] = buf[offset + 4: offset + size]  # without NLA_F_NESTED and order
+        offset += (size + 3) & ~3
+    return out
+
+
+class Socket:
+    """A netlink socket: requests answered by acks or replies, and dumps."""
+
+    def __init__(self, sock: socket.socket | None = None, protocol: int = NETLINK_ROUTE,
+                 groups: int = 0) -> None:
+        """`sock`: an unbound netlink socket made elsewhere (in another namespace), else one of
+        `protocol` made here; `groups`: the multicast groups (a bit mask) whose events it
+        receives."""
+        self.sock = sock or socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, protocol)
+        self.sock.bind((0, groups))
+        self.sock.settimeout(TIMEOUT_S)  # the kernel answers at once; never hang a restore
+        self._seq = 0
+
+    def request(self, *requests: Message) -> list[bytes]:
+        """Send the messages in one datagram and wait for the ack of each that asks for one;
+        the payloads of other replies. A failure raises OSError with the kernel's errno
+        (TimeoutError if no ack comes)."""
+        data, waiting = b"", set()
+        for msg in requests:
+            self._seq += 1
+            data += struct.pack("=IHHII", 16 + len(msg.body), msg.type, msg.flags, self._seq, 0)
+            data += msg.body
+            if msg.flags & ACK:
+                waiting.add(self._seq)
+        self.sock.send(data)
+        replies, error = [], 0
+        while waiting:
+            for kind, _, seq, payload in messages(self.sock.recv(65536)):
+                if seq not in waiting:
+                    continue  # left over from a request interrupted by a signal
+                if kind == NLMSG_ERROR:
+                    waiting.discard(seq)
+                    error = error or -struct.unpack_from("=i", payload)[0]
+                else:
+                    replies.append(payload)
+        if error:
+            raise OSError(error, os.strerror(error))
+        return replies
+
+    def dump(self, kind: int, body: bytes) -> list[bytes]:
+        """A dump request (`ip route show`, `ip link show`): the payload of every object, taken
+        again if the kernel says the objects changed during the dump."""
+        while True:
+            self._seq += 1
+            seq = self._seq
+            self.sock.send(struct.pack("=IHHII", 16 + len(body), kind, REQUEST | DUMP, seq, 0)
+                           + body)
+            out, interrupted, done = [], False, False
+            while not done:
+                for kind_, flags, seq_, payload in messages(self.sock.recv(1 << 17)):
+                    if seq_ != seq:
+                        continue
+                    interrupted |= bool(flags & DUMP_INTR)
+                    if kind_ == NLMSG_ERROR and struct.unpack_from("=i", payload)[0]:
+                        error = -struct.unpack_from("=i", payload)[0]
+                        raise OSError(error, os.strerror(error))
+                    done |= kind_ in (NLMSG_DONE, NLMSG_ERROR)
+                    if not done:
+                        out.append(payload)
+            if not interrupted:
+                return out
+
+    def close(self) -> None:
+        self.sock.close()
+
+    def __enter__(self) -> Socket:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
