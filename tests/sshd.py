@@ -57,9 +57,11 @@ def sshd(netns: str, tmp: Path, listen: list[str], extra_config: str = "",
         UsePAM no
         StrictModes no
         """) + textwrap.dedent(extra_config))
-    privsep = Path("/run/sshd")  # sshd refuses to start without it
-    made_privsep = not privsep.exists()
-    privsep.mkdir(mode=0o755, exist_ok=True)
+    # sshd refuses to start (and each connection's re-executed sshd to serve) without it. It
+    # is left in place: an sshd of another test worker may be using it, and removing it made
+    # that one's next connection fail ("Connection closed" at key exchange). It is the
+    # system's own sshd's directory, empty, in /run.
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     proc = subprocess.Popen(["ip", "netns", "exec", netns, *(nsenter or []), "/usr/sbin/sshd",
                              "-D", "-e", "-f", str(tmp / "sshd_config")],
                             stderr=subprocess.PIPE, text=True)
@@ -72,9 +74,6 @@ def sshd(netns: str, tmp: Path, listen: list[str], extra_config: str = "",
     finally:
         proc.kill()
         proc.wait()
-        if made_privsep:
-            with contextlib.suppress(OSError):  # not if someone else's sshd uses it now
-                privsep.rmdir()
 
 
 def relay(netns: str, tmp: Path, host: str, port: int) -> str:
