@@ -17,6 +17,8 @@ NETLINK_ROUTE, NETLINK_NETFILTER = 0, 12
 TIMEOUT_S = 5.0
 REQUEST, ACK, REPLACE, CREATE, DUMP = 0x1, 0x4, 0x100, 0x400, 0x300
 NLMSG_ERROR, NLMSG_DONE, DUMP_INTR = 2, 3, 0x10
+RTM_GETLINK, IFLA_ADDRESS, IFLA_IFNAME, IFLA_OPERSTATE, IFF_UP = 18, 1, 3, 16, 0x1
+OPER_STATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
 
 
 class Message:
@@ -53,6 +55,26 @@ def attributes(buf: bytes, offset: int = 0) -> dict[int, bytes]:
         out[kind & 0x3FFF] = buf[offset + 4: offset + size]  # without NLA_F_NESTED and order
         offset += (size + 3) & ~3
     return out
+
+
+class Link:
+    """An interface as a link dump gives it (`ip link show`)."""
+
+    __slots__ = ("address", "flags", "index", "kind", "name", "oper")
+
+    def __init__(self, payload: bytes) -> None:
+        """From an RTM_NEWLINK payload (struct ifinfomsg, then the attributes)."""
+        _, self.kind, self.index, self.flags, _ = struct.unpack_from("=BxHiII", payload)
+        attrs = attributes(payload, 16)
+        self.name = attrs.get(IFLA_IFNAME, b"").rstrip(b"\0").decode()
+        self.address = attrs.get(IFLA_ADDRESS, b"")  # hardware address (ARPHRD `kind`)
+        state = attrs.get(IFLA_OPERSTATE, b"\0")[0]
+        self.oper = OPER_STATES[state] if state < len(OPER_STATES) else "UNKNOWN"
+
+    @property
+    def up(self) -> bool:
+        """Administratively up (`ip link set up`)."""
+        return bool(self.flags & IFF_UP)
 
 
 class Socket:
@@ -116,6 +138,10 @@ class Socket:
                         out.append(payload)
             if not interrupted:
                 return out
+
+    def links(self) -> list[Link]:
+        """Every interface of the namespace (a link dump)."""
+        return [Link(p) for p in self.dump(RTM_GETLINK, struct.pack("=BxHiII", 0, 0, 0, 0, 0))]
 
     def close(self) -> None:
         self.sock.close()

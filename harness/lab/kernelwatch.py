@@ -18,8 +18,7 @@ from harness.rtnetlink import NETLINK_ROUTE, attributes
 
 # RTNLGRP_LINK (1), RTNLGRP_IPV4_ROUTE (7), RTNLGRP_IPV6_ROUTE (11): group n is bit n - 1
 GROUPS = 1 << 0 | 1 << 6 | 1 << 10
-_RTM_GETLINK, _RTM_GETROUTE = 18, 26
-_IFLA_IFNAME, _IFF_UP = 3, 0x1
+_RTM_GETROUTE = 26
 _RTA_DST, _RTA_OIF, _RTA_GATEWAY, _RTA_PRIORITY, _RTA_MULTIPATH, _RTA_TABLE = 1, 4, 5, 6, 9, 15
 _RT_TABLE_MAIN, _RTN_UNICAST, RTPROT_OSPF = 254, 1, 188
 _PROTOCOLS = {2: "kernel", 3: "boot", 4: "static", 186: "bgp", 188: "ospf", 196: "static"}
@@ -79,13 +78,9 @@ class Parsed:
 def read_kernel(sock: NetlinkSocket, parsed: Parsed | None = None) -> KernelState:
     """Links, then routes, dumped over `sock` (a NETLINK_ROUTE socket in the namespace);
     `parsed` reused, and updated to this reading."""
-    names, up = {}, set()
-    for payload in sock.dump(_RTM_GETLINK, struct.pack("=BxHiII", 0, 0, 0, 0, 0)):
-        _, index, flags = struct.unpack_from("=xxHiI", payload)  # struct ifinfomsg
-        name = attributes(payload, 16).get(_IFLA_IFNAME, b"").rstrip(b"\0").decode()
-        names[index] = name
-        if flags & _IFF_UP:
-            up.add(name)
+    links = sock.links()
+    names = {link.index: link.name for link in links}
+    up = {link.name for link in links if link.up}
     known, before = parsed.last if parsed is not None else ({}, {})
     if known != names:
         before = {}

@@ -19,8 +19,11 @@ import threading
 from harness.rtnetlink import (
     ACK,
     CREATE,
+    IFF_UP,
+    IFLA_IFNAME,
     REPLACE,
     REQUEST,
+    RTM_GETLINK,
     Message,
     Socket,
     attr,
@@ -28,10 +31,8 @@ from harness.rtnetlink import (
 )
 
 _CLONE_NEWNET = 0x40000000
-_RTM_NEWLINK, _RTM_GETLINK, _RTM_GETADDR, _RTM_NEWQDISC, _RTM_DELQDISC = 16, 18, 22, 36, 37
+_RTM_NEWLINK, _RTM_GETADDR, _RTM_NEWQDISC, _RTM_DELQDISC = 16, 22, 36, 37
 _IFA_ADDRESS, _IFA_LOCAL, _RT_SCOPE_UNIVERSE = 1, 2, 0
-_IFF_UP, _IFLA_IFNAME, _IFLA_OPERSTATE = 0x1, 3, 16
-_OPER_STATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
 _TC_H_ROOT, _TCA_KIND, _TCA_OPTIONS = 0xFFFFFFFF, 1, 2
 _NFNL_NFTABLES, _NFT_NEWTABLE, _NFT_DELTABLE = 10, 0, 2
 _BATCH_BEGIN, _BATCH_END, _NFPROTO_INET = 0x10, 0x11, 1
@@ -48,13 +49,13 @@ def _tcmsg(index: int, handle: int) -> bytes:
 
 def link_query(ifname: str) -> Message:
     """Ask for one interface by name (the reply carries its index)."""
-    return Message(_RTM_GETLINK, REQUEST | ACK,
-                   _ifinfo(0) + attr(_IFLA_IFNAME, ifname.encode() + b"\0"))
+    return Message(RTM_GETLINK, REQUEST | ACK,
+                   _ifinfo(0) + attr(IFLA_IFNAME, ifname.encode() + b"\0"))
 
 
 def link_admin(index: int, up: bool) -> Message:
     """Set an interface administratively up or down (`ip link set dev X up|down`)."""
-    return Message(_RTM_NEWLINK, REQUEST | ACK, _ifinfo(index, _IFF_UP if up else 0, _IFF_UP))
+    return Message(_RTM_NEWLINK, REQUEST | ACK, _ifinfo(index, IFF_UP if up else 0, IFF_UP))
 
 
 def root_qdisc(index: int, handle: int, kind: str, options: bytes) -> Message:
@@ -86,13 +87,7 @@ def nft_table(name: str, delete: bool = False) -> list[Message]:
 def oper_states(sock: NetlinkSocket) -> dict[str, str]:
     """Each interface's operational state, named as `ip link` names it (UP, DOWN,
     LOWERLAYERDOWN, ...): a link dump over `sock` (NETLINK_ROUTE)."""
-    out = {}
-    for payload in sock.dump(_RTM_GETLINK, _ifinfo(0)):
-        attrs = attributes(payload, 16)  # after struct ifinfomsg
-        state = attrs.get(_IFLA_OPERSTATE, b"\0")[0]
-        out[attrs.get(_IFLA_IFNAME, b"").rstrip(b"\0").decode()] = \
-            _OPER_STATES[state] if state < len(_OPER_STATES) else "UNKNOWN"
-    return out
+    return {link.name: link.oper for link in sock.links()}
 
 
 def global_ipv4(sock: NetlinkSocket) -> list[str]:

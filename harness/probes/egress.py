@@ -31,9 +31,9 @@ Iface = tuple[int, bool, bytes]  # index, whether Ethernet and up, its address
 Hop = tuple["Iface | None", str, "bytes | None"]  # egress link, next hop, its Ethernet address
 RTMGRP = 0x1 | 0x4 | 0x10 | 0x40  # LINK | NEIGH | IPV4_IFADDR | IPV4_ROUTE
 SETTLE_S = 0.005  # changes come in bursts: look once they stop
-RTM_GETLINK, RTM_NEWNEIGH, RTM_GETNEIGH, RTM_GETROUTE = 18, 28, 30, 26
-IFLA_ADDRESS, NDA_DST, NDA_LLADDR, RTA_DST, RTA_SRC, RTA_OIF, RTA_GATEWAY = 1, 1, 2, 1, 2, 4, 5
-ARPHRD_ETHER, IFF_UP = 1, 0x1
+RTM_NEWNEIGH, RTM_GETNEIGH, RTM_GETROUTE = 28, 30, 26
+NDA_DST, NDA_LLADDR, RTA_DST, RTA_SRC, RTA_OIF, RTA_GATEWAY = 1, 2, 1, 2, 4, 5
+ARPHRD_ETHER = 1
 NUD_PERMANENT, NTF_USE = 0x80, 0x01
 
 
@@ -48,12 +48,8 @@ class Egress:
 
 
 def _links(nl: Socket) -> dict[int, Iface]:
-    out = {}
-    for payload in nl.dump(RTM_GETLINK, struct.pack("=BxHiII", socket.AF_UNSPEC, 0, 0, 0, 0)):
-        _, kind, index, flags, _ = struct.unpack_from("=BxHiII", payload)
-        ether = kind == ARPHRD_ETHER and bool(flags & IFF_UP)
-        out[index] = (index, ether, attributes(payload, 16).get(IFLA_ADDRESS, b""))
-    return out
+    return {link.index: (link.index, link.kind == ARPHRD_ETHER and link.up, link.address)
+            for link in nl.links()}
 
 
 def _neighbours(nl: Socket) -> dict[tuple[str, int], bytes]:
