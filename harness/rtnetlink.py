@@ -5,9 +5,11 @@ Python 3.9 on a remote host: see `probes.endpoints`).
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import struct
+from collections import namedtuple
 
 TYPE_CHECKING = False  # as typing's, without importing typing (3 ms of an agent's start-up)
 if TYPE_CHECKING:
@@ -17,17 +19,12 @@ NETLINK_ROUTE, NETLINK_NETFILTER = 0, 12
 TIMEOUT_S = 5.0
 REQUEST, ACK, REPLACE, CREATE, DUMP = 0x1, 0x4, 0x100, 0x400, 0x300
 NLMSG_ERROR, NLMSG_DONE, DUMP_INTR = 2, 3, 0x10
+MAX_DUMP_TRIES = 10  # a dump the kernel says changed while it ran is taken again
 RTM_GETLINK, IFLA_ADDRESS, IFLA_IFNAME, IFLA_OPERSTATE, IFF_UP = 18, 1, 3, 16, 0x1
 OPER_STATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
 
 
-class Message:
-    """A request: its netlink type, flags and body (the header is added on sending)."""
-
-    __slots__ = ("body", "flags", "type")
-
-    def __init__(self, type: int, flags: int, body: bytes) -> None:  # noqa: A002 - netlink's word
-        self.type, self.flags, self.body = type, flags, body
+Message = namedtuple("Message", "type flags body")  # a request (its header added on sending)
 
 
 def attr(kind: int, data: bytes) -> bytes:
@@ -93,12 +90,12 @@ class Socket:
     def request(self, *requests: Message) -> list[bytes]:
         """Send the messages in one datagram and wait for the ack of each that asks for one;
         the payloads of other replies. A failure raises OSError with the kernel's errno
-        (TimeoutError if no ack comes)."""
+        (socket.timeout, TimeoutError from Python 3.10 on, if no ack comes)."""
         data, waiting = b"", set()
         for msg in requests:
             self._seq += 1
             data += struct.pack("=IHHII", 16 + len(msg.body), msg.type, msg.flags, self._seq, 0)
-            data += msg.body
+            data += msg.body + b"\0" * (-len(msg.body) % 4)  # the next message is aligned
             if msg.flags & ACK:
                 waiting.add(self._seq)
         self.sock.send(data)
@@ -118,8 +115,8 @@ class Socket:
 
     def dump(self, kind: int, body: bytes) -> list[bytes]:
         """A dump request (`ip route show`, `ip link show`): the payload of every object, taken
-        again if the kernel says the objects changed during the dump."""
-        while True:
+        again (MAX_DUMP_TRIES in all) while the kernel says the objects changed during it."""
+        for _ in range(MAX_DUMP_TRIES):
             self._seq += 1
             seq = self._seq
             self.sock.send(struct.pack("=IHHII", 16 + len(body), kind, REQUEST | DUMP, seq, 0)
@@ -130,14 +127,16 @@ class Socket:
                     if seq_ != seq:
                         continue
                     interrupted |= bool(flags & DUMP_INTR)
-                    if kind_ == NLMSG_ERROR and struct.unpack_from("=i", payload)[0]:
-                        error = -struct.unpack_from("=i", payload)[0]
-                        raise OSError(error, os.strerror(error))
                     done |= kind_ in (NLMSG_DONE, NLMSG_ERROR)
+                    error = struct.unpack_from("=i", payload)[0] if done and len(payload) >= 4 \
+                        else 0
+                    if error < 0:  # refused, or failed part-way (in its NLMSG_DONE)
+                        raise OSError(-error, os.strerror(-error))
                     if not done:
                         out.append(payload)
             if not interrupted:
                 return out
+        raise OSError(errno.EAGAIN, f"the dump changed while it ran, {MAX_DUMP_TRIES} times")
 
     def links(self) -> list[Link]:
         """Every interface of the namespace (a link dump)."""

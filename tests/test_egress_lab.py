@@ -1,6 +1,8 @@
-"""The senders' egress lookup (netlink, in the agent's namespace) against `ip`'s own answers,
-in a namespace of its own: a routed and a connected destination, a source the kernel refuses,
-no route, an unresolved next hop that `prime` resolves, a failed neighbour, a link down."""
+"""The senders' egress lookup (netlink, in the agent's namespace) in namespaces of its own,
+checked against the addresses `ip` shows: a routed and a connected destination, a source the
+kernel refuses, no route, an unresolved next hop that `prime` resolves, neighbour entries
+failed, stale, permanent and NOARP, a link down. (Frames need an Ethernet link that is up:
+that is `test_egress.py`'s, since the kernel gives no neighbour address on any other.)"""
 
 from __future__ import annotations
 
@@ -68,12 +70,12 @@ def test_egress_as_ip_gives_it(ns: str) -> None:
     assert primed == {ROUTED: [va["ifindex"], header], CONNECTED: [va["ifindex"], header],
                       NOWHERE: None, FOREIGN_SOURCE: [va["ifindex"], header]}
     assert look(ns, "resolve", keys) == primed
-    run(["ip", "-n", ns, "neigh", "replace", "198.18.251.2", "dev", "va", "lladdr",
-         "02:00:5e:00:53:09", "nud", "failed"])
-    assert look(ns, "resolve", [ROUTED]) == {ROUTED: None}  # failed: its address not given
-    run(["ip", "-n", ns, "neigh", "replace", "198.18.251.2", "dev", "va", "lladdr",
-         "02:00:5e:00:53:09", "nud", "reachable"])
-    assert look(ns, "resolve", [ROUTED]) == {
-        ROUTED: [va["ifindex"], "02005e005309" + va["address"].replace(":", "") + "0800"]}
+    other = [va["ifindex"], "02005e005309" + va["address"].replace(":", "") + "0800"]
+    for nud, expected in (("failed", None), ("noarp", None), ("reachable", other),
+                          ("stale", other), ("permanent", other)):
+        run(["ip", "-n", ns, "neigh", "replace", "198.18.251.2", "dev", "va", "lladdr",
+             "02:00:5e:00:53:09", "nud", nud])
+        assert look(ns, "resolve", [ROUTED]) == {ROUTED: expected}, nud
     run(["ip", "-n", ns, "link", "set", "va", "down"])
     assert look(ns, "resolve", [ROUTED]) == {ROUTED: None}  # no route left, nor a link up
+

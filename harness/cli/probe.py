@@ -61,7 +61,7 @@ def probe(lab_name: Annotated[str | None, typer.Argument(
           flow: Annotated[list[str] | None, typer.Option(help=FLOW_HELP)] = None,
           remote: Annotated[list[str] | None, typer.Option(
               help="NODE=[USER@]HOST[:PORT],PROBE_ADDRESS: probe from or to a Linux host "
-                   "over SSH (keys only; python3 and iproute2 there)")] = None,
+                   "over SSH (keys only; python3 and root there)")] = None,
           ssh_config: Annotated[Path | None, typer.Option(
               help="ssh config file for --remote hosts (jump host, key, known hosts)")] = None,
           duration: Annotated[float, typer.Option(help="seconds")] = 10.0,

@@ -34,7 +34,7 @@ SETTLE_S = 0.005  # changes come in bursts: look once they stop
 RTM_NEWNEIGH, RTM_GETNEIGH, RTM_GETROUTE = 28, 30, 26
 NDA_DST, NDA_LLADDR, RTA_DST, RTA_SRC, RTA_OIF, RTA_GATEWAY = 1, 2, 1, 2, 4, 5
 ARPHRD_ETHER = 1
-NUD_PERMANENT, NTF_USE = 0x80, 0x01
+NUD_NOARP, NUD_PERMANENT, NTF_USE = 0x40, 0x80, 0x01
 
 
 class Egress:
@@ -53,13 +53,15 @@ def _links(nl: Socket) -> dict[int, Iface]:
 
 
 def _neighbours(nl: Socket) -> dict[tuple[str, int], bytes]:
-    """(address, interface index) -> Ethernet address of the IPv4 neighbours whose address is
-    valid (the kernel leaves it out of an incomplete or failed entry)."""
+    """(address, interface index) -> Ethernet address of the IPv4 neighbours that have one
+    (the kernel leaves it out of an incomplete or failed entry), but not NOARP entries (a
+    broadcast or multicast address, a link without ARP): those go through IP, as `ip neigh`
+    leaves them out too."""
     out = {}
     for payload in nl.dump(RTM_GETNEIGH, struct.pack("=BxxxiHBB", socket.AF_INET, 0, 0, 0, 0)):
-        index = struct.unpack_from("=BxxxiHBB", payload)[1]
+        _, index, state, _, _ = struct.unpack_from("=BxxxiHBB", payload)
         attrs = attributes(payload, 12)
-        if NDA_DST in attrs and NDA_LLADDR in attrs:
+        if NDA_DST in attrs and NDA_LLADDR in attrs and not state & NUD_NOARP:
             out[socket.inet_ntoa(attrs[NDA_DST]), index] = attrs[NDA_LLADDR]
     return out
 
@@ -77,9 +79,10 @@ def _route(nl: Socket, dst: str, src: str) -> tuple[int, str] | None:
         except OSError:
             continue
         attrs = attributes(reply[0], 12) if reply else {}
-        if RTA_OIF in attrs:
-            hop = attrs.get(RTA_GATEWAY)
-            return struct.unpack("=i", attrs[RTA_OIF])[0], socket.inet_ntoa(hop) if hop else dst
+        if RTA_OIF not in attrs:
+            return None
+        hop = attrs.get(RTA_GATEWAY)
+        return struct.unpack("=i", attrs[RTA_OIF])[0], socket.inet_ntoa(hop) if hop else dst
     return None
 
 

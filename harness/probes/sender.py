@@ -181,7 +181,7 @@ class _Sender:
         sockets = _Sockets()
         self.flows = [_Flow(f, sockets) for f in spec["flows"]]
         self.watcher = Watcher(f.key for f in self.flows)
-        self.watcher.start()  # before _realtime(): it, and the `ip` it runs, must not be real-time
+        self.watcher.start()  # before _realtime(): the watcher must not be real-time
 
     def run(self, stop: Stop, max_seconds: float, realtime: bool) -> dict[str, Any]:
         """Send from now until stopped or `max_seconds`; the summary."""

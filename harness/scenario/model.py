@@ -144,8 +144,8 @@ class Safety(_Strict):
 
 
 class ProbeHost(_Strict):
-    """A Linux host where a node's probes run, reached over SSH (python3 >= 3.9, iproute2,
-    root; nothing is installed there). Keys or an ssh agent only: ssh runs in batch mode."""
+    """A Linux host where a node's probes run, reached over SSH (python3 >= 3.9, root;
+    nothing is installed there). Keys or an ssh agent only: ssh runs in batch mode."""
 
     ssh: str = Field(examples=["root@ed-probe.mgmt.example"], description="what ssh takes: "
                      "[user@]host, or a Host of ssh_config")
