@@ -314,6 +314,29 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                 last_report = now
             cost = sum(spent) + time.thread_time() - cpu
             pause = max(MIN_INTERVAL_S, cost / CPU_SHARE - (now - round_start))
-            # after a change, a round once the kernels were quiet for half the settle time: it
-            # may find the network converged (at most one such round per quiet period)
-            watch.wait(pause, quiet=settle / 2, since=round_start, at_least=MIN_INTERVAL_S)
+            own = [r for r, v in views.items() if v.pending]
+            if own and len(waiting) == sum(len(views[r].pending) for r in own):
+                _until_clear(watch, own, read, pool.map, spent, now + pause)
+            else:
+                # after a change, a round once the kernels were quiet for half the settle
+                # time: it may find the network converged (at most one per quiet period)
+                watch.wait(pause, quiet=settle / 2, since=round_start, at_least=MIN_INTERVAL_S)
+
+
+def _until_clear(watch: KernelWatch, routers: list[str], read: Callable[[str], RouterView],
+                 mapper: Callable[..., Any], spent: list[float], deadline: float) -> None:
+    """Until `deadline`: read only `routers`, those whose own items (a BFD or BGP session
+    down, SPF scheduled) are all that is missing, paced to CPU_SHARE of what their reading
+    costs; return at once when none is missing any more or a kernel announces a change, for
+    a whole round to confirm. A BFD session coming Up makes no kernel event: waiting out a
+    whole round's pace (~0.5 s at 50 routers) made the report up to 1 s late. `spent`: where
+    `read` adds the CPU seconds of each router it reads."""
+    while time.monotonic() < deadline:
+        start, cpu, before = time.monotonic(), time.thread_time(), len(spent)
+        views = list(mapper(read, routers))
+        if not any(v.pending for v in views):
+            return
+        cost = sum(spent[before:]) + time.thread_time() - cpu
+        pause = max(MIN_INTERVAL_S, cost / CPU_SHARE - (time.monotonic() - start))
+        if watch.wait(min(pause, max(0.0, deadline - time.monotonic()))):
+            return
