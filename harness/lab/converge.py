@@ -16,8 +16,9 @@ must hold because zebra's view can lag OSPF's.
 Cost: each round reads every router's FRR daemons over their vty sockets (no vtysh process),
 `MAX_WORKERS` routers at a time; a router's kernel is read over netlink, again only after it
 announced a change, and then only its changed routes parsed; rounds are paced to `CPU_SHARE`
-of one core. Per-daemon readers (`_READERS`) fill a `RouterView`; judges (`waiting_for`,
-`JUDGES`) name what is missing.
+of one core. While only some routers' own items are missing (a BFD session not yet Up), only
+those are read between rounds, within the same share. Per-daemon readers (`_READERS`) fill a
+`RouterView`; judges (`waiting_for`, `JUDGES`) name what is missing.
 """
 
 from __future__ import annotations
@@ -265,7 +266,8 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
     routers = [r.name for r in lab.topology.routers]
     start = last_report = time.monotonic()
     layer2 = has_layer2(lab)
-    spent: list[float] = []  # CPU seconds of each router read in the current round
+    spent: list[float] = []  # CPU seconds of each router read in the current round (and
+    # between rounds: `_until_clear`)
 
     def read(node: str) -> RouterView:
         cpu = time.thread_time()
@@ -314,29 +316,40 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                 last_report = now
             cost = sum(spent) + time.thread_time() - cpu
             pause = max(MIN_INTERVAL_S, cost / CPU_SHARE - (now - round_start))
+            until = time.monotonic() + pause
             own = [r for r, v in views.items() if v.pending]
-            if own and len(waiting) == sum(len(views[r].pending) for r in own):
-                _until_clear(watch, own, read, pool.map, spent, now + pause)
-            else:
-                # after a change, a round once the kernels were quiet for half the settle
-                # time: it may find the network converged (at most one per quiet period)
-                watch.wait(pause, quiet=settle / 2, since=round_start, at_least=MIN_INTERVAL_S)
+            others = len(waiting) - sum(len(v.pending) for v in views.values())
+            if own and not others and not changed:
+                later = _until_clear(watch, own, read, pool.map, spent, cost / len(routers),
+                                     until)
+                if later is None:
+                    continue  # what was missing came: a whole round at once, to confirm
+                until = later
+            # after a change, a round once the kernels were quiet for half the settle time: it
+            # may find the network converged (at most one such round per quiet period)
+            watch.wait(max(0.0, until - time.monotonic()), quiet=settle / 2, since=round_start,
+                       at_least=MIN_INTERVAL_S)
 
 
 def _until_clear(watch: KernelWatch, routers: list[str], read: Callable[[str], RouterView],
-                 mapper: Callable[..., Any], spent: list[float], deadline: float) -> None:
-    """Until `deadline`: read only `routers`, those whose own items (a BFD or BGP session
-    down, SPF scheduled) are all that is missing, paced to CPU_SHARE of what their reading
-    costs; return at once when none is missing any more or a kernel announces a change, for
-    a whole round to confirm. A BFD session coming Up makes no kernel event: waiting out a
-    whole round's pace (~0.5 s at 50 routers) made the report up to 1 s late. `spent`: where
-    `read` adds the CPU seconds of each router it reads."""
-    while time.monotonic() < deadline:
-        start, cpu, before = time.monotonic(), time.thread_time(), len(spent)
-        views = list(mapper(read, routers))
-        if not any(v.pending for v in views):
-            return
+                 mapper: Callable[..., Any], spent: list[float], per_router: float,
+                 deadline: float) -> float | None:
+    """Read only `routers`, those whose own items (`RouterView.pending`: a BFD or BGP session
+    down, SPF scheduled, kernel routes not yet ospfd's...) are all that is missing, each read
+    after a pause that keeps it at CPU_SHARE (`per_router`: CPU seconds a router's reading
+    took), the next whole round put off by as much. None once nothing is missing at them (a
+    whole round should confirm at once: a BFD session's Up makes no kernel event, and waiting
+    out a whole round's pace, ~0.5 s at 50 routers, made the report up to 1 s late); else,
+    when a kernel announced a change or the pause is over, when the next whole round is due.
+    `spent`: where `read` adds the CPU seconds of each router it reads."""
+    cost = per_router * len(routers)
+    while True:
+        pause = max(MIN_INTERVAL_S, cost / CPU_SHARE)
+        if watch.wait(min(pause, max(0.0, deadline - time.monotonic()))) \
+                or time.monotonic() >= deadline:
+            return deadline
+        cpu, before = time.thread_time(), len(spent)
+        if not any(v.pending for v in mapper(read, routers)):
+            return None
         cost = sum(spent[before:]) + time.thread_time() - cpu
-        pause = max(MIN_INTERVAL_S, cost / CPU_SHARE - (time.monotonic() - start))
-        if watch.wait(min(pause, max(0.0, deadline - time.monotonic()))):
-            return
+        deadline += cost / CPU_SHARE
