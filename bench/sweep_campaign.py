@@ -1,8 +1,9 @@
 """Benchmark: hospital-core's N-1 sweep (scenarios/hospital-core-n1.yml) on a private copy of
 the lab, brought up beforehand (not counted). Prints the whole campaign's time (goal: <= 3 min
 on 2 cores) and each injected failure's overhead: its window (from the sweep's first word on
-it to reconverged and clean) less the hold, the failback watch and the wait for the network
-to reconverge (network time, measured around each call); goal <= 1 s. The time the fault's
+it to reconverged and clean) less the hold and the failback watch, or the wait for the
+network to reconverge if longer (network time: the check runs from the restore on, beside the
+watch; measured around the call); goal <= 1 s. The time the fault's
 restore itself took (a router's FRR started again) is shown apart, inside the overhead.
 Run as root:  .venv/bin/python bench/sweep_campaign.py [SWEEP]
 """
@@ -45,9 +46,9 @@ class Waits:
             self.calls.append((time.time() - (time.monotonic() - start),
                                time.monotonic() - start))
 
-    def within(self, start: float, end: float) -> float:
-        """Seconds spent waiting in calls that started in [start, end) (wall clock)."""
-        return sum(s for t, s in self.calls if start <= t < end)
+    def first(self, start: float, end: float) -> float:
+        """Seconds the first call that started in [start, end) took (wall clock); 0: none."""
+        return next((s for t, s in self.calls if start <= t < end), 0.0)
 
 
 class Starts(RunObserver):
@@ -93,10 +94,10 @@ def main() -> None:
             continue
         end = f.end_ns / 1e9
         window = end - start
-        reconverge = waits.within(start, end)  # back as at the start, and after the restore
-        overhead = window - tm.hold_s - tm.failback_s - reconverge
-        restoring = (max(s.wall_end_ns for s in f.restore_stamps)
-                     - min(s.wall_start_ns for s in f.restore_stamps)) / 1e9
+        restored = max(s.wall_end_ns for s in f.restore_stamps) / 1e9
+        restoring = restored - min(s.wall_start_ns for s in f.restore_stamps) / 1e9
+        reconverge = waits.first(restored, end)  # the check beside the failback watch
+        overhead = window - tm.hold_s - max(tm.failback_s, reconverge)
         overheads.append(overhead)
         between.append(overhead - restoring)
         print(f"{f.element:<36}{window:>9.2f}{reconverge:>13.2f}{overhead:>11.2f}"
@@ -104,8 +105,8 @@ def main() -> None:
     worst = max(overheads)
     print(f"goal campaign <= {GOAL_TOTAL_S:.0f} s: {total:.1f} s: "
           f"{'MET' if total <= GOAL_TOTAL_S else 'NOT MET'}")
-    print(f"goal overhead per failure <= {GOAL_OVERHEAD_S:.0f} s (beyond hold, failback watch "
-          f"and reconvergence): worst {worst:.2f} s: "
+    print(f"goal overhead per failure <= {GOAL_OVERHEAD_S:.0f} s (beyond hold, and failback "
+          f"watch or reconvergence): worst {worst:.2f} s: "
           f"{'MET' if worst <= GOAL_OVERHEAD_S else 'NOT MET'}")
     print(f"  of which the fault's own restore (a router's FRR started again, links up) is "
           f"not the harness's: beyond it too, worst {max(between):.2f} s")

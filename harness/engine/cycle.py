@@ -70,14 +70,7 @@ class Cycler:
             self.restore(guard, window)
         if window.not_restored:
             return  # the network is left changed: no failback to watch
-        self.watch(probes, "failback", self.timings.failback_s, None)
-        self.say("failback", "waiting for the network to reconverge (probes running)")
-        try:
-            with self.ticking(probes, "failback", self.timings.converge_timeout_s):
-                window.converged_ns = self.network.wait_converged(
-                    timeout=self.timings.converge_timeout_s)
-        except NetworkError as exc:  # reported with the results, never hidden
-            window.state_diff.append(f"not restored: {exc}")
+        self.failback(probes, window)
         if converged is None or not window.converged_ns:
             self.tail(probes, window.converged_ns or time.time_ns())
             return
@@ -85,6 +78,35 @@ class Cycler:
             looked = beside.submit(converged)
             self.tail(probes, window.converged_ns)
         looked.result()
+
+    def failback(self, probes: ProbeSession, window: FaultWindow) -> None:
+        """Watch the failback for `failback_s`, the convergence check running beside the
+        watch from the restore on (the network's time, not added to the run's), then wait for
+        the check if it still runs; a network that does not reconverge within
+        `converge_timeout_s` after the watch is reported with the results, never hidden."""
+        self.say("failback", f"watching the failback for {self.timings.failback_s:g} s, "
+                             "checking beside it that the network reconverges")
+        stop = threading.Event()
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconverge") as beside:
+            check = beside.submit(self.network.wait_converged,
+                                  self.timings.failback_s + self.timings.converge_timeout_s,
+                                  stop)
+            try:
+                self.watch(probes, "failback", self.timings.failback_s, None)
+                if not check.done():
+                    self.say("failback", "waiting for the network to reconverge (probes "
+                                         "running)")
+                with self.ticking(probes, "failback", self.timings.converge_timeout_s):
+                    failed = check.exception()
+            except BaseException:
+                stop.set()  # the check ends at its next reading
+                raise
+        if failed is None:
+            window.converged_ns = check.result()
+        elif isinstance(failed, NetworkError):
+            window.state_diff.append(f"not restored: {failed}")
+        else:
+            raise failed
 
     def restore(self, guard: Guard, window: FaultWindow) -> None:
         """Restore what is still in place (a second call finds nothing to do)."""

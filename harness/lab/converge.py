@@ -23,6 +23,7 @@ those are read between rounds, within the same share. Per-daemon readers (`_READ
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -255,8 +256,10 @@ def _differs_from_baseline(lab: Lab, views: dict[str, RouterView], links: list[L
 
 def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                    progress: Callable[[str], None] | None = None,
-                   baseline: Baseline | None = None) -> Convergence:
-    """Block until the lab has converged; `LabError` naming what is missing on timeout.
+                   baseline: Baseline | None = None, stop: threading.Event | None = None
+                   ) -> Convergence:
+    """Block until the lab has converged; `LabError` naming what is missing on timeout, or
+    at the next round once another thread sets `stop`.
 
     Converged: a round of reading finds nothing missing, no kernel change was announced
     while it read, and none for `settle` seconds after the last one any router announced
@@ -281,6 +284,8 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
             ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(routers)))) as pool:
         watch.last_change = start  # what happened just before the call counts as a change
         while True:
+            if stop is not None and stop.is_set():
+                raise LabError(f"lab {lab.name}: convergence check stopped")
             round_start, round_ns, cpu = time.monotonic(), time.time_ns(), time.thread_time()
             spent.clear()
             views = dict(zip(routers, pool.map(read, routers), strict=True))

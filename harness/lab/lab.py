@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -164,14 +165,14 @@ class Lab:
         state.save()
         return report
 
-    def wait_converged(self, timeout: float | None = None, progress: Progress = _quiet
-                       ) -> Convergence:
+    def wait_converged(self, timeout: float | None = None, progress: Progress = _quiet,
+                       stop: threading.Event | None = None) -> Convergence:
         """Wait until routing has reconverged around what is down now, or is fully restored
-        (by default as long as its OSPF timers may need)."""
+        (by default as long as its OSPF timers may need); `stop`: as `converge`'s."""
         state = LabState.load(self.name)
         baseline = Baseline(set(state.ospf_links), state.fibs) if state else None
         return wait_converged(self, timeout=timeout or converge_budget(self.topology).seconds,
-                              progress=progress, baseline=baseline)
+                              progress=progress, baseline=baseline, stop=stop)
 
     def down(self) -> Teardown:
         return teardown(self.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
@@ -41,10 +42,10 @@ class Network(Protocol):
     def endpoint(self, node: str) -> ProbeEndpoint:
         """Where the probes of a flow's `node` run."""
 
-    def wait_converged(self, timeout: float) -> int:
+    def wait_converged(self, timeout: float, stop: threading.Event | None = None) -> int:
         """Return once routing has converged: when (time.time_ns) the reading that found it
         so started (it had converged by then); NetworkError naming what is pending after
-        `timeout`."""
+        `timeout`, or soon after another thread sets `stop`."""
 
     def degraded(self) -> list[str]:
         """What is down that should be up (a link, a daemon, an adjacency, a device)."""

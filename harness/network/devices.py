@@ -64,7 +64,7 @@ class DeviceNetwork:
     def endpoint(self, node: str) -> SshEndpoint:
         return self.probes[node]
 
-    def wait_converged(self, timeout: float) -> int:
+    def wait_converged(self, timeout: float, stop: threading.Event | None = None) -> int:
         """Converged: nothing pending in two readings in a row that are the same (the
         network was converged from the first of them on)."""
         deadline = time.monotonic() + timeout
@@ -86,7 +86,8 @@ class DeviceNetwork:
                 raise DeviceError(f"{self.name}: routing not converged after {timeout:.0f} s: "
                                + ("; ".join(pending) or "the state is still changing"))
             previous, previous_ns = (None, 0) if pending else (reading, read_ns)
-            time.sleep(POLL_S)
+            if (stop or threading.Event()).wait(POLL_S):
+                raise DeviceError(f"{self.name}: convergence check stopped")
 
     def gateway_health(self) -> dict[tuple[str, str, int], str]:
         """NAPALM has no VRRP getter: the gate judges the members from the topology alone."""

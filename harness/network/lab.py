@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from ipaddress import IPv4Network
 from typing import Any
@@ -46,8 +47,8 @@ class LabNetwork:
     def endpoint(self, node: str) -> NetnsEndpoint:
         return NetnsEndpoint(node, self._lab.ns(node))
 
-    def wait_converged(self, timeout: float) -> int:
-        return self._lab.wait_converged(timeout=timeout).read_ns
+    def wait_converged(self, timeout: float, stop: threading.Event | None = None) -> int:
+        return self._lab.wait_converged(timeout=timeout, stop=stop).read_ns
 
     def degraded(self) -> list[str]:
         """Links not up at both ends, routers with an FRR daemon not running."""

@@ -31,7 +31,8 @@ DEFINITIONS = (
     ("Restore to the network seen converged", "From the restore's stamp to the instant the "
      "harness's convergence check passed (every router answering, every adjacency of the "
      "topology up, routes settled and as before the run): the control plane was back by then. "
-     "An upper bound: the check starts after the failback watch (the scenario's failback_s)."),
+     "The check runs from the restore on, beside the failback watch: an upper bound, late by "
+     "about one round of its readings."),
     ("Fault to full recovery", "From the fault's stamp to the first instant after which every "
      "flow direction delivers every probe to the end of the run and the network is known "
      "converged: control plane and data plane. It includes the time the fault was held, and is "

@@ -50,8 +50,9 @@ class Recovery:
     after_restore_ms: from the restore stamp until every flow delivered again, to the end of
         the run (data plane).
     converged_ms: from the restore stamp to the start of the reading that found the network
-        converged (`converged_ns`, control plane): an upper bound, as the check starts after
-        the failback watch (`timings.failback_s`).
+        converged (`converged_ns`, control plane): the check runs from the restore on, beside
+        the failback watch; an upper bound by one round of its readings (and its settle
+        period).
     fault_to_full_ms: from the fault's inject stamp to the first instant after which every
         flow delivers to the end of the run and the network is known converged: full recovery,
         control plane and data plane, bounded as `converged_ms` is (it includes the hold).
