@@ -29,13 +29,14 @@ from harness.scenario.load import load_scenario
 pytestmark = [pytest.mark.lab, pytest.mark.usefixtures("journal")]
 
 
-def scenario(lab: Lab, tmp: Path, kind: str = "link-cut", hold_s: float = 30.0) -> Path:
+def scenario(lab: Lab, tmp: Path, kind: str = "link-cut", hold_s: float = 30.0,
+             failback_s: float = 1.0) -> Path:
     """h1 <-> h2 at 1 kpps while the r1-r2 link is cut (traffic moves to r3)."""
     data = {"name": "cut-r1-r2", "topology": str(lab.topology.path),
             "flows": [{"name": "h1-h2", "src": "h1", "dst": "h2", "rate": 1000,
                        "sla": {"max_outage_ms": 2000}}],
             "faults": [{"kind": kind, "link": "r1,r2"}],
-            "timings": {"baseline_s": 1, "hold_s": hold_s, "failback_s": 1}}
+            "timings": {"baseline_s": 1, "hold_s": hold_s, "failback_s": failback_s}}
     path = tmp / "cut.yml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -46,23 +47,30 @@ def the_pack(reports: Path) -> Path:
     return pack
 
 
-def test_ctrl_c_during_the_hold_restores_and_leaves_a_sealed_pack(two_path: Lab,
-                                                                  tmp_path: Path) -> None:
-    proc = subprocess.Popen([sys.executable, "-m", "harness", "run",
-                             str(scenario(two_path, tmp_path)), "--reports",
+@pytest.mark.parametrize("phase", ["hold", "failback"])
+def test_ctrl_c_restores_and_leaves_a_sealed_pack(two_path: Lab, tmp_path: Path,
+                                                   phase: str) -> None:
+    """During the hold (the fault in place), or early in the failback watch, while the
+    convergence check runs beside it: the check is stopped, not waited for."""
+    path = scenario(two_path, tmp_path, hold_s=30 if phase == "hold" else 1,
+                    failback_s=30 if phase == "failback" else 1)
+    proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(path), "--reports",
                              str(tmp_path / "reports")], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, cwd=tmp_path,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     assert proc.stdout is not None
     seen = []
-    for line in proc.stdout:  # a tick line of the hold: the fault is in place
+    for line in proc.stdout:  # the phase's first tick line
         seen.append(line)
-        if "hold:" in line and "s left" in line:
+        if f"{phase}:" in line and "s left" in line:
             break
-    assert LabNetwork(two_path).degraded(), "the link is not cut during the hold"
+    if phase == "hold":
+        assert LabNetwork(two_path).degraded(), "the link is not cut during the hold"
     proc.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
     out = "".join(seen) + proc.stdout.read()
     assert proc.wait(timeout=60) == ExitCode.INCOMPLETE, out
+    assert time.monotonic() - interrupted < 20, out  # not the failback's 30 s
     assert "run INCOMPLETE: interrupted (Ctrl-C)" in out
 
     pack = the_pack(tmp_path / "reports")

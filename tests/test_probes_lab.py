@@ -19,7 +19,7 @@ from harness.lab.procs import alive
 from harness.lab.shell import run
 from harness.probes.endpoints import SETUP_NICE, NetnsEndpoint
 from harness.probes.flows import Flow
-from harness.probes.launching import Launcher
+from harness.probes.launching import Launcher, LaunchError
 from harness.probes.session import ProbeError, ProbeSession
 
 pytestmark = pytest.mark.lab
@@ -204,6 +204,21 @@ def test_agents_die_with_their_launcher(two_path: Lab, tmp_path: Path) -> None:
         wait_for(lambda: not agent_processes(two_path), timeout=3.0)  # PR_SET_PDEATHSIG
         with pytest.raises(ProbeError, match="probe agent on h[12] failed"):
             probes.stop()
+
+
+def test_a_request_the_launcher_refuses_is_said_and_the_next_one_served(
+        two_path: Lab) -> None:
+    """A malformed request (a name with a space: four words) is refused, not forked: the
+    agent's pid says why and it counts as ended (1); the launcher serves the next request."""
+    launcher = Launcher()
+    try:
+        bad, good = launcher.launch("bad name", 0), launcher.launch(two_path.ns("h1"), 0)
+        with pytest.raises(LaunchError, match="did not start this agent: 3 file descriptors, "
+                                              "request b'spawn bad name 0'"):
+            assert bad.pid is None  # raises first
+        assert bad.poll() == 1 and parent(good.pid) == launcher.pid
+    finally:
+        launcher.close()
 
 
 @dataclass(frozen=True)
