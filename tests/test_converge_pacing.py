@@ -14,6 +14,7 @@ class Watch:
     def __init__(self, changes: int = 0) -> None:
         self.waits: list[float] = []
         self.changes = changes
+        self.stopped = False
 
     def wait(self, seconds: float) -> bool:
         self.waits.append(seconds)
@@ -61,3 +62,13 @@ def test_a_kernel_change_ends_the_reads_for_the_rounds_own_quiet_wait() -> None:
     later = _until_clear(Watch(changes=2), ["r1"], read, map, spent, 0.001, deadline)
     assert reads == ["r1"]  # one read between the two waits
     assert later is not None and 0.001 / CPU_SHARE <= later - deadline < 0.05  # that read's CPU
+
+
+def test_a_stop_ends_the_reads_at_once() -> None:
+    spent: list[float] = []
+    read, reads = reader(1000, spent)
+    watch = Watch()
+    watch.stopped = True
+    start = time.monotonic()
+    assert _until_clear(watch, ["r1"], read, map, spent, 0.001, start + 5.0) == start + 5.0
+    assert reads == [] and time.monotonic() - start < 0.2

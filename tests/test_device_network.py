@@ -87,6 +87,34 @@ def test_converged_on_two_equal_readings_then_the_reading_stands_for_the_state(
     assert "eth1 up" in snap["interfaces"]
 
 
+def test_held_through_an_instant_a_change_before_it_moves_the_instant_on(
+        world: dict[str, Any], network: DeviceNetwork) -> None:
+    """With `through`: every reading until then must agree; one that differs (an adjacency
+    lost and back) starts the count again, and the instant returned is after it. A stop
+    ends the wait at its next pause."""
+    network.wait_converged(timeout=5)
+    start_ns = time.time_ns()
+    through = time.monotonic() + 0.3
+    assert start_ns <= network.wait_converged(timeout=5, through=through) < start_ns + 0.1e9
+    assert time.monotonic() >= through
+
+    def flap() -> None:
+        time.sleep(0.1)
+        world["ospf"] = ONLY_R3
+        time.sleep(0.1)
+        world["ospf"], world["back_ns"] = P2P, time.time_ns()
+    flapping = threading.Thread(target=flap)
+    flapping.start()
+    read_ns = network.wait_converged(timeout=5, through=time.monotonic() + 0.4)
+    flapping.join()
+    assert read_ns >= world["back_ns"] - devices.POLL_S * 1e9  # the reading after the flap
+
+    stop = threading.Event()
+    threading.Timer(0.1, stop.set).start()
+    with pytest.raises(DeviceError, match="convergence check stopped"):
+        network.wait_converged(timeout=5, stop=stop, through=time.monotonic() + 10)
+
+
 def test_what_keeps_it_from_converging_is_named(world: dict[str, Any],
                                                 network: DeviceNetwork) -> None:
     world["ospf"], world["down"] = INIT, {"eth3"}

@@ -16,26 +16,30 @@ from tests.test_live import FakeProbes, Ticks
 
 
 class FakeNetwork:
-    """A fake network (pure logic) that converges `after_s` seconds into the wait, or never;
-    its wait ends with an error once `stop` is set, as the real ones do."""
+    """A fake network (pure logic) that converges `after_s` seconds into the wait, or never,
+    and stays so; its wait returns at `through` at the earliest, and ends with an error
+    once `stop` is set, as the real ones do."""
 
     def __init__(self, after_s: float | None) -> None:
         self.after_s = after_s
-        self.calls: list[tuple[float, float]] = []  # (timeout, when called: monotonic)
+        self.calls: list[tuple[float, float | None]] = []  # (timeout, through - called)
         self.stopped = threading.Event()
 
-    def wait_converged(self, timeout: float, stop: threading.Event | None = None) -> int:
-        self.calls.append((timeout, time.monotonic()))
+    def wait_converged(self, timeout: float, stop: threading.Event | None = None,
+                       through: float | None = None) -> int:
+        called = time.monotonic()
+        self.calls.append((timeout, None if through is None else through - called))
         assert stop is not None
-        end = time.monotonic() + min(timeout, self.after_s if self.after_s is not None
-                                     else timeout)
+        never = self.after_s is None or self.after_s > timeout
+        end = called + (timeout if never else max(self.after_s or 0.0,
+                                                   (through or called) - called))
         while time.monotonic() < end:
             if stop.wait(0.01):
                 self.stopped.set()
                 raise LabError("convergence check stopped")
-        if self.after_s is None or self.after_s > timeout:
+        if never:
             raise LabError(f"did not converge in {timeout:g} s")
-        return time.time_ns()
+        return time.time_ns() - int(max(0.0, end - called - (self.after_s or 0.0)) * 1e9)
 
 
 def _failback(network: FakeNetwork, failback_s: float, timeout_s: float = 5.0,
@@ -59,6 +63,7 @@ def test_a_network_converged_within_the_watch_adds_no_wait() -> None:
     window, seconds, said = _failback(network, failback_s=1.0)
     assert 1.0 <= seconds < 1.2  # the watch alone
     assert network.calls[0][0] == pytest.approx(6.0)  # the watch's and the timeout's
+    assert network.calls[0][1] == pytest.approx(1.0, abs=0.05)  # held through the watch
     assert 0.25e9 < window.converged_ns - start_ns < 0.6e9  # seen while the watch ran
     assert not window.state_diff
     assert not any("waiting for the network to reconverge" in s for s in said)

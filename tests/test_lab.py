@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from ipaddress import ip_address, ip_network
 from pathlib import Path
@@ -21,6 +22,7 @@ from harness.lab.kernelwatch import KernelState, Parsed, read_kernel
 from harness.lab.names import FRR_ETC, FRR_RUN, lab_prefix, state_file
 from harness.lab.netlink import NetlinkSocket
 from harness.lab.procs import alive
+from harness.lab.shell import run
 from harness.rtnetlink import NETLINK_ROUTE
 from harness.topology import load_topology
 
@@ -102,6 +104,38 @@ def test_a_reused_kernel_reading_follows_route_changes(two_path: Lab) -> None:
         back = read_kernel(sock, parsed)
         sock.close()
     assert back.fib == first.fib
+
+
+def test_a_check_held_through_an_instant_reads_again_after_a_change(two_path: Lab) -> None:
+    """`through`: converged and no kernel change from then until `through`, or the rounds go
+    on (a route added and removed meanwhile: the reading returned is one after it); a stop
+    ends the wait within a fraction of a second."""
+    two_path.wait_converged(timeout=30)
+    start_ns, through = time.time_ns(), time.monotonic() + 1.5
+    held = two_path.wait_converged(timeout=30, through=through)
+    assert time.monotonic() >= through and start_ns < held.read_ns < start_ns + 0.5e9
+
+    changed: list[int] = []
+
+    def change() -> None:
+        time.sleep(0.5)
+        for verb in ("add", "del"):
+            run(["ip", "-n", two_path.ns("r1"), "route", verb, "blackhole", "198.18.250.0/24"])
+        changed.append(time.time_ns())
+    changing = threading.Thread(target=change)
+    changing.start()
+    try:
+        again = two_path.wait_converged(timeout=30, through=time.monotonic() + 1.5)
+    finally:
+        changing.join()
+    assert again.read_ns > changed[0] - 0.05e9  # a round begun once the change was seen
+
+    stop = threading.Event()
+    threading.Timer(0.3, stop.set).start()
+    begun = time.monotonic()
+    with pytest.raises(LabError, match="convergence check stopped"):
+        two_path.wait_converged(timeout=30, stop=stop, through=time.monotonic() + 10)
+    assert time.monotonic() - begun < 1.0
 
 
 def test_bfd_runs_before_the_other_daemons(two_path: Lab) -> None:

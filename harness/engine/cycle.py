@@ -9,10 +9,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 
 from harness.engine.observer import FlowNow, RunObserver
+from harness.engine.signals import signals_deferred
 from harness.errors import HarnessError, NetworkError
 from harness.faults import Fault, Guard, Stamp
 from harness.network import Network
@@ -81,31 +82,33 @@ class Cycler:
 
     def failback(self, probes: ProbeSession, window: FaultWindow) -> None:
         """Watch the failback for `failback_s`, the convergence check running beside the
-        watch from the restore on (the network's time, not added to the run's), then wait for
-        the check if it still runs; a network that does not reconverge within
-        `converge_timeout_s` after the watch is reported with the results, never hidden."""
+        watch from the restore on (the network's time, not added to the run's) and through
+        its end (a change before then, and the check goes on), then wait for the check if it
+        still runs; a network that does not reconverge within `converge_timeout_s` after the
+        watch is reported with the results, never hidden. An interrupted watch stops the
+        check (what it found before is kept)."""
         self.say("failback", f"watching the failback for {self.timings.failback_s:g} s, "
                              "checking beside it that the network reconverges")
         stop = threading.Event()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconverge") as beside:
-            check = beside.submit(self.network.wait_converged,
-                                  self.timings.failback_s + self.timings.converge_timeout_s,
-                                  stop)
-            try:
-                self.watch(probes, "failback", self.timings.failback_s, None)
-                if not check.done():
-                    self.say("failback", "waiting for the network to reconverge (probes "
-                                         "running)")
-                with self.ticking(probes, "failback", self.timings.converge_timeout_s):
-                    failed = check.exception()
-            except BaseException:
-                stop.set()  # the check ends at its next reading
-                raise
-        if failed is None:
-            window.converged_ns = check.result()
-        elif isinstance(failed, NetworkError):
-            window.state_diff.append(f"not restored: {failed}")
-        else:
+        beside = ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconverge")
+        check = beside.submit(self.network.wait_converged,
+                              timeout=self.timings.failback_s + self.timings.converge_timeout_s,
+                              stop=stop, through=time.monotonic() + self.timings.failback_s)
+        try:
+            self.watch(probes, "failback", self.timings.failback_s, None)
+            if wait([check], timeout=WAIT_TICK_S).not_done:  # held to the watch's end
+                self.say("failback", "waiting for the network to reconverge (probes running)")
+            with self.ticking(probes, "failback", self.timings.converge_timeout_s):
+                wait([check])
+        finally:
+            found = check.done()
+            stop.set()
+            with signals_deferred():  # the check ends within ~0.1 s or its reading under way
+                beside.shutdown()
+            if found:
+                _record(check, window)
+        failed = check.exception()
+        if failed is not None and not isinstance(failed, NetworkError):
             raise failed
 
     def restore(self, guard: Guard, window: FaultWindow) -> None:
@@ -267,3 +270,13 @@ def _dirty(live: Live, now_ns: int, seconds: float, period_ms: float) -> str:
 def first_ns(stamps: list[Stamp], default: int) -> int:
     """When the first change of `stamps` began (wall clock), or `default` without any."""
     return stamps[0].wall_start_ns if stamps else default
+
+
+def _record(check: Future[int], window: FaultWindow) -> None:
+    """What a convergence check that ended found: when the network was seen converged, or
+    that it was not (another exception is left to the caller)."""
+    failed = check.exception()
+    if failed is None:
+        window.converged_ns = check.result()
+    elif isinstance(failed, NetworkError):
+        window.state_diff.append(f"not restored: {failed}")

@@ -256,10 +256,12 @@ def _differs_from_baseline(lab: Lab, views: dict[str, RouterView], links: list[L
 
 def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                    progress: Callable[[str], None] | None = None,
-                   baseline: Baseline | None = None, stop: threading.Event | None = None
-                   ) -> Convergence:
+                   baseline: Baseline | None = None, stop: threading.Event | None = None,
+                   through: float | None = None) -> Convergence:
     """Block until the lab has converged; `LabError` naming what is missing on timeout, or
-    at the next round once another thread sets `stop`.
+    within ~0.1 s and the reading under way once another thread sets `stop`. With
+    `through` (time.monotonic()): converged, and no kernel announcing a change from then
+    until `through` (a change, and the rounds go on).
 
     Converged: a round of reading finds nothing missing, no kernel change was announced
     while it read, and none for `settle` seconds after the last one any router announced
@@ -280,11 +282,11 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
             spent.append(time.thread_time() - cpu)
 
     with KernelWatch({r: lab.ns(r) for r in routers},
-                     {r: lab.parsed_routes(r) for r in routers}) as watch, \
+                     {r: lab.parsed_routes(r) for r in routers}, stop) as watch, \
             ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(routers)))) as pool:
         watch.last_change = start  # what happened just before the call counts as a change
         while True:
-            if stop is not None and stop.is_set():
+            if watch.stopped:
                 raise LabError(f"lab {lab.name}: convergence check stopped")
             round_start, round_ns, cpu = time.monotonic(), time.time_ns(), time.thread_time()
             spent.clear()
@@ -301,9 +303,13 @@ def wait_converged(lab: Lab, timeout: float = 60.0, settle: float = 0.3,
                            and views.keys() <= baseline.fibs.keys())
             changed = watch.wait(0)  # a change while it read: it may have read a stale state
             # nothing missing, read after the last kernel change, and the kernels quiet for
-            # `settle` since that change (any later change is announced, and ends the quiet)
-            if not waiting and not changed and (settled or not watch.wait(
-                    watch.last_change + settle - time.monotonic())):
+            # `settle` since that change (any later change is announced, and ends the quiet),
+            # and then until `through`
+            converged = not waiting and not changed and (settled or not watch.wait(
+                watch.last_change + settle - time.monotonic()))
+            if converged and (through is None or time.monotonic() >= through
+                              or not watch.wait(through - time.monotonic())) \
+                    and not watch.stopped:
                 return Convergence(seconds=time.monotonic() - start, read_ns=round_ns,
                                    ospf_links=[str(lk) for lk in links],
                                    bfd_sessions=sum(v.bfd_total for v in views.values()),
@@ -351,7 +357,7 @@ def _until_clear(watch: KernelWatch, routers: list[str], read: Callable[[str], R
     while True:
         pause = max(MIN_INTERVAL_S, cost / CPU_SHARE)
         if watch.wait(min(pause, max(0.0, deadline - time.monotonic()))) \
-                or time.monotonic() >= deadline:
+                or time.monotonic() >= deadline or watch.stopped:
             return deadline
         cpu, before = time.thread_time(), len(spent)
         if not any(v.pending for v in mapper(read, routers)):

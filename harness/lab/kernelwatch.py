@@ -8,6 +8,7 @@ import errno
 import select
 import socket
 import struct
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,6 +19,7 @@ from harness.rtnetlink import NETLINK_ROUTE, attributes
 
 # RTNLGRP_LINK (1), RTNLGRP_IPV4_ROUTE (7), RTNLGRP_IPV6_ROUTE (11): group n is bit n - 1
 GROUPS = 1 << 0 | 1 << 6 | 1 << 10
+STOP_POLL_S = 0.1  # a wait with a stop event looks at it this often
 _RTM_GETROUTE = 26
 _RTA_DST, _RTA_OIF, _RTA_GATEWAY, _RTA_PRIORITY, _RTA_MULTIPATH, _RTA_TABLE = 1, 4, 5, 6, 9, 15
 _RT_TABLE_MAIN, _RTN_UNICAST, RTPROT_OSPF = 254, 1, 188
@@ -134,10 +136,12 @@ class KernelWatch:
     """`get(node)`: the node's kernel state as of its last announced change. `wait(seconds)`:
     sleep, noting which kernels announce changes; `last_change`: when the latest was seen."""
 
-    def __init__(self, namespaces: dict[str, str], parsed: dict[str, Parsed] | None = None
-                 ) -> None:
+    def __init__(self, namespaces: dict[str, str], parsed: dict[str, Parsed] | None = None,
+                 stop: threading.Event | None = None) -> None:
         """`parsed`: each node's routes of its last reading (`Parsed`), kept by the caller
-        for the next watch."""
+        for the next watch. `stop`: once another thread sets it, a wait ends within
+        STOP_POLL_S (see `stopped`)."""
+        self._stop = stop
         self._events: dict[str, NetlinkSocket] = {}
         self._queries: dict[str, NetlinkSocket] = {}
         self._readings: dict[str, KernelState] = {}
@@ -163,11 +167,15 @@ class KernelWatch:
             self._readings[node] = read_kernel(self._queries[node], self._parsed[node])
         return self._readings[node]
 
+    @property
+    def stopped(self) -> bool:
+        return self._stop is not None and self._stop.is_set()
+
     def wait(self, seconds: float, *, quiet: float | None = None, since: float = 0.0,
              at_least: float = 0.0) -> bool:
         """Sleep `seconds`, draining the events that arrive; whether any did. With `quiet`:
         end early (but not before `at_least`) once the kernels, having announced a change
-        after `since`, have been quiet that long."""
+        after `since`, have been quiet that long. Ends early once `stopped`."""
         start = time.monotonic()
         deadline, seen = start + seconds, False
         by_fd = {s.sock.fileno(): node for node, s in self._events.items()}
@@ -175,9 +183,13 @@ class KernelWatch:
             until = deadline
             if quiet is not None and self.last_change > since:
                 until = max(start + at_least, min(deadline, self.last_change + quiet))
-            ready, _, _ = select.select(list(by_fd), [], [], max(0.0, until - time.monotonic()))
-            if not ready:
+            left = max(0.0, until - time.monotonic())
+            ready, _, _ = select.select(list(by_fd), [], [],
+                                        left if self._stop is None else min(left, STOP_POLL_S))
+            if not ready and (self.stopped or time.monotonic() >= until):
                 return seen
+            if not ready:
+                continue
             self.last_change, seen = time.monotonic(), True
             for fd in ready:
                 self._drain(by_fd[fd])

@@ -166,13 +166,15 @@ class Lab:
         return report
 
     def wait_converged(self, timeout: float | None = None, progress: Progress = _quiet,
-                       stop: threading.Event | None = None) -> Convergence:
+                       stop: threading.Event | None = None, through: float | None = None
+                       ) -> Convergence:
         """Wait until routing has reconverged around what is down now, or is fully restored
-        (by default as long as its OSPF timers may need); `stop`: as `converge`'s."""
+        (by default as long as its OSPF timers may need); `stop`, `through`: as
+        `converge.wait_converged`'s."""
         state = LabState.load(self.name)
         baseline = Baseline(set(state.ospf_links), state.fibs) if state else None
         return wait_converged(self, timeout=timeout or converge_budget(self.topology).seconds,
-                              progress=progress, baseline=baseline, stop=stop)
+                              progress=progress, baseline=baseline, stop=stop, through=through)
 
     def down(self) -> Teardown:
         return teardown(self.name)

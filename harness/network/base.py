@@ -42,10 +42,12 @@ class Network(Protocol):
     def endpoint(self, node: str) -> ProbeEndpoint:
         """Where the probes of a flow's `node` run."""
 
-    def wait_converged(self, timeout: float, stop: threading.Event | None = None) -> int:
-        """Return once routing has converged: when (time.time_ns) the reading that found it
-        so started (it had converged by then); NetworkError naming what is pending after
-        `timeout`, or soon after another thread sets `stop`."""
+    def wait_converged(self, timeout: float, stop: threading.Event | None = None,
+                       through: float | None = None) -> int:
+        """Return once routing has converged, and with `through` (time.monotonic()) stayed
+        so until then: when (time.time_ns) the reading that found it so started (it had
+        converged by then); NetworkError naming what is pending after `timeout`, or once
+        another thread sets `stop` (at the latest when the reading under way ends)."""
 
     def degraded(self) -> list[str]:
         """What is down that should be up (a link, a daemon, an adjacency, a device)."""

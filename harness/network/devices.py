@@ -64,9 +64,11 @@ class DeviceNetwork:
     def endpoint(self, node: str) -> SshEndpoint:
         return self.probes[node]
 
-    def wait_converged(self, timeout: float, stop: threading.Event | None = None) -> int:
+    def wait_converged(self, timeout: float, stop: threading.Event | None = None,
+                       through: float | None = None) -> int:
         """Converged: nothing pending in two readings in a row that are the same (the
-        network was converged from the first of them on)."""
+        network was converged from the first of them on), and with `through`, every reading
+        until then the same."""
         deadline = time.monotonic() + timeout
         previous: Reading | None = None
         previous_ns = 0
@@ -78,14 +80,16 @@ class DeviceNetwork:
             if unreachable and self._adjacencies is None:  # before the run: do not wait
                 raise DeviceError(f"{self.name}: device not reachable: " + "; ".join(unreachable))
             pending = self._pending(reading)
-            if not pending and reading == previous:
-                if self._adjacencies is None:
-                    self._adjacencies = _adjacencies(reading)
+            converged = not pending and reading == previous
+            if converged and self._adjacencies is None:
+                self._adjacencies = _adjacencies(reading)
+            if converged and (through is None or time.monotonic() >= through):
                 return previous_ns
             if time.monotonic() > deadline:
                 raise DeviceError(f"{self.name}: routing not converged after {timeout:.0f} s: "
-                               + ("; ".join(pending) or "the state is still changing"))
-            previous, previous_ns = (None, 0) if pending else (reading, read_ns)
+                                  + ("; ".join(pending) or "the state is still changing"))
+            if not converged:
+                previous, previous_ns = (None, 0) if pending else (reading, read_ns)
             if (stop or threading.Event()).wait(POLL_S):
                 raise DeviceError(f"{self.name}: convergence check stopped")
 

@@ -47,8 +47,9 @@ class LabNetwork:
     def endpoint(self, node: str) -> NetnsEndpoint:
         return NetnsEndpoint(node, self._lab.ns(node))
 
-    def wait_converged(self, timeout: float, stop: threading.Event | None = None) -> int:
-        return self._lab.wait_converged(timeout=timeout, stop=stop).read_ns
+    def wait_converged(self, timeout: float, stop: threading.Event | None = None,
+                       through: float | None = None) -> int:
+        return self._lab.wait_converged(timeout=timeout, stop=stop, through=through).read_ns
 
     def degraded(self) -> list[str]:
         """Links not up at both ends, routers with an FRR daemon not running."""
