@@ -11,13 +11,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import hospital_lab, scenario_for
+from conftest import hospital_lab, scenario_for, wait_for
 
 from harness.engine import RunObserver
 from harness.engine.cycle import BaselineNotClean
 from harness.engine.runner import ScenarioRunner
+from harness.errors import HarnessError
 from harness.faults import pending
 from harness.lab import Lab
+from harness.lab.kernel import LabKernel
 from harness.network import LabNetwork
 from harness.scenario import snapshot
 from harness.scenario.gate import GateRefused
@@ -190,3 +192,29 @@ def test_broken_scenario_changes_nothing(hospital: Lab, tmp_path: Path) -> None:
     assert f"{path}:" in proc.stderr and "unknown node 'core7'" in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
     assert snapshot.diff(before, LabNetwork(hospital).snapshot()) == []
+
+
+def test_a_restarted_core_advertises_max_metric_even_after_frr_saved_its_config(
+        hospital: Lab) -> None:
+    """FRR's own `write memory` (as a NAPALM commit saves) puts `router ospf` after the
+    interfaces, where its `max-metric router-lsa on-startup` never applies; the lab still
+    starts core1 with the window open."""
+    frr = hospital.frr("core1")
+    frr.vtysh("write memory")
+    saved = (frr.etc / "frr.conf").read_text()
+    assert saved.index("\nrouter ospf") > saved.index("\ninterface ")  # FRR's own order
+    kernel, daemons = LabKernel(hospital), hospital.node("core1").frr.daemons  # type: ignore[union-attr]
+
+    def window_open() -> bool:
+        try:
+            areas = frr.vty_jsons("ospfd", "show ip ospf json")[0].get("areas", {})
+        except HarnessError:  # still starting
+            return False
+        return any("activeStartupRemainderMsecs" in a for a in areas.values())
+    try:
+        kernel.kill_frr("core1", daemons)
+        kernel.start_frr("core1", daemons)
+        wait_for(window_open, timeout=3.0)
+    finally:
+        kernel.close()
+        hospital.wait_converged(timeout=60)

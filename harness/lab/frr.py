@@ -81,7 +81,12 @@ class FrrInstance:
             path.chmod(0o640)
 
     def start(self, daemons: tuple[str, ...]) -> subprocess.Popen[bytes]:
-        """Start watchfrr (daemonising); the caller waits for the returned process."""
+        """Start watchfrr (daemonising), its config's OSPF instance first (`ospf_first`);
+        the caller waits for the returned process."""
+        config = self.etc / "frr.conf"
+        text = config.read_text()
+        if ospf_first(text) != text:
+            config.write_text(ospf_first(text))  # the file keeps its owner and mode
         watchfrr = [str(FRR_LIB / "watchfrr"), "-N", self.pathspace, "--netns", "-d",
                     "-F", "traditional", "--min-restart-interval", "1", *daemons]
         script = f"hostname {self.hostname} && exec {' '.join(watchfrr)}"
@@ -158,3 +163,31 @@ class FrrInstance:
         except json.JSONDecodeError as exc:
             raise LabError(f"{self.hostname}: {command}: not JSON: {out[:200]}") from exc
 
+
+def ospf_first(config: str) -> str:
+    """The config with its `router ospf` blocks moved before its first interface. FRR 8.4
+    creates the OSPF instance at the first `ip ospf area` line, and a `max-metric router-lsa
+    on-startup` read after that never applies: a restarted core would carry transit traffic
+    before its own routes are in. FRR's own `write memory` puts the block last (a NAPALM
+    commit saves so), hence done at every start, not only on the topology's files."""
+    lines = config.splitlines(keepends=True)
+    first_interface = next((i for i, line in enumerate(lines)
+                            if line.startswith("interface ")), None)
+    blocks: list[str] = []
+    rest: list[str] = []
+    inside = False
+    for i, line in enumerate(lines):
+        if line.startswith("router ospf") and first_interface is not None \
+                and i > first_interface:
+            inside = True
+        if inside:
+            blocks.append(line)
+            if line.rstrip() == "exit":
+                inside = False
+                blocks.append("!\n")
+            continue
+        rest.append(line)
+    if not blocks:
+        return config
+    at = next(i for i, line in enumerate(rest) if line.startswith("interface "))
+    return "".join(rest[:at] + blocks + rest[at:])
