@@ -51,7 +51,8 @@ def the_pack(reports: Path) -> Path:
 def test_ctrl_c_restores_and_leaves_a_sealed_pack(two_path: Lab, tmp_path: Path,
                                                    phase: str) -> None:
     """During the hold (the fault in place), or early in the failback watch, while the
-    convergence check runs beside it: the check is stopped, not waited for."""
+    convergence check runs beside it: the run ends well before the watch would have (that
+    the check itself stops at once: test_failback_check, test_lab)."""
     path = scenario(two_path, tmp_path, hold_s=30 if phase == "hold" else 1,
                     failback_s=30 if phase == "failback" else 1)
     proc = subprocess.Popen([sys.executable, "-m", "harness", "run", str(path), "--reports",

@@ -34,3 +34,10 @@ def test_a_config_without_ospf_or_interfaces_is_unchanged() -> None:
     assert ospf_first(no_ospf) == no_ospf
     only_ospf = "router ospf\n ospf router-id 1.1.1.1\nexit\n"
     assert ospf_first(only_ospf) == only_ospf
+
+
+def test_an_ospf6_block_stays_where_it_is() -> None:
+    with_v3 = SAVED.replace("end\n", "router ospf6\n ospf6 router-id 198.18.0.1\nexit\n!\nend\n")
+    out = ospf_first(with_v3)
+    assert out.index("router ospf6") > out.index("interface eth1")
+    assert out.index("router ospf\n") < out.index("interface eth1")

@@ -85,8 +85,8 @@ class FrrInstance:
         the caller waits for the returned process."""
         config = self.etc / "frr.conf"
         text = config.read_text()
-        if ospf_first(text) != text:
-            config.write_text(ospf_first(text))  # the file keeps its owner and mode
+        if (ordered := ospf_first(text)) != text:
+            config.write_text(ordered)  # the file keeps its owner and mode
         watchfrr = [str(FRR_LIB / "watchfrr"), "-N", self.pathspace, "--netns", "-d",
                     "-F", "traditional", "--min-restart-interval", "1", *daemons]
         script = f"hostname {self.hostname} && exec {' '.join(watchfrr)}"
@@ -171,23 +171,19 @@ def ospf_first(config: str) -> str:
     before its own routes are in. FRR's own `write memory` puts the block last (a NAPALM
     commit saves so), hence done at every start, not only on the topology's files."""
     lines = config.splitlines(keepends=True)
-    first_interface = next((i for i, line in enumerate(lines)
-                            if line.startswith("interface ")), None)
+    first = next((i for i, line in enumerate(lines) if line.startswith("interface ")), None)
+    if first is None:
+        return config
     blocks: list[str] = []
-    rest: list[str] = []
+    rest = lines[:first]
     inside = False
-    for i, line in enumerate(lines):
-        if line.startswith("router ospf") and first_interface is not None \
-                and i > first_interface:
-            inside = True
+    for line in lines[first:]:
+        inside = inside or line.split()[:2] == ["router", "ospf"]  # not `router ospf6`
         if inside:
             blocks.append(line)
             if line.rstrip() == "exit":
                 inside = False
                 blocks.append("!\n")
-            continue
-        rest.append(line)
-    if not blocks:
-        return config
-    at = next(i for i, line in enumerate(rest) if line.startswith("interface "))
-    return "".join(rest[:at] + blocks + rest[at:])
+        else:
+            rest.append(line)
+    return "".join(rest[:first] + blocks + rest[first:]) if blocks else config

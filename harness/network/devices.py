@@ -70,6 +70,7 @@ class DeviceNetwork:
         network was converged from the first of them on), and with `through`, every reading
         until then the same."""
         deadline = time.monotonic() + timeout
+        stop = stop or threading.Event()
         previous: Reading | None = None
         previous_ns = 0
         while True:
@@ -90,7 +91,7 @@ class DeviceNetwork:
                                   + ("; ".join(pending) or "the state is still changing"))
             if not converged:
                 previous, previous_ns = (None, 0) if pending else (reading, read_ns)
-            if (stop or threading.Event()).wait(POLL_S):
+            if stop.wait(POLL_S):
                 raise DeviceError(f"{self.name}: convergence check stopped")
 
     def gateway_health(self) -> dict[tuple[str, str, int], str]:
