@@ -7,6 +7,7 @@ import io
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -123,8 +124,15 @@ def test_the_terminal_operator_confirms_with_a_line_after_the_prompt_only() -> N
     start = time.monotonic()
     assert not operator.confirm("s1", "pull the cord", 0.3)  # the early line is not an answer
     assert time.monotonic() - start >= 0.3 and "pull the cord" in said[0]
-    os.write(write_fd, b"\n")
+
+    def answer_after_the_prompt() -> None:  # a line written before it would not count
+        while len(said) < 2:
+            time.sleep(0.01)
+        os.write(write_fd, b"\n")
+    answering = threading.Thread(target=answer_after_the_prompt)
+    answering.start()
     assert operator.confirm("s2", "plug it back", 5)
+    answering.join()
     os.close(write_fd)
     assert not operator.confirm("s3", "anything", 5)  # end of input: never confirmed
 
