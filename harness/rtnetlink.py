@@ -24,6 +24,7 @@ RTM_GETLINK, IFLA_ADDRESS, IFLA_IFNAME, IFLA_OPERSTATE, IFF_UP = 18, 1, 3, 16, 0
 OPER_STATES = ("UNKNOWN", "NOTPRESENT", "DOWN", "LOWERLAYERDOWN", "TESTING", "DORMANT", "UP")
 
 
+IFINFO = "=BxHiII"  # struct ifinfomsg: family, type, index, flags, change
 Message = namedtuple("Message", "type flags body")  # a request (its header added on sending)
 
 
@@ -54,6 +55,11 @@ def attributes(buf: bytes, offset: int = 0) -> dict[int, bytes]:
     return out
 
 
+def ifinfo(index: int, flags: int = 0, change: int = 0) -> bytes:
+    """A struct ifinfomsg: the interface `index` (0: any), its `flags` under mask `change`."""
+    return struct.pack(IFINFO, 0, 0, index, flags, change)
+
+
 class Link:
     """An interface as a link dump gives it (`ip link show`)."""
 
@@ -61,7 +67,7 @@ class Link:
 
     def __init__(self, payload: bytes) -> None:
         """From an RTM_NEWLINK payload (struct ifinfomsg, then the attributes)."""
-        _, self.kind, self.index, self.flags, _ = struct.unpack_from("=BxHiII", payload)
+        _, self.kind, self.index, self.flags, _ = struct.unpack_from(IFINFO, payload)
         attrs = attributes(payload, 16)
         self.name = attrs.get(IFLA_IFNAME, b"").rstrip(b"\0").decode()
         self.address = attrs.get(IFLA_ADDRESS, b"")  # hardware address (ARPHRD `kind`)
@@ -140,7 +146,7 @@ class Socket:
 
     def links(self) -> list[Link]:
         """Every interface of the namespace (a link dump)."""
-        return [Link(p) for p in self.dump(RTM_GETLINK, struct.pack("=BxHiII", 0, 0, 0, 0, 0))]
+        return [Link(p) for p in self.dump(RTM_GETLINK, ifinfo(0))]
 
     def close(self) -> None:
         self.sock.close()

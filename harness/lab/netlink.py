@@ -28,6 +28,7 @@ from harness.rtnetlink import (
     Socket,
     attr,
     attributes,
+    ifinfo,
 )
 
 _CLONE_NEWNET = 0x40000000
@@ -39,10 +40,6 @@ _BATCH_BEGIN, _BATCH_END, _NFPROTO_INET = 0x10, 0x11, 1
 _NFTA_TABLE_NAME, _NFTA_TABLE_FLAGS = 1, 2
 
 
-def _ifinfo(index: int, flags: int = 0, change: int = 0) -> bytes:
-    return struct.pack("=BxHiII", 0, 0, index, flags, change)
-
-
 def _tcmsg(index: int, handle: int) -> bytes:
     return struct.pack("=BxxxiIII", 0, index, handle, _TC_H_ROOT, 0)
 
@@ -50,12 +47,12 @@ def _tcmsg(index: int, handle: int) -> bytes:
 def link_query(ifname: str) -> Message:
     """Ask for one interface by name (the reply carries its index)."""
     return Message(RTM_GETLINK, REQUEST | ACK,
-                   _ifinfo(0) + attr(IFLA_IFNAME, ifname.encode() + b"\0"))
+                   ifinfo(0) + attr(IFLA_IFNAME, ifname.encode() + b"\0"))
 
 
 def link_admin(index: int, up: bool) -> Message:
     """Set an interface administratively up or down (`ip link set dev X up|down`)."""
-    return Message(_RTM_NEWLINK, REQUEST | ACK, _ifinfo(index, IFF_UP if up else 0, IFF_UP))
+    return Message(_RTM_NEWLINK, REQUEST | ACK, ifinfo(index, IFF_UP if up else 0, IFF_UP))
 
 
 def root_qdisc(index: int, handle: int, kind: str, options: bytes) -> Message:
